@@ -1,0 +1,56 @@
+# Only python3 (>= 3.11) and make are needed: every target builds the virtualenv it uses.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 3000
+
+.PHONY: install install-dev demo test ui simulator bench bench-ingest bench-semantic bench-freshness clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(VENV)/.installed $@
+
+install: $(VENV)/.installed
+install-dev: $(VENV)/.installed-dev
+
+## Set up, materialise every asset from the built-in simulator into data/testio.duckdb, run the checks, print a summary.
+demo: install
+	$(BIN)/python -m testio_assets.demo
+
+## Set up and run the test suite.
+test: install-dev
+	$(BIN)/python -m pytest -q
+
+## Open the Dagster UI (webserver + daemon) on $(HOST):$(PORT); storage persists in .dagster/.
+ui: install
+	mkdir -p .dagster
+	DAGSTER_HOME=$(CURDIR)/.dagster $(BIN)/python -m testio_assets.home && \
+	DAGSTER_HOME=$(CURDIR)/.dagster $(BIN)/dagster dev -w workspace.yaml -h $(HOST) -p $(PORT)
+
+## Serve the TestIO simulator on 127.0.0.1 (see README for options).
+simulator: install
+	$(BIN)/python -m testio_assets.simulator --host 127.0.0.1 --port 8765
+
+bench: bench-ingest bench-semantic bench-freshness
+
+bench-ingest: install-dev
+	$(BIN)/python benchmarks/ingest_full_sync.py
+
+bench-semantic: install-dev
+	$(BIN)/python benchmarks/semantic_compile.py
+	$(BIN)/python benchmarks/semantic_execute.py
+
+bench-freshness: install-dev
+	$(BIN)/python benchmarks/incremental_refresh.py
+
+clean:
+	rm -rf $(VENV) data .dagster

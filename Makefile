@@ -33,8 +33,7 @@ test: install-dev
 ## Open the Dagster UI (webserver + daemon) on $(HOST):$(PORT); storage persists in .dagster/.
 ui: install
 	mkdir -p .dagster
-	DAGSTER_HOME=$(CURDIR)/.dagster $(BIN)/python -m testio_assets.home && \
-	DAGSTER_HOME=$(CURDIR)/.dagster $(BIN)/dagster dev -w workspace.yaml -h $(HOST) -p $(PORT)
+	DAGSTER_HOME=$(CURDIR) $(BIN)/dagster dev -w workspace.yaml -h $(HOST) -p $(PORT)
 
 ## Serve the TestIO simulator on 127.0.0.1 (see README for options).
 simulator: install

@@ -1,0 +1,1 @@
+"""The DuckDB warehouse: table definitions (the contract with the semantic layer) and writers."""

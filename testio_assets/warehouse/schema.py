@@ -1,0 +1,226 @@
+"""Warehouse tables: the single source of truth for names, column types and descriptions.
+
+The ingestion assets create their tables from these definitions, the asset metadata
+(`dagster/column_schema`) is derived from them, and the semantic layer's YAML model is
+validated against them. All timestamps are stored as DuckDB ``TIMESTAMP`` holding UTC
+(naive on purpose: truncation to day/week/month must not depend on a session time zone).
+
+>>> TABLES["bugs"].primary_key
+('bug_id',)
+>>> "status" in TABLES["bugs"].column_names
+True
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: str
+    description: str
+    nullable: bool = True
+
+
+@dataclass(frozen=True)
+class Table:
+    name: str
+    description: str
+    columns: tuple[Column, ...]
+    primary_key: tuple[str, ...]
+
+    @property
+    def column_names(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.columns)
+
+    def column(self, name: str) -> Column:
+        for column in self.columns:
+            if column.name == name:
+                return column
+        raise KeyError(f"table {self.name} has no column {name!r}")
+
+
+def _pk(name: str, type_: str, description: str) -> Column:
+    return Column(name, type_, description, nullable=False)
+
+
+PRODUCTS = Table(
+    name="products",
+    description="The customer's products, one row per product (GET products).",
+    primary_key=("product_id",),
+    columns=(
+        _pk("product_id", "BIGINT", "TestIO product id."),
+        Column("name", "VARCHAR", "Product name."),
+        Column("description", "VARCHAR", "Product description (may be null)."),
+        Column("product_type", "VARCHAR", "website, mobile_app_ios, mobile_app_android, mobile_app_windows, streaming_app or gaming."),
+        Column("default_section_id", "BIGINT", "Id of the product's default section."),
+        Column("has_sections", "BOOLEAN", "True when features are listed per section (the plain features endpoint answers 422)."),
+        Column("section_ids", "BIGINT[]", "Ids of the product's sections (empty for products without sections)."),
+        Column("section_names", "VARCHAR[]", "Names of the product's sections, in the order of section_ids."),
+    ),
+)
+
+FEATURES = Table(
+    name="features",
+    description="The feature catalogue of every product, de-duplicated by feature id across sections.",
+    primary_key=("feature_id",),
+    columns=(
+        _pk("feature_id", "BIGINT", "Catalogue feature id (global)."),
+        Column("product_id", "BIGINT", "Product the feature belongs to."),
+        Column("title", "VARCHAR", "Feature title."),
+        Column("description", "VARCHAR", "Feature description (may be null)."),
+        Column("howtofind", "VARCHAR", "How to find the feature (may be null)."),
+        Column("user_stories", "VARCHAR[]", "User-story titles embedded in the feature payload."),
+        Column("section_ids", "BIGINT[]", "Sections listing this feature (empty for products without sections)."),
+    ),
+)
+
+TESTS = Table(
+    name="tests",
+    description="Exploratory tests (test cycles). Timestamps normalised to UTC; test_environment credentials are never stored.",
+    primary_key=("test_id",),
+    columns=(
+        _pk("test_id", "BIGINT", "Exploratory test id."),
+        Column("product_id", "BIGINT", "Product under test."),
+        Column("section_id", "BIGINT", "Section under test (null when the product has no sections)."),
+        Column("title", "VARCHAR", "Test title."),
+        Column("status", "VARCHAR", "initialized, running, locked, customer_finalized, archived, cancelled or waiting."),
+        Column("review_status", "VARCHAR", "TestIO review status."),
+        Column("testing_type", "VARCHAR", "coverage, focused, rapid, usability (custom is legacy)."),
+        Column("goal_text", "VARCHAR", "Goal of the test."),
+        Column("instructions_text", "VARCHAR", "Instructions to testers."),
+        Column("out_of_scope_text", "VARCHAR", "What is out of scope."),
+        Column("start_at", "TIMESTAMP", "Start of testing, UTC."),
+        Column("end_at", "TIMESTAMP", "End of testing, UTC (the time axis of the semantic layer)."),
+        Column("enable_low", "BOOLEAN", "Low-severity bugs accepted."),
+        Column("enable_high", "BOOLEAN", "High-severity bugs accepted."),
+        Column("enable_critical", "BOOLEAN", "Critical bugs accepted."),
+        Column("created_by", "VARCHAR", "Customer user who created the test (null when unknown)."),
+        Column("submitted_by", "VARCHAR", "Customer user who submitted the test (null when not submitted)."),
+        Column("test_environment_id", "BIGINT", "Test environment id (credentials are dropped)."),
+        Column("test_environment_title", "VARCHAR", "Test environment title."),
+    ),
+)
+
+TEST_FEATURES = Table(
+    name="test_features",
+    description="Features under test in each test (the snapshot embedded in the test); bugs point at these ids.",
+    primary_key=("test_feature_id",),
+    columns=(
+        _pk("test_feature_id", "BIGINT", "Test-feature id (what a bug's test_feature.id refers to)."),
+        Column("test_id", "BIGINT", "Test this feature snapshot belongs to."),
+        Column("feature_id", "BIGINT", "Catalogue feature id (may not be in features yet)."),
+        Column("title", "VARCHAR", "Feature title at the time of the test."),
+        Column("description", "VARCHAR", "Feature description at the time of the test."),
+        Column("howtofind", "VARCHAR", "How to find the feature."),
+        Column("location", "VARCHAR", "Where the feature is."),
+        Column("enable_default", "BOOLEAN", "Functional bugs in scope."),
+        Column("enable_content", "BOOLEAN", "Content bugs in scope."),
+        Column("enable_visual", "BOOLEAN", "Visual bugs in scope."),
+        Column("user_stories", "VARCHAR[]", "User-story titles in scope."),
+    ),
+)
+
+TEST_PLATFORMS = Table(
+    name="test_platforms",
+    description="Platforms required by each test: one row per test and operating system.",
+    primary_key=("test_id", "operating_system_id"),
+    columns=(
+        _pk("test_id", "BIGINT", "Test id."),
+        _pk("operating_system_id", "BIGINT", "Operating system id."),
+        Column("operating_system_key", "VARCHAR", "Operating system key (windows, macos, ios, android, ...)."),
+        Column("operating_system_name", "VARCHAR", "Operating system name (the platform dimension)."),
+        Column("category_id", "BIGINT", "Device category id."),
+        Column("category_key", "VARCHAR", "Device category key (computer, smartphone, tablet, ...)."),
+        Column("category_name", "VARCHAR", "Device category name."),
+        Column("browsers", "VARCHAR[]", "Browser names required on this platform."),
+    ),
+)
+
+BUGS = Table(
+    name="bugs",
+    description="Bugs reported in tests, with the enriched status (auto_accepted as its own value) and the feature each resolves to.",
+    primary_key=("bug_id",),
+    columns=(
+        _pk("bug_id", "BIGINT", "Bug id."),
+        Column("test_id", "BIGINT", "Test the bug was reported in."),
+        Column("test_feature_id", "BIGINT", "Test feature the bug was found in; null when unattributed."),
+        Column("feature_id", "BIGINT", "Catalogue feature the bug resolves to (via its test feature); null when unattributed."),
+        Column("title", "VARCHAR", "Bug title."),
+        Column("severity", "VARCHAR", "critical, high, low, visual, content or custom."),
+        Column("status", "VARCHAR", "Enriched status: accepted, auto_accepted, rejected or forwarded."),
+        Column("api_status", "VARCHAR", "Status as the API sent it (accepted, rejected, forwarded)."),
+        Column("auto_accepted", "BOOLEAN", "Accepted automatically after 10 days without review."),
+        Column("rejection_reason", "VARCHAR", "Reason of a rejected bug, recognised from the default rejection comments; null otherwise or when unrecognised."),
+        Column("known", "BOOLEAN", "Marked as a known bug."),
+        Column("language", "VARCHAR", "Language of the report."),
+        Column("location", "VARCHAR", "Where the bug was found (URL or screen)."),
+        Column("author_name", "VARCHAR", "Tester who reported the bug."),
+        Column("reported_at", "TIMESTAMP", "When the bug was reported, UTC."),
+        Column("actual_result", "VARCHAR", "Actual result."),
+        Column("expected_result", "VARCHAR", "Expected result."),
+        Column("steps", "VARCHAR[]", "Steps to reproduce."),
+        Column("device_os_names", "VARCHAR[]", "Operating systems of the devices the bug was seen on."),
+    ),
+)
+
+USERS = Table(
+    name="users",
+    description="People seen in the data: testers (bug authors) and customer users (test creators and submitters), as separate identities.",
+    primary_key=("user_id",),
+    columns=(
+        _pk("user_id", "VARCHAR", "Stable identity: '<role>:<name>' (a name can be both a tester and a customer)."),
+        Column("role", "VARCHAR", "tester or customer."),
+        Column("name", "VARCHAR", "User name as the API sends it."),
+        Column("first_seen_at", "TIMESTAMP", "Earliest bug report (testers) or test start (customers), UTC."),
+        Column("last_seen_at", "TIMESTAMP", "Latest bug report (testers) or test end (customers), UTC."),
+        Column("bugs_reported", "BIGINT", "Bugs reported (testers; 0 for customers)."),
+        Column("tests_created", "BIGINT", "Tests created (customers; 0 for testers)."),
+        Column("tests_submitted", "BIGINT", "Tests submitted (customers; 0 for testers)."),
+    ),
+)
+
+TABLE_LOADS = Table(
+    name="_table_loads",
+    description="One row per warehouse table: when it was last written, by which run, and its row count. Read by the semantic layer to report data age without Dagster.",
+    primary_key=("table_name",),
+    columns=(
+        _pk("table_name", "VARCHAR", "Warehouse table name."),
+        Column("loaded_at", "TIMESTAMP", "When the table was last written, UTC."),
+        Column("run_id", "VARCHAR", "Dagster run id of the write (null outside Dagster)."),
+        Column("row_count", "BIGINT", "Rows in the table after the write."),
+    ),
+)
+
+TABLES: dict[str, Table] = {
+    t.name: t for t in (PRODUCTS, FEATURES, TESTS, TEST_FEATURES, TEST_PLATFORMS, BUGS, USERS, TABLE_LOADS)
+}
+
+EXECUTED_TEST_STATUSES = ("running", "locked", "customer_finalized", "archived")
+FROZEN_TEST_STATUSES = ("archived", "cancelled")
+BUG_STATUSES = ("accepted", "auto_accepted", "rejected", "forwarded")
+SEVERITIES = ("critical", "high", "low", "visual", "content", "custom")
+REJECTION_REASONS = (
+    "not_reproducible",
+    "intended_behavior",
+    "known_bug",
+    "ignored_instructions",
+    "irrelevant",
+    "device_not_relevant",
+    "request_timeout",
+)
+
+
+def create_table_sql(table: Table) -> str:
+    """DDL for one table (``CREATE TABLE IF NOT EXISTS``), from its definition.
+
+    >>> create_table_sql(TABLE_LOADS).splitlines()[0]
+    'CREATE TABLE IF NOT EXISTS "_table_loads" ('
+    """
+    columns = [
+        f'    "{c.name}" {c.type}{"" if c.nullable else " NOT NULL"}' for c in table.columns
+    ]
+    columns.append("    PRIMARY KEY (" + ", ".join(f'"{k}"' for k in table.primary_key) + ")")
+    return f'CREATE TABLE IF NOT EXISTS "{table.name}" (\n' + ",\n".join(columns) + "\n)"

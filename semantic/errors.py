@@ -1,0 +1,87 @@
+"""Typed errors of the semantic layer: every one subclasses :class:`SemanticError`.
+
+Callers catch ``SemanticError`` to handle any bad input; nothing from sqlglot or DuckDB
+escapes for a mistake in a query or a model file.
+
+>>> issubclass(UnknownMetricError, SemanticError)
+True
+>>> str(UnknownMetricError("unknown metric 'bug_cnt'; did you mean 'bug_count'?"))
+"unknown metric 'bug_cnt'; did you mean 'bug_count'?"
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+
+
+class SemanticError(Exception):
+    """Base of every error the semantic layer raises on purpose."""
+
+
+class ModelValidationError(SemanticError):
+    """A YAML model file is wrong; the message carries file and line."""
+
+    def __init__(self, message: str, *, file: str | None = None, line: int | None = None):
+        self.file = file
+        self.line = line
+        where = f" at {file}:{line}" if file and line else (f" in {file}" if file else "")
+        super().__init__(message if not where or where in message else f"{message}{where}")
+        self.problem = message
+
+
+class UnknownMetricError(SemanticError):
+    """A query names a metric the model does not define."""
+
+
+class UnknownDimensionError(SemanticError):
+    """A query names a dimension the model does not define, or one a metric cannot reach."""
+
+
+class InvalidFilterError(SemanticError):
+    """A filter value is empty, of the wrong type, or names an unknown dimension."""
+
+
+class InvalidQueryError(SemanticError):
+    """Another part of the query is invalid (sort, limit, metric list, ...)."""
+
+
+class GuardrailError(SemanticError):
+    """The query exceeds a configured guardrail (dimensions, rows)."""
+
+
+class QueryTimeoutError(SemanticError):
+    """The query ran longer than the configured timeout and was interrupted."""
+
+
+class WarehouseUnavailableError(SemanticError):
+    """The warehouse file is missing or busy being written."""
+
+
+class UnsupportedDialectError(SemanticError):
+    """The dialect is unknown, or cannot express the query without changing its meaning."""
+
+
+def did_you_mean(name: str, candidates: Iterable[str]) -> str:
+    """Return ``"; did you mean 'x'?"`` for the closest candidate, or ``""``.
+
+    >>> did_you_mean("severty", ["severity", "status"])
+    "; did you mean 'severity'?"
+    """
+    match = difflib.get_close_matches(str(name), list(candidates), n=1, cutoff=0.6)
+    return f"; did you mean {match[0]!r}?" if match else ""
+
+
+__all__ = [
+    "SemanticError",
+    "ModelValidationError",
+    "UnknownMetricError",
+    "UnknownDimensionError",
+    "InvalidFilterError",
+    "InvalidQueryError",
+    "GuardrailError",
+    "QueryTimeoutError",
+    "WarehouseUnavailableError",
+    "UnsupportedDialectError",
+    "did_you_mean",
+]

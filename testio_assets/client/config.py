@@ -1,0 +1,34 @@
+"""Client settings: where the API is, how hard to push it, how patiently to retry."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class ClientConfig:
+    """Everything a :class:`TestIOClient` needs besides an optional in-process transport."""
+
+    base_url: str
+    token: str | None = field(default=None, repr=False)
+    concurrency: int = 10
+    timeout_s: float = 30.0
+    max_attempts: int = 6
+    backoff_base_s: float = 0.5
+    backoff_max_s: float = 30.0
+    # A server asking for a longer pause than this is obeyed only up to this bound.
+    retry_after_max_s: float = 120.0
+    # Sub-pages of the page-shrinking recovery get fewer attempts so recovery time stays bounded.
+    recovery_attempts: int = 2
+    per_page: int = 25
+    bug_batch_size: int = 15
+
+    def __post_init__(self) -> None:
+        if self.concurrency < 1:
+            raise ValueError(f"concurrency must be at least 1, got {self.concurrency}")
+        if self.max_attempts < 1 or self.recovery_attempts < 1:
+            raise ValueError("max_attempts and recovery_attempts must be at least 1")
+        if self.timeout_s <= 0:
+            raise ValueError(f"timeout_s must be positive, got {self.timeout_s}")
+        if self.per_page < 1 or self.bug_batch_size < 1:
+            raise ValueError("per_page and bug_batch_size must be at least 1")

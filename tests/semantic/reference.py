@@ -1,0 +1,253 @@
+"""An independent reference for every metric of semantic/README.md, in plain Python and pandas.
+
+It follows the definitions in words only: no SQL (DuckDB merely reads the raw tables into
+DataFrames) and nothing from the semantic compiler. The differential tests compare it with
+``query_metrics``.
+
+>>> import duckdb
+>>> from warehouse_fixtures import build_warehouse, golden_rows
+>>> tables = load_tables(build_warehouse(duckdb.connect(), **golden_rows()))
+>>> reference_query(tables, ["test_count", "bug_count", "bugs_per_test"]).to_dict("records")
+[{'test_count': 4, 'bug_count': 10, 'bugs_per_test': 2.5}]
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from itertools import product as cartesian
+from typing import Any
+
+import pandas as pd
+
+from semantic.dates import DateRange
+
+TABLE_NAMES = ("products", "features", "tests", "test_features", "test_platforms", "bugs")
+EXECUTED = ("running", "locked", "customer_finalized", "archived")
+
+# dimension -> whether it returns a <name>_id column
+TEST_DIMENSIONS = {
+    "product": True, "feature": True, "platform": True, "customer": True, "test_status": False,
+    "testing_type": False, "test_environment": True,
+    "day": False, "week": False, "month": False, "quarter": False, "year": False,
+}
+BUG_DIMENSIONS = {
+    "tester": True, "severity": False, "bug_status": False, "rejection_reason": False, "known_bug": False,
+}
+DIMENSIONS = {**TEST_DIMENSIONS, **BUG_DIMENSIONS}
+
+TEST_METRICS = ("test_count", "tests_created", "tests_submitted", "features_tested")
+BUG_METRICS = ("bug_count", "bug_severity_score", "active_testers")
+# ratio -> (numerator bug statuses or metric, denominator bug statuses or metric)
+RATIOS = {
+    "bugs_per_test": ("bug_count", "test_count"),
+    "overall_acceptance_rate": ({"accepted", "auto_accepted"}, "bug_count"),
+    "active_acceptance_rate": ({"accepted"}, "bug_count"),
+    "rejection_rate": ({"rejected"}, "bug_count"),
+    "review_rate": ({"accepted", "rejected"}, "bug_count"),
+    "auto_acceptance_rate": ({"auto_accepted"}, {"accepted", "auto_accepted"}),
+}
+METRICS = (*TEST_METRICS, *BUG_METRICS, *RATIOS)
+NEEDS_TESTS = {*TEST_METRICS, "bugs_per_test"}
+SEVERITY_WEIGHTS = {"critical": 5, "high": 3}
+
+
+class ReferenceQueryError(Exception):
+    """A query the definitions reject (unknown names, a bug dimension grouping a test metric)."""
+
+
+def load_tables(con) -> dict[str, list[dict[str, Any]]]:
+    """Read the raw warehouse tables as lists of row dicts of Python values (NULL as None)."""
+    tables = {}
+    for name in TABLE_NAMES:
+        cursor = con.execute(f'SELECT * FROM "{name}"')
+        columns = [d[0] for d in cursor.description]
+        tables[name] = [dict(zip(columns, row)) for row in cursor.fetchall()]
+    return tables
+
+
+def reference_query(
+    tables: Mapping[str, list[dict[str, Any]]],
+    metrics: Sequence[str],
+    dimensions: Sequence[str] = (),
+    filters: Mapping[str, Any] | None = None,
+    date_range: DateRange | None = None,
+) -> pd.DataFrame:
+    """Metrics by dimensions, as ``query_metrics(...).df`` should hold them (row order aside)."""
+    filters = dict(filters or {})
+    _validate(metrics, dimensions, filters)
+    world = _World(tables)
+    allowed = {dim: _allowed(value) for dim, value in filters.items()}
+    tests = [t for t in tables["tests"] if world.test_in_scope(t, allowed, date_range or DateRange(None, None))]
+    in_scope = {t["test_id"] for t in tests}
+    bugs = [b for b in tables["bugs"] if b["test_id"] in in_scope and world.bug_matches(b, allowed)]
+    test_features = [
+        tf for tf in tables["test_features"]
+        if tf["test_id"] in in_scope and tf["feature_id"] is not None
+        and ("feature" not in allowed or world.feature_label(tf["feature_id"], tf) in allowed["feature"])
+    ]
+
+    def keys(values: dict[str, list[tuple]]) -> Iterable[tuple]:
+        per_dim = [[v for v in values[d] if d not in allowed or v[0] in allowed[d]] for d in dimensions]
+        return cartesian(*per_dim)
+
+    bug_grain = any(d in BUG_DIMENSIONS for d in dimensions)
+    test_rows = defaultdict(set)  # key -> test ids
+    for t in tests if not bug_grain else ():
+        for key in keys(world.test_values(t)):
+            test_rows[key].add(t["test_id"])
+    feature_rows = defaultdict(set)  # key -> catalogue feature ids
+    for tf in test_features if not bug_grain else ():
+        values = world.test_values(world.tests[tf["test_id"]])
+        values["feature"] = [(world.feature_label(tf["feature_id"], tf), tf["feature_id"])]
+        for key in keys(values):
+            feature_rows[key].add(tf["feature_id"])
+    bug_rows = defaultdict(dict)  # key -> bug id -> bug
+    for b in bugs:
+        for key in keys(world.bug_values(b)):
+            bug_rows[key][b["bug_id"]] = b
+
+    if not dimensions:
+        groups = [()]
+    elif bug_grain:
+        groups = list(bug_rows)
+    else:
+        groups = set(test_rows)
+        if any(m not in TEST_METRICS for m in metrics):
+            groups |= set(bug_rows)
+        if "features_tested" in metrics:
+            groups |= set(feature_rows)
+    records = []
+    for key in groups:
+        row = {}
+        for dim, value in zip(dimensions, key):
+            row[dim] = value[0]
+            if DIMENSIONS[dim]:
+                row[f"{dim}_id"] = value[1]
+        for metric in metrics:
+            row[metric] = _metric(metric, test_rows.get(key, set()), world.tests,
+                                  feature_rows.get(key, set()), list(bug_rows.get(key, {}).values()))
+        records.append(row)
+    columns = [c for d in dimensions for c in ((d, f"{d}_id") if DIMENSIONS[d] else (d,))] + list(metrics)
+    frame = pd.DataFrame.from_records(records, columns=columns)
+    for metric in metrics:
+        frame[metric] = frame[metric].astype("float64" if metric in RATIOS else "int64")
+    return frame
+
+
+def _validate(metrics: Sequence[str], dimensions: Sequence[str], filters: Mapping[str, Any]) -> None:
+    for name in [*metrics, *dimensions, *filters]:
+        if name not in METRICS and name not in DIMENSIONS:
+            raise ReferenceQueryError(f"unknown name {name!r}")
+    for metric in metrics:
+        for dim in dimensions:
+            if dim in BUG_DIMENSIONS and metric in NEEDS_TESTS:
+                raise ReferenceQueryError(f"bug dimension {dim!r} cannot group test metric {metric!r}")
+
+
+def _allowed(value: Any) -> set:
+    return set(value) if isinstance(value, (list, tuple, set)) else {value}
+
+
+def _metric(metric: str, test_ids: set, tests: dict, feature_ids: set, bugs: list[dict]) -> float | int | None:
+    if metric == "test_count":
+        return len(test_ids)
+    if metric == "tests_created":
+        return sum(tests[i]["created_by"] is not None for i in test_ids)
+    if metric == "tests_submitted":
+        return sum(tests[i]["submitted_by"] is not None for i in test_ids)
+    if metric == "features_tested":
+        return len(feature_ids)
+    if metric == "bug_count":
+        return len(bugs)
+    if metric == "bug_severity_score":
+        return sum(SEVERITY_WEIGHTS.get(b["severity"], 1) for b in bugs)
+    if metric == "active_testers":
+        return len({b["author_name"] for b in bugs if b["author_name"] is not None})
+    numerator, denominator = (
+        _metric(part, test_ids, tests, feature_ids, bugs) if isinstance(part, str)
+        else sum(b["status"] in part for b in bugs)
+        for part in RATIOS[metric]
+    )
+    return None if denominator == 0 else numerator / denominator
+
+
+class _World:
+    """Lookups over the raw rows, and each test's / bug's dimension values as (label, id) pairs."""
+
+    def __init__(self, tables: Mapping[str, list[dict[str, Any]]]):
+        self.tests = {t["test_id"]: t for t in tables["tests"]}
+        self.products = {p["product_id"]: p for p in tables["products"]}
+        self.catalogue = {f["feature_id"]: f for f in tables["features"]}
+        self.test_features = {tf["test_feature_id"]: tf for tf in tables["test_features"]}
+        self.features_of = defaultdict(list)
+        for tf in tables["test_features"]:
+            self.features_of[tf["test_id"]].append(tf)
+        self.platforms_of = defaultdict(list)
+        for p in tables["test_platforms"]:
+            self.platforms_of[p["test_id"]].append(p)
+
+    def feature_label(self, feature_id: Any, test_feature: dict | None) -> str | None:
+        if feature_id is None:
+            return None
+        title = self.catalogue.get(feature_id, {}).get("title")
+        if title is None and test_feature is not None:
+            title = test_feature["title"]
+        return title
+
+    def test_values(self, t: dict) -> dict[str, list[tuple]]:
+        end = t["end_at"]
+        features = {}
+        for tf in self.features_of[t["test_id"]]:
+            if tf["feature_id"] is not None:
+                features.setdefault(tf["feature_id"], self.feature_label(tf["feature_id"], tf))
+        platforms = {p["operating_system_id"]: p["operating_system_name"] for p in self.platforms_of[t["test_id"]]}
+        creator = t["created_by"]
+        return {
+            "product": [(self.products.get(t["product_id"], {}).get("name"), t["product_id"])],
+            "feature": [(label, fid) for fid, label in features.items()] or [(None, None)],
+            "platform": [(label, pid) for pid, label in platforms.items()] or [(None, None)],
+            "customer": [(creator, None if creator is None else f"customer:{creator}")],
+            "test_status": [(t["status"],)],
+            "testing_type": [(t["testing_type"],)],
+            "test_environment": [(t["test_environment_title"], t["test_environment_id"])],
+            "day": [(_fmt(end, "%Y-%m-%d"),)],
+            "week": [(None if end is None else "{}-W{:02d}".format(*end.isocalendar()[:2]),)],
+            "month": [(_fmt(end, "%Y-%m"),)],
+            "quarter": [(None if end is None else f"{end.year}-Q{(end.month - 1) // 3 + 1}",)],
+            "year": [(_fmt(end, "%Y"),)],
+        }
+
+    def bug_values(self, b: dict) -> dict[str, list[tuple]]:
+        values = self.test_values(self.tests[b["test_id"]])
+        author = b["author_name"]
+        values.update(
+            feature=[(self.feature_label(b["feature_id"], self.test_features.get(b["test_feature_id"])), b["feature_id"])],
+            tester=[(author, None if author is None else f"tester:{author}")],
+            severity=[(b["severity"],)],
+            bug_status=[(b["status"],)],
+            rejection_reason=[(b["rejection_reason"],)],
+            known_bug=[(b["known"],)],
+        )
+        return values
+
+    def test_in_scope(self, t: dict, allowed: Mapping[str, set], date_range: DateRange) -> bool:
+        if not date_range.contains(t["end_at"]):
+            return False
+        statuses = allowed.get("test_status", set(EXECUTED))
+        if t["status"] not in statuses:
+            return False
+        values = self.test_values(t)
+        return all(
+            any(v[0] in allowed[dim] for v in values[dim]) for dim in allowed if dim in TEST_DIMENSIONS
+        )
+
+    def bug_matches(self, b: dict, allowed: Mapping[str, set]) -> bool:
+        values = self.bug_values(b)
+        return all(
+            values[dim][0][0] in allowed[dim] for dim in allowed if dim in BUG_DIMENSIONS or dim == "feature"
+        )
+
+
+def _fmt(moment, pattern: str) -> str | None:
+    return None if moment is None else moment.strftime(pattern)

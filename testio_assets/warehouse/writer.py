@@ -1,0 +1,139 @@
+"""Set-based, transactional writes of whole tables (or key-scoped slices) into DuckDB.
+
+Every write is one transaction: the table's new content and its ``_table_loads`` row commit
+together, or neither does, so a failure leaves the previous version intact. Data arrives as
+Arrow tables (or a SQL query over the warehouse) and is inserted with one
+``INSERT ... SELECT`` casting every column to its contract type.
+
+Three modes cover full and incremental refreshes:
+
+- :meth:`WarehouseWriter.replace` - the table becomes exactly ``data``.
+- :meth:`WarehouseWriter.upsert` - rows of ``data`` replace rows with the same primary key.
+- :meth:`WarehouseWriter.replace_where` - rows whose ``column`` is in ``keys`` are replaced by
+  ``data`` (e.g. the bugs of re-fetched tests: a bug that vanished from a test disappears).
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Sequence
+from datetime import datetime, timezone
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from testio_assets.warehouse.schema import TABLE_LOADS, TABLES, Table, create_table_sql
+
+Source = pa.Table | str  # Arrow data, or a SELECT over the warehouse
+
+_view_names = (f"_incoming_{n}" for n in itertools.count())
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _cast_select(table: Table, source: str) -> str:
+    columns = ", ".join(
+        f"CAST({_quote(c.name)} AS {c.type}) AS {_quote(c.name)}" for c in table.columns
+    )
+    return f"SELECT {columns} FROM {source}"
+
+
+def _replace_table_sql(table: Table) -> str:
+    return create_table_sql(table).replace("CREATE TABLE IF NOT EXISTS", "CREATE OR REPLACE TABLE", 1)
+
+
+class WarehouseWriter:
+    """Writes through one open connection; get one from ``WarehouseResource.writer()``."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, run_id: str | None) -> None:
+        self._con = con
+        self._run_id = run_id
+        self.tables_written: list[str] = []
+
+    @property
+    def connection(self) -> duckdb.DuckDBPyConnection:
+        """The open connection, for reads between writes (e.g. a preview)."""
+        return self._con
+
+    def replace(self, table_name: str, data: Source) -> int:
+        """Full refresh: drop and recreate the table from its contract, then load ``data``."""
+        table = TABLES[table_name]
+        return self._write(table, data, before=lambda _: [_replace_table_sql(table)])
+
+    def upsert(self, table_name: str, data: Source) -> int:
+        """Insert ``data``, replacing existing rows with the same primary key."""
+        table = TABLES[table_name]
+
+        def delete_matching(incoming: str) -> list[str]:
+            match = " AND ".join(
+                f"t.{_quote(k)} = i.{_quote(k)}" for k in table.primary_key
+            )
+            return [
+                create_table_sql(table),
+                f"DELETE FROM {_quote(table.name)} t USING {incoming} i WHERE {match}",
+            ]
+
+        return self._write(table, data, before=delete_matching)
+
+    def replace_where(
+        self, table_name: str, data: Source, *, column: str, keys: Sequence[Any]
+    ) -> int:
+        """Replace every row whose ``column`` is in ``keys`` with ``data`` (rows of ``data``
+        outside ``keys`` are inserted too)."""
+        table = TABLES[table_name]
+        key_type = table.column(column).type
+        key_view = next(_view_names)
+        self._con.register(key_view, pa.table({"key": pa.array(list(keys))}))
+        try:
+            return self._write(
+                table,
+                data,
+                before=lambda _: [
+                    create_table_sql(table),
+                    f"DELETE FROM {_quote(table.name)} WHERE {_quote(column)} IN "
+                    f"(SELECT CAST(key AS {key_type}) FROM {key_view})",
+                ],
+            )
+        finally:
+            self._con.unregister(key_view)
+
+    def _write(
+        self, table: Table, data: Source, *, before: Callable[[str], list[str]]
+    ) -> int:
+        con = self._con
+        incoming = next(_view_names)
+        if isinstance(data, str):
+            con.execute(f"CREATE TEMP VIEW {incoming} AS {data}")
+        else:
+            con.register(incoming, data)
+        try:
+            con.execute("BEGIN TRANSACTION")
+            try:
+                for statement in before(incoming):
+                    con.execute(statement)
+                con.execute(f"INSERT INTO {_quote(table.name)} {_cast_select(table, incoming)}")
+                row_count = con.execute(f"SELECT count(*) FROM {_quote(table.name)}").fetchone()[0]
+                self._record_load(table.name, row_count)
+                con.execute("COMMIT")
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+        finally:
+            if isinstance(data, str):
+                con.execute(f"DROP VIEW {incoming}")
+            else:
+                con.unregister(incoming)
+        self.tables_written.append(table.name)
+        return row_count
+
+    def _record_load(self, table_name: str, row_count: int) -> None:
+        loaded_at = datetime.now(timezone.utc).replace(tzinfo=None)
+        self._con.execute(create_table_sql(TABLE_LOADS))
+        self._con.execute(
+            f"INSERT OR REPLACE INTO {_quote(TABLE_LOADS.name)} "
+            "(table_name, loaded_at, run_id, row_count) VALUES (?, ?, ?, ?)",
+            [table_name, loaded_at, self._run_id, row_count],
+        )

@@ -13,6 +13,7 @@ DataFrames) and nothing from the semantic compiler. The differential tests compa
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from itertools import product as cartesian
@@ -251,3 +252,34 @@ class _World:
 
 def _fmt(moment, pattern: str) -> str | None:
     return None if moment is None else moment.strftime(pattern)
+
+
+def _plain(value):
+    """A cell as a comparable Python value: every NULL flavour becomes None."""
+    if value is None or (not isinstance(value, (str, bytes)) and pd.api.types.is_scalar(value) and pd.isna(value)):
+        return None
+    return value.item() if hasattr(value, "item") else value
+
+
+def _same(a, b) -> bool:
+    if isinstance(a, float) or isinstance(b, float):
+        return a is not None and b is not None and math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12)
+    return a == b and type(a) is type(b) if isinstance(a, bool) or isinstance(b, bool) else a == b
+
+
+def frame_rows(frame: pd.DataFrame, columns: list[str]) -> list[tuple]:
+    rows = [tuple(_plain(v) for v in row) for row in frame[columns].itertuples(index=False, name=None)]
+    return sorted(rows, key=lambda row: [(v is None, repr(v)) for v in row])
+
+
+def assert_frames_match(actual: pd.DataFrame, expected: pd.DataFrame, context: str = "") -> None:
+    """Same columns and, after sorting, the same rows; floats within 1e-9, NULL equal to NULL."""
+    assert sorted(actual.columns) == sorted(expected.columns), f"columns differ {context}"
+    columns = list(expected.columns)
+    got, want = frame_rows(actual, columns), frame_rows(expected, columns)
+    assert len(got) == len(want), f"{len(got)} rows, expected {len(want)} {context}\n{actual}\n{expected}"
+    for g, w in zip(got, want):
+        assert all(_same(a, b) for a, b in zip(g, w)), (
+            f"row differs {context}\n got  {dict(zip(columns, g))}\n want {dict(zip(columns, w))}"
+            f"\nactual:\n{actual.to_string()}\nexpected:\n{expected.to_string()}"
+        )

@@ -1,0 +1,102 @@
+"""The golden dataset of issue 3 and the zero-row cases, checked on both the compiler and the reference."""
+
+from __future__ import annotations
+
+import math
+from datetime import date, datetime
+
+import duckdb
+import pytest
+
+from reference import METRICS, assert_frames_match, load_tables, reference_query
+from semantic.dates import resolve_date_range
+from warehouse_fixtures import build_warehouse, golden_rows
+
+try:
+    from semantic import query_metrics
+except ImportError:  # the compiler lands separately
+    pytest.skip("semantic.query_metrics is not available yet", allow_module_level=True)
+
+TODAY = date(2025, 3, 15)
+GOLDEN = {
+    "test_count": 4, "bug_count": 10, "bugs_per_test": 2.5, "active_acceptance_rate": 0.4,
+    "auto_acceptance_rate": 1 / 3, "overall_acceptance_rate": 0.6, "rejection_rate": 0.3, "review_rate": 0.7,
+}
+
+
+@pytest.fixture
+def golden():
+    with duckdb.connect() as con:
+        build_warehouse(con, **golden_rows())
+        yield con
+
+
+def both(con, metrics, dimensions=(), filters=None, start_date=None, end_date=None):
+    """The compiled answer and the reference answer of one query."""
+    actual = query_metrics(metrics, dimensions, filters, start_date, end_date, warehouse=con, today=TODAY).df
+    date_range = resolve_date_range(start_date, end_date, today=TODAY)
+    expected = reference_query(load_tables(con), metrics, dimensions, filters, date_range)
+    assert_frames_match(actual, expected, context=f"{metrics} by {dimensions} where {filters}")
+    return actual
+
+
+@pytest.mark.parametrize("side", ["compiler", "reference"])
+def test_golden_numbers_of_the_issue(golden, side):
+    metrics = list(GOLDEN)
+    if side == "compiler":
+        row = query_metrics(metrics, warehouse=golden, today=TODAY).df.iloc[0]
+    else:
+        row = reference_query(load_tables(golden), metrics).iloc[0]
+    for metric, value in GOLDEN.items():
+        assert math.isclose(row[metric], value, rel_tol=1e-12), metric
+
+
+@pytest.mark.parametrize(
+    ("dimensions", "filters"),
+    [((), None), (("feature",), None), (("severity", "bug_status"), None), (("month", "customer"), None),
+     (("tester",), {"severity": ["low", "high"]}), (("week",), {"bug_status": "rejected"}),
+     ((), {"severity": "critical"}), (("rejection_reason", "known_bug"), None)],
+)
+def test_golden_dataset_agrees_with_the_reference(golden, dimensions, filters):
+    bug_grain = {"severity", "bug_status", "tester", "rejection_reason", "known_bug"} & set(dimensions)
+    metrics = [m for m in METRICS if not bug_grain or m not in
+               {"test_count", "tests_created", "tests_submitted", "features_tested", "bugs_per_test"}]
+    both(golden, metrics, dimensions, filters)
+
+
+def test_a_feature_tested_without_bugs_has_zero_bugs(golden):
+    build_warehouse(golden, features=[{"feature_id": 2002, "product_id": 1001, "title": "Search"}],
+                    test_features=[{"test_feature_id": 5005, "test_id": 3004, "feature_id": 2002, "title": "Search"}])
+    df = both(golden, ["bug_count", "test_count", "bugs_per_test"], ["feature"])
+    search = df[df["feature"] == "Search"].iloc[0]
+    assert (search["bug_count"], search["test_count"], search["bugs_per_test"]) == (0, 1, 0.0)
+
+
+def test_a_month_without_bugs_has_zero_bugs_and_null_rates(golden):
+    build_warehouse(golden, tests=[{"test_id": 3005, "product_id": 1001, "status": "archived",
+                                    "end_at": datetime(2025, 3, 2)}])
+    df = both(golden, ["bug_count", "overall_acceptance_rate", "bugs_per_test"], ["month"])
+    march = df[df["month"] == "2025-03"].iloc[0]
+    assert march["bug_count"] == 0 and march["bugs_per_test"] == 0
+    assert march["overall_acceptance_rate"] is None or math.isnan(march["overall_acceptance_rate"])
+
+
+def test_unattributed_bugs_form_their_own_feature_group(golden):
+    build_warehouse(golden, bugs=[{"bug_id": 9100, "test_id": 3004, "severity": "low", "status": "accepted"}])
+    df = both(golden, ["bug_count"], ["feature"])
+    assert sorted(df["bug_count"]) == [1, 10]
+    assert df["feature"].isna().sum() == 1
+
+
+def test_date_bounds_are_utc_days_inclusive(golden):
+    # Tests end at 12:00 on 1-4 February; 2 February as end_date includes its whole day.
+    df = both(golden, ["test_count", "bug_count"], start_date="2025-02-02", end_date="2025-02-02")
+    assert df.iloc[0]["test_count"] == 1 and df.iloc[0]["bug_count"] == 3
+    both(golden, ["test_count"], ["day"], start_date="last month")
+    both(golden, ["test_count", "bug_count"], start_date="this year", end_date="today")
+
+
+def test_injection_values_are_data(golden):
+    df = both(golden, ["bug_count"], ["tester"], {"tester": "x'; DROP TABLE bugs; --"})
+    assert df.empty
+    assert golden.execute("select count(*) from bugs").fetchone() == (10,)

@@ -1,0 +1,235 @@
+"""``testio-semantic``: query metrics, list the model and validate it from a shell (like ``mf``).
+
+    testio-semantic query --metrics bug_count,bugs_per_test --group-by month \\
+        --where "severity=critical|high" --start "this year" --order -bug_count --limit 10
+    testio-semantic query --metrics bug_count --group-by feature --explain
+    testio-semantic list metrics
+    testio-semantic list dimensions
+    testio-semantic validate
+
+Every mistake prints one line on stderr and exits 2; ``validate`` exits 1 when the model
+has problems, printing each as ``file:line: problem``.
+
+>>> parse_where(["severity=critical|high", "feature=null", "tester=x=y"])
+{'severity': ['critical', 'high'], 'feature': None, 'tester': 'x=y'}
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from semantic.errors import SemanticError
+
+OUTPUTS = ("table", "csv", "json")
+DIALECTS = ("duckdb", "postgres", "snowflake", "bigquery", "trino", "spark")
+
+
+class UsageError(SemanticError):
+    """A command line the parser cannot make sense of."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line instead of usage + message
+        raise UsageError(f"{message} (see {self.prog} --help)")
+
+
+def parse_where(clauses: Sequence[str]) -> dict[str, Any]:
+    """``dim=value`` as equality, ``dim=a|b`` as a list, ``dim=null`` as NULL."""
+    filters: dict[str, Any] = {}
+    for clause in clauses:
+        name, sep, value = clause.partition("=")
+        name = name.strip()
+        if not sep or not name:
+            raise UsageError(f"--where {clause!r} is not of the form dimension=value (a|b for a list, null for NULL)")
+        if name in filters:
+            raise UsageError(f"--where names {name!r} twice; give one clause with a|b for several values")
+        value = value.strip()
+        if value.lower() == "null":
+            filters[name] = None
+        elif "|" in value:
+            filters[name] = [v.strip() for v in value.split("|")]
+        else:
+            filters[name] = value
+    return filters
+
+
+def _typed_filters(filters: dict[str, Any]) -> dict[str, Any]:
+    """Shell text to the dimension's value type (``known_bug=true`` is a boolean)."""
+    from semantic.loader import load_model
+
+    dimensions = load_model().dimensions
+
+    def convert(name: str, value: str) -> Any:
+        dim = dimensions.get(name)
+        kind = dim and ((dim.label_type if dim.label_expr is not None else None) or dim.value_type)
+        if kind == "boolean" and value.lower() in ("true", "false"):
+            return value.lower() == "true"
+        if kind == "integer" and value.lstrip("-").isdigit():
+            return int(value)
+        return value
+
+    return {
+        name: None if value is None else [convert(name, v) for v in value] if isinstance(value, list)
+        else convert(name, value)
+        for name, value in filters.items()
+    }
+
+
+def _csv(text: str | None) -> list[str]:
+    return [part.strip() for part in (text or "").split(",") if part.strip()]
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="testio-semantic", description="Query the TestIO semantic layer.")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    query = commands.add_parser("query", help="compute metrics by dimensions")
+    query.add_argument("--metrics", required=True, help="comma-separated metric names")
+    query.add_argument("--group-by", default="", help="comma-separated dimension names (at most the configured maximum)")
+    query.add_argument("--where", action="append", default=[], metavar="DIM=VALUE",
+                       help="filter; repeatable; a|b for a list, null for NULL")
+    query.add_argument("--start", help="start date: ISO (2025-02-01) or relative ('3 months ago', 'last month', 'YTD')")
+    query.add_argument("--end", help="end date, inclusive through the end of that day")
+    query.add_argument("--order", help="metric or dimension to sort by; prefix with - for descending")
+    query.add_argument("--limit", type=int, help="maximum rows (capped by the configured row limit)")
+    query.add_argument("--fill-missing", action="store_true", help="list every member of each dimension")
+    query.add_argument("--explain", action="store_true", help="print the SQL and its explanation instead of running it")
+    query.add_argument("--dialect", default="duckdb", choices=DIALECTS, help="SQL dialect of --explain")
+    query.add_argument("--output", default="table", choices=OUTPUTS)
+    query.add_argument("--today", type=date.fromisoformat, help="the clock's date for relative dates (default: today, UTC)")
+    _warehouse_option(query)
+
+    listing = commands.add_parser("list", help="list metrics or dimensions")
+    listing.add_argument("what", choices=("metrics", "dimensions"))
+    listing.add_argument("--output", default="table", choices=("table", "json"))
+
+    validate = commands.add_parser("validate", help="load and validate the model (and the warehouse, when present)")
+    validate.add_argument("--models", help="model directory or file (default: the packaged model)")
+    _warehouse_option(validate)
+    return parser
+
+
+def _warehouse_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--warehouse", help="DuckDB file (default: $TESTIO_WAREHOUSE_PATH or data/testio.duckdb)")
+
+
+def _query(args: argparse.Namespace) -> int:
+    import semantic
+
+    sort_by, sort_order = None, "desc"
+    if args.order:
+        sort_by = args.order.lstrip("-")
+        sort_order = "desc" if args.order.startswith("-") else "asc"
+    request = dict(
+        metrics=_csv(args.metrics), dimensions=_csv(args.group_by), filters=_typed_filters(parse_where(args.where)) or None,
+        start_date=args.start, end_date=args.end, sort_by=sort_by, sort_order=sort_order, limit=args.limit,
+    )
+    if args.explain:
+        explained = semantic.explain(**request, dialect=args.dialect, today=args.today)
+        print(getattr(explained, "sql", explained))
+        if getattr(explained, "explanation", None):
+            print(f"\n-- {explained.explanation}".replace("\n", "\n-- ").replace("-- -- ", "-- "))
+        return 0
+    result = semantic.query_metrics(**request, fill_missing=args.fill_missing, warehouse=args.warehouse,
+                                    today=args.today)
+    for warning in result.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    frame = result.df
+    if args.output == "csv":
+        frame.to_csv(sys.stdout, index=False, lineterminator="\n")
+    elif args.output == "json":
+        print(frame.to_json(orient="records", date_format="iso"))
+    else:
+        print(frame.to_string(index=False) if len(frame) else "(no rows)")
+    return 0
+
+
+def _list(args: argparse.Namespace) -> int:
+    from semantic.loader import load_model
+
+    model = load_model()
+    if args.what == "metrics":
+        rows = [
+            {"name": m.name, "type": m.type, "formula": _formula(m, model.metrics), "description": m.description}
+            for m in sorted(model.metrics.values(), key=lambda m: m.name) if not m.hidden
+        ]
+    else:
+        rows = [
+            {"name": d.name, "type": f"time ({d.granularity})" if d.is_time else "categorical",
+             "id": f"{d.name}_id" if d.has_id else "", "description": d.description}
+            for d in sorted(model.dimensions.values(), key=lambda d: d.name)
+        ]
+    if args.output == "json":
+        print(json.dumps(rows, indent=2))
+        return 0
+    widths = {k: max(len(k), *(len(str(r[k])) for r in rows)) for k in rows[0]}
+    print("  ".join(k.ljust(w) for k, w in widths.items()).rstrip())
+    for row in rows:
+        print("  ".join(str(row[k]).ljust(w) for k, w in widths.items()).rstrip())
+    return 0
+
+
+def _formula(metric, metrics: dict) -> str:
+    """The metric's definition; hidden inputs of a ratio are spelled out in place."""
+    if metric.type == "ratio":
+        parts = []
+        for part in (metric.numerator, metric.denominator):
+            inner = metrics.get(part.metric)
+            parts.append(f"[{_formula(inner, metrics)}]" if inner is not None and inner.hidden else part.name)
+        return " / ".join(parts)
+    text = f"{metric.type}({metric.expr_sql})" if metric.expr_sql else metric.type
+    return f"{text} where {metric.filter_sql}" if metric.filter_sql else text
+
+
+def _validate(args: argparse.Namespace) -> int:
+    import duckdb
+
+    from semantic.errors import ModelValidationError
+    from semantic.loader import load_model, validate_against_warehouse
+
+    target = args.warehouse or os.environ.get("TESTIO_WAREHOUSE_PATH") or "data/testio.duckdb"
+    try:
+        model = load_model(args.models)
+        checked = "model"
+        if Path(target).exists():
+            with duckdb.connect(target, read_only=True) as con:
+                validate_against_warehouse(model, con)
+            checked = f"model and warehouse {target}"
+    except ModelValidationError as err:
+        for problem in getattr(err, "problems", None) or [str(err)]:
+            print(_located(problem), file=sys.stderr)
+        return 1
+    print(f"ok: {checked} valid ({len(model.metrics)} metrics, {len(model.dimensions)} dimensions)")
+    return 0
+
+
+def _located(problem: str) -> str:
+    """``message at file:line`` as ``file:line: message`` (what editors and CI annotate)."""
+    message, sep, where = problem.rpartition(" at ")
+    return f"{where}: {message}" if sep and ":" in where and " " not in where else problem
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit code (0 ok, 1 invalid model, 2 bad input)."""
+    try:
+        args = _build_parser().parse_args(argv)
+        return {"query": _query, "list": _list, "validate": _validate}[args.command](args)
+    except SemanticError as err:
+        print(f"error: {str(err).splitlines()[0] if str(err) else type(err).__name__}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:  # `| head` closed the pipe: not an error worth a message
+        return 0
+    except Exception as err:  # never a traceback on a terminal; the message still says what failed
+        print(f"error: {type(err).__name__}: {err}".splitlines()[0], file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,48 @@
+"""Run the simulator as a local server: ``python -m testio_assets.simulator --scale demo``."""
+
+from __future__ import annotations
+
+import argparse
+import threading
+from datetime import datetime
+
+from testio_assets.simulator.config import PRESETS, FaultConfig, SimulatorConfig
+from testio_assets.simulator.server import LOOPBACK_HOSTS
+from testio_assets.simulator.simulator import Simulator
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m testio_assets.simulator", description=__doc__)
+    parser.add_argument("--host", default="127.0.0.1", choices=LOOPBACK_HOSTS, help="loopback address to bind")
+    parser.add_argument("--port", type=int, default=8765, help="port (0: any free port)")
+    parser.add_argument("--scale", default="demo", choices=sorted(PRESETS), help="size of the customer")
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--latency-ms", type=float, default=0.0, help="latency added to every response")
+    parser.add_argument("--realtime", action="store_true", help="let the simulated clock follow wall-clock time")
+    parser.add_argument("--start", type=datetime.fromisoformat, default=None, help="simulated start (aware ISO 8601)")
+    parser.add_argument("--token", default=None, help="require 'Authorization: Token <token>'")
+    parser.add_argument("--warm", action="store_true", help="render every response before serving")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    sim = Simulator(
+        SimulatorConfig.preset(args.scale, seed=args.seed),
+        faults=FaultConfig(latency_s=args.latency_ms / 1000.0),
+        token=args.token,
+        start=args.start,
+        realtime=args.realtime,
+    )
+    if args.warm:
+        sim.warm()
+    with sim.serve(args.host, args.port) as base_url:
+        print(f"TestIO simulator ({args.scale}, seed {args.seed}, now {sim.now.isoformat()}) at {base_url}", flush=True)
+        try:
+            threading.Event().wait()
+        except KeyboardInterrupt:
+            pass
+
+
+if __name__ == "__main__":
+    main()

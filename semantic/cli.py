@@ -157,7 +157,7 @@ def _list(args: argparse.Namespace) -> int:
     model = load_model()
     if args.what == "metrics":
         rows = [
-            {"name": m.name, "type": m.type, "formula": _formula(m, model.metrics), "description": m.description}
+            {"name": m.name, "type": m.type, "formula": _formula(m), "description": m.description}
             for m in sorted(model.metrics.values(), key=lambda m: m.name) if not m.hidden
         ]
     else:
@@ -176,14 +176,13 @@ def _list(args: argparse.Namespace) -> int:
     return 0
 
 
-def _formula(metric, metrics: dict) -> str:
-    """The metric's definition; hidden inputs of a ratio are spelled out in place."""
+def _formula(metric) -> str:
+    """The metric's definition; a ratio's filtered inputs are spelled out in place."""
     if metric.type == "ratio":
-        parts = []
-        for part in (metric.numerator, metric.denominator):
-            inner = metrics.get(part.metric)
-            parts.append(f"[{_formula(inner, metrics)}]" if inner is not None and inner.hidden else part.name)
-        return " / ".join(parts)
+        return " / ".join(
+            f"({part.metric} where {part.filter.sql()})" if part.filter is not None else part.metric
+            for part in (metric.numerator, metric.denominator)
+        )
     text = f"{metric.type}({metric.expr_sql})" if metric.expr_sql else metric.type
     return f"{text} where {metric.filter_sql}" if metric.filter_sql else text
 

@@ -199,7 +199,7 @@ def _build_test(rng, ids: _Counters, config, product: Product, created, testing_
         })
     executed = times.get("submitted") is not None and not (times.get("cancel", float("inf")) < times["start"])
     bug_count = 0
-    if executed and rng.random() >= 0.06:
+    if executed and rng.random() >= 0.06 and config.bugs_per_test > 0:
         bug_count = max(1, round(rng.gammavariate(2.0, config.bugs_per_test / 2.0)))
     creator = None if rng.random() < 0.05 else rng.choice(customers)
     submitter = creator if creator is not None and rng.random() < 0.7 else rng.choice(customers)

@@ -194,8 +194,24 @@ TABLE_LOADS = Table(
     ),
 )
 
+FETCH_ISSUES = Table(
+    name="_fetch_issues",
+    description="Test-listing offsets that kept failing even one test per page in the last tests fetch (their tests are missing). Read by the unrecoverable-pages check.",
+    primary_key=("product_id", "first_offset"),
+    columns=(
+        _pk("product_id", "BIGINT", "Product whose listing could not be read completely."),
+        _pk("first_offset", "BIGINT", "First failing listing offset (0-based, newest first)."),
+        Column("last_offset", "BIGINT", "Last failing listing offset (inclusive)."),
+        Column("per_page_tried", "BIGINT", "Smallest page size tried."),
+        Column("http_status", "BIGINT", "Last HTTP status (null for timeouts or malformed bodies)."),
+        Column("message", "VARCHAR", "Last error, redacted."),
+        Column("run_id", "VARCHAR", "Dagster run that recorded the issue."),
+    ),
+)
+
 TABLES: dict[str, Table] = {
-    t.name: t for t in (PRODUCTS, FEATURES, TESTS, TEST_FEATURES, TEST_PLATFORMS, BUGS, USERS, TABLE_LOADS)
+    t.name: t
+    for t in (PRODUCTS, FEATURES, TESTS, TEST_FEATURES, TEST_PLATFORMS, BUGS, USERS, TABLE_LOADS, FETCH_ISSUES)
 }
 
 EXECUTED_TEST_STATUSES = ("running", "locked", "customer_finalized", "archived")

@@ -1,0 +1,106 @@
+"""What every ingestion asset shares: definition attributes, run config and metadata builders."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import dagster as dg
+import duckdb
+
+from testio_assets.client.resource import TestIOApiResource
+from testio_assets.client.stats import CallStats
+from testio_assets.warehouse.schema import TABLES
+
+GROUP = "testio"
+KINDS = {"duckdb", "python"}
+OWNERS = ["team:data-platform"]
+# Writing steps share one slot (dagster.yaml): DuckDB has a single writer per file.
+WRITER_POOL = "duckdb_writer"
+PREVIEW_ROWS = 5
+
+
+class RefreshConfig(dg.Config):
+    """Run configuration of the assets that can refresh incrementally (issue 4)."""
+
+    full_refresh: bool = True
+
+
+def column_schema(table_name: str) -> dg.TableSchema:
+    """The contract's columns, types, descriptions, nullability and primary key."""
+    table = TABLES[table_name]
+    single_key = table.primary_key if len(table.primary_key) == 1 else ()
+    return dg.TableSchema(
+        columns=[
+            dg.TableColumn(
+                name=c.name,
+                type=c.type,
+                description=c.description,
+                constraints=dg.TableColumnConstraints(
+                    nullable=c.nullable, unique=c.name in single_key
+                ),
+            )
+            for c in table.columns
+        ],
+        constraints=dg.TableConstraints(
+            other=[f"primary key ({', '.join(table.primary_key)})"]
+        ),
+    )
+
+
+def asset_spec_kwargs(table_name: str) -> dict[str, Any]:
+    """Definition-time attributes of the asset that writes ``table_name``."""
+    return {
+        "group_name": GROUP,
+        "kinds": KINDS,
+        "owners": OWNERS,
+        "description": TABLES[table_name].description,
+        "metadata": {
+            "dagster/table_name": table_name,
+            "dagster/column_schema": column_schema(table_name),
+        },
+    }
+
+
+def _cell(value: Any) -> str:
+    text = "" if value is None else str(value)
+    text = text.replace("|", "\\|").replace("\n", " ")
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def markdown_preview(con: duckdb.DuckDBPyConnection, table_name: str) -> str:
+    """The first rows of the table by primary key, as a markdown table."""
+    table = TABLES[table_name]
+    order = ", ".join(f'"{k}"' for k in table.primary_key)
+    rows = con.execute(
+        f'SELECT * FROM "{table_name}" ORDER BY {order} LIMIT {PREVIEW_ROWS}'
+    ).fetchall()
+    lines = [
+        "| " + " | ".join(table.column_names) + " |",
+        "|" + "---|" * len(table.column_names),
+        *("| " + " | ".join(_cell(v) for v in row) + " |" for row in rows),
+    ]
+    return "\n".join(lines)
+
+
+def table_metadata(
+    con: duckdb.DuckDBPyConnection,
+    table_name: str,
+    row_count: int,
+    *,
+    api: TestIOApiResource | None = None,
+    stats: CallStats | None = None,
+    extra: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Materialisation metadata: row count, preview, API calls and source (never the token)."""
+    metadata: dict[str, Any] = {
+        "dagster/table_name": table_name,
+        "dagster/row_count": row_count,
+        "preview": dg.MetadataValue.md(markdown_preview(con, table_name)),
+    }
+    if stats is not None:
+        metadata.update(stats.as_metadata())
+    if api is not None:
+        metadata["source"] = api.source_description()
+    metadata.update(extra or {})
+    return metadata

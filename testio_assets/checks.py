@@ -1,0 +1,228 @@
+"""Asset checks of the warehouse tables: keys, references, attribution, lost listing pages.
+
+Each table gets one multi-asset check (one step, one short read-only connection) holding its
+checks, so ``dagster asset materialize --select <table>`` runs them with the table. A failing
+check reports how many rows violate it and a few sample keys.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import dagster as dg
+import duckdb
+
+from testio_assets.assets.metadata import WRITER_POOL
+from testio_assets.warehouse.resource import WarehouseResource
+from testio_assets.warehouse.schema import TABLES
+
+ATTRIBUTED_SHARE_TARGET = 0.95
+SAMPLE_SIZE = 5
+
+# Keyword arguments of dg.AssetCheckResult except asset_key and check_name.
+CheckOutcome = dict[str, Any]
+Evaluate = Callable[[duckdb.DuckDBPyConnection], CheckOutcome]
+
+
+@dataclass(frozen=True)
+class Check:
+    table: str
+    name: str
+    description: str
+    evaluate: Evaluate
+
+    @property
+    def spec(self) -> dg.AssetCheckSpec:
+        return dg.AssetCheckSpec(self.name, asset=self.table, description=self.description)
+
+
+def _exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
+    return bool(
+        con.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [table]
+        ).fetchone()[0]
+    )
+
+
+def _missing(table: str) -> CheckOutcome:
+    return dict(
+        passed=False,
+        description=f"table {table} does not exist in the warehouse",
+        metadata={"violations": -1},
+    )
+
+
+def _violations(
+    con: duckdb.DuckDBPyConnection, count_sql: str, sample_sql: str
+) -> tuple[int, list[str]]:
+    count = con.execute(count_sql).fetchone()[0]
+    sample = [str(row[0] if len(row) == 1 else row) for row in con.execute(sample_sql).fetchall()]
+    return count, sample
+
+
+def primary_key_check(table_name: str) -> Check:
+    keys = TABLES[table_name].primary_key
+    key_list = ", ".join(f'"{k}"' for k in keys)
+    any_null = " OR ".join(f'"{k}" IS NULL' for k in keys)
+
+    def evaluate(con: duckdb.DuckDBPyConnection) -> CheckOutcome:
+        if not _exists(con, table_name):
+            return _missing(table_name)
+        nulls = con.execute(f'SELECT count(*) FROM "{table_name}" WHERE {any_null}').fetchone()[0]
+        duplicates, sample = _violations(
+            con,
+            f'SELECT count(*) FROM (SELECT {key_list} FROM "{table_name}" '
+            f"GROUP BY ALL HAVING count(*) > 1)",
+            f'SELECT {key_list} FROM "{table_name}" GROUP BY ALL HAVING count(*) > 1 '
+            f"ORDER BY ALL LIMIT {SAMPLE_SIZE}",
+        )
+        return dict(
+            passed=nulls == 0 and duplicates == 0,
+            metadata={
+                "violations": nulls + duplicates,
+                "null_keys": nulls,
+                "duplicated_keys": duplicates,
+                "sample_duplicated_keys": sample,
+            },
+        )
+
+    return Check(
+        table_name,
+        f"{table_name}_primary_key",
+        f"({', '.join(keys)}) is non-null and unique in {table_name}.",
+        evaluate,
+    )
+
+
+def foreign_key_check(
+    table_name: str,
+    column: str,
+    parent: str,
+    parent_column: str,
+    severity: dg.AssetCheckSeverity = dg.AssetCheckSeverity.ERROR,
+    why: str = "",
+) -> Check:
+    orphans = (
+        f'SELECT DISTINCT c."{column}" FROM "{table_name}" c '
+        f'ANTI JOIN "{parent}" p ON c."{column}" = p."{parent_column}" '
+        f'WHERE c."{column}" IS NOT NULL'
+    )
+
+    def evaluate(con: duckdb.DuckDBPyConnection) -> CheckOutcome:
+        for needed in (table_name, parent):
+            if not _exists(con, needed):
+                return _missing(needed)
+        count, sample = _violations(
+            con,
+            f"SELECT count(*) FROM ({orphans})",
+            f"{orphans} ORDER BY 1 LIMIT {SAMPLE_SIZE}",
+        )
+        return dict(
+            passed=count == 0,
+            severity=severity,
+            metadata={"violations": count, f"sample_{column}s": sample},
+        )
+
+    return Check(
+        table_name,
+        f"{table_name}_{column}_in_{parent}",
+        f"Every non-null {table_name}.{column} exists in {parent}.{parent_column}.{why}",
+        evaluate,
+    )
+
+
+def _attributed_share(con: duckdb.DuckDBPyConnection) -> CheckOutcome:
+    if not _exists(con, "bugs"):
+        return _missing("bugs")
+    total, attributed, with_test_feature = con.execute(
+        "SELECT count(*), count(feature_id), count(test_feature_id) FROM bugs"
+    ).fetchone()
+    share = attributed / total if total else None
+    return dict(
+        passed=share is None or share >= ATTRIBUTED_SHARE_TARGET,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={
+            "attributed_share": dg.MetadataValue.float(share if share is not None else float("nan")),
+            "target": ATTRIBUTED_SHARE_TARGET,
+            "bugs": total,
+            "attributed_bugs": attributed,
+            "bugs_with_test_feature": with_test_feature,
+            "violations": total - attributed,
+        },
+    )
+
+
+def _unrecoverable_pages(con: duckdb.DuckDBPyConnection) -> CheckOutcome:
+    if not _exists(con, "_fetch_issues"):
+        return _missing("_fetch_issues")
+    rows = con.execute(
+        "SELECT product_id, first_offset, last_offset, per_page_tried, http_status "
+        "FROM _fetch_issues ORDER BY product_id, first_offset"
+    ).fetchall()
+    ranges = [
+        {"product_id": p, "first_offset": a, "last_offset": b, "per_page_tried": size, "http_status": status}
+        for p, a, b, size, status in rows
+    ]
+    return dict(
+        passed=not ranges,
+        metadata={
+            "violations": len(ranges),
+            "tests_not_listed": sum(r["last_offset"] - r["first_offset"] + 1 for r in ranges),
+            "unrecoverable_ranges": dg.MetadataValue.json(ranges),
+        },
+    )
+
+
+CHECKS: tuple[Check, ...] = (
+    *(primary_key_check(name) for name in
+      ("products", "features", "tests", "test_features", "test_platforms", "bugs", "users")),
+    foreign_key_check("features", "product_id", "products", "product_id"),
+    foreign_key_check("tests", "product_id", "products", "product_id"),
+    Check(
+        "tests", "tests_unrecoverable_pages",
+        "Every page of every product's test listing was read: offsets that kept failing even "
+        "one test per page (their tests are missing) are listed in the metadata.",
+        _unrecoverable_pages,
+    ),
+    foreign_key_check("test_features", "test_id", "tests", "test_id"),
+    foreign_key_check(
+        "test_features", "feature_id", "features", "feature_id",
+        severity=dg.AssetCheckSeverity.WARN,
+        why=" A warning only: a test may name a catalogue feature the catalogue fetch has not returned yet.",
+    ),
+    foreign_key_check("test_platforms", "test_id", "tests", "test_id"),
+    foreign_key_check("bugs", "test_id", "tests", "test_id"),
+    foreign_key_check("bugs", "test_feature_id", "test_features", "test_feature_id"),
+    Check(
+        "bugs", "bugs_attributed_share",
+        f"At least {ATTRIBUTED_SHARE_TARGET:.0%} of bugs resolve to a catalogue feature "
+        "(warns below; unattributed bugs stay in the table as their own group).",
+        _attributed_share,
+    ),
+)
+
+
+def _table_checks(table_name: str, checks: Sequence[Check]) -> dg.AssetChecksDefinition:
+    @dg.multi_asset_check(
+        name=f"{table_name}_checks",
+        specs=[check.spec for check in checks],
+        description=f"Checks of the {table_name} table.",
+        pool=WRITER_POOL,
+    )
+    def table_checks(warehouse: WarehouseResource):
+        with warehouse.reader() as con:
+            results = [
+                dg.AssetCheckResult(asset_key=check.table, check_name=check.name, **check.evaluate(con))
+                for check in checks
+            ]
+        yield from results
+
+    return table_checks
+
+
+ingestion_checks: list[dg.AssetChecksDefinition] = [
+    _table_checks(name, [c for c in CHECKS if c.table == name])
+    for name in dict.fromkeys(c.table for c in CHECKS)
+]

@@ -1,0 +1,1 @@
+"""From API payloads to warehouse rows: fetch orchestration, normalisation, derived users."""

@@ -1,0 +1,106 @@
+"""Fetch orchestration: what to ask the API for, concurrently, for each asset.
+
+Each asset runs one :func:`run_fetch` (an ``asyncio.run`` around one client session) before
+it opens the warehouse, so the DuckDB connection is never held while waiting on the network.
+The client bounds concurrency and retries; this module only decides the requests and logs
+progress.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from testio_assets.client.api import TestIOClient
+from testio_assets.client.concurrency import gather_or_cancel, run_async
+from testio_assets.client.listing import TestListing
+from testio_assets.client.resource import TestIOApiResource
+from testio_assets.client.stats import CallStats, UnrecoverableRange
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Fetched(Generic[T]):
+    value: T
+    stats: CallStats
+
+
+def run_fetch(
+    api: TestIOApiResource, log: logging.Logger, work: Callable[[TestIOClient], Awaitable[T]]
+) -> Fetched[T]:
+    """Open one client session, run ``work`` on it, return its result and call figures."""
+
+    async def session() -> Fetched[T]:
+        async with api.open_client(logger=log) as client:
+            value = await work(client)
+            return Fetched(value, client.stats)
+
+    return run_async(session())
+
+
+def product_stub(product_id: int, section_ids: Sequence[int]) -> dict[str, Any]:
+    """The part of a product payload the client needs to read its features."""
+    return {"id": product_id, "sections": [{"id": sid} for sid in section_ids]}
+
+
+async def fetch_features(
+    client: TestIOClient, products: Iterable[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    per_product = await gather_or_cancel(client.get_features(p) for p in products)
+    return [feature for features in per_product for feature in features]
+
+
+@dataclass(frozen=True)
+class TestListings:
+    """Every product's listing walk: tests by product and the offsets that could not be read."""
+
+    __test__ = False  # not a pytest test class despite the name
+
+    by_product: dict[int, list[dict[str, Any]]]
+    unrecoverable: list[UnrecoverableRange]
+    pages_fetched: int
+
+    @property
+    def test_count(self) -> int:
+        return sum(len(tests) for tests in self.by_product.values())
+
+
+async def fetch_test_listings(
+    client: TestIOClient,
+    product_ids: Sequence[int],
+    log: logging.Logger,
+    *,
+    known_test_ids: set[int] | None = None,
+) -> TestListings:
+    """List the tests of every product concurrently (full walk unless ``known_test_ids``)."""
+    done = 0
+
+    async def list_one(product_id: int) -> TestListing:
+        nonlocal done
+        listing = await client.get_tests(product_id, known_test_ids=known_test_ids)
+        done += 1
+        log.info(
+            "tests: product %s listed (%d tests, %d pages); %d/%d products done",
+            product_id, len(listing.tests), listing.pages_fetched, done, len(product_ids),
+        )
+        return listing
+
+    listings = await gather_or_cancel(list_one(pid) for pid in product_ids)
+    return TestListings(
+        by_product={pid: listing.tests for pid, listing in zip(product_ids, listings)},
+        unrecoverable=[r for listing in listings for r in listing.unrecoverable],
+        pages_fetched=sum(listing.pages_fetched for listing in listings),
+    )
+
+
+async def fetch_bugs(
+    client: TestIOClient, test_ids: Sequence[int], log: logging.Logger
+) -> list[dict[str, Any]]:
+    """All bugs of ``test_ids`` (the client batches them and logs progress every tenth)."""
+    log.info("bugs: fetching the bugs of %d tests", len(test_ids))
+    bugs = await client.get_bugs(test_ids)
+    log.info("bugs: %d bugs fetched for %d tests", len(bugs), len(test_ids))
+    return bugs

@@ -59,11 +59,14 @@ class _StopRule:
         # Test ids grow with creation, so a page entirely below the target has passed it.
         if not self._refresh_reached and ids:
             self._refresh_reached = self._refresh_until in ids or max(ids) < self._refresh_until
-        return (
-            self._refresh_reached
-            and self._first_known_page is not None
-            and page_no >= self._first_known_page + self._safety_pages
-        )
+        last = self.last_page_needed()
+        return last is not None and page_no >= last
+
+    def last_page_needed(self) -> int | None:
+        """The last page the walk needs, once known (bounds speculative fetching)."""
+        if self._refresh_reached and self._first_known_page is not None:
+            return self._first_known_page + self._safety_pages
+        return None
 
 
 class TestLister:
@@ -113,7 +116,9 @@ class TestLister:
             return page.short or rule.enough(page_no, page)
 
         reached_end = await self._walk(
-            lambda page_no: self._page(product_id, page_no, per_page), consume
+            lambda page_no: self._page(product_id, page_no, per_page),
+            consume,
+            rule.last_page_needed,
         )
         self._stats.unrecoverable_ranges.extend(unrecoverable)
         self._logger.debug(
@@ -125,27 +130,33 @@ class TestLister:
         self,
         fetch: Callable[[int], Awaitable[_Page]],
         consume: Callable[[int, _Page], bool],
+        last_page_needed: Callable[[], int | None],
     ) -> bool:
         """Fetch pages 1, 2, ... with a lookahead that doubles up to the maximum (like TCP
-        slow start, so one-page products cost one call); consume them in order until told to
-        stop. Returns True when the walk stopped on a short page."""
+        slow start, so one-page products cost one call) and never passes a known last page;
+        consume them in order until told to stop. Returns True when stopped on a short page."""
         lookahead = 1
         next_page = 1
+        page_no = 1
         pending: dict[int, asyncio.Task[_Page]] = {}
         try:
-            for page_no in range(1, 1_000_000):
-                while next_page < page_no + lookahead:
+            while True:
+                horizon = page_no + lookahead
+                last = last_page_needed()
+                if last is not None:
+                    horizon = min(horizon, last + 1)
+                while next_page < horizon:
                     pending[next_page] = asyncio.create_task(fetch(next_page))
                     next_page += 1
                 page = await pending.pop(page_no)
                 if consume(page_no, page):
                     return page.short
                 lookahead = min(lookahead * 2, self._max_lookahead)
+                page_no += 1
         finally:
             for task in pending.values():
                 task.cancel()
             await asyncio.gather(*pending.values(), return_exceptions=True)
-        raise AssertionError("unreachable: a listing never has a million pages")
 
     async def _page(self, product_id: int, page_no: int, per_page: int) -> _Page:
         try:

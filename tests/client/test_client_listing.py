@@ -95,6 +95,14 @@ def test_incremental_listing_stops_safety_pages_after_the_first_known_test(sim, 
     assert not listing.complete
 
 
+def test_when_the_first_page_is_known_only_the_safety_pages_are_requested(sim):
+    pid = max(_product_ids(sim), key=lambda p: len(sim.tests_payload(p)))
+    known = {t["id"] for t in sim.tests_payload(pid)}
+    listing = run(_list_all(client_for(sim), [pid], known_test_ids=known, safety_pages=1, per_page=2))[pid]
+    assert listing.pages_fetched == 2
+    assert len([r for r in sim.request_log if "exploratory_tests" in r.path]) == 2
+
+
 class _AdvanceAfterFirstPage(httpx.AsyncBaseTransport):
     """Moves the simulator's clock once the first listing page is served, as if tests arrived."""
 

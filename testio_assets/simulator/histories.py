@@ -34,6 +34,8 @@ DURATION_HOURS = {"rapid": (2, 6), "coverage": (24, 72), "focused": (8, 48), "us
 
 @dataclass(slots=True)
 class TestHistory:
+    __test__ = False  # not a pytest test class, even when imported into a test module
+
     id: int
     product: Product
     section: Section | None

@@ -1,0 +1,173 @@
+"""One-line metric questions from a notebook, with an HTML answer and a chart.
+
+    from semantic.notebook import ask
+    ask("bugs_per_test", by="month", start="this year")           # renders as a table
+    ask("bug_count", by="feature", where={"severity": "critical"}).plot()
+
+The warehouse is ``$TESTIO_WAREHOUSE_PATH`` (default ``data/testio.duckdb``) unless given.
+Charts need matplotlib (the optional extra ``charts``): a line per metric over a time
+dimension, bars for categories.
+
+>>> split_names("bug_count, bugs_per_test")
+['bug_count', 'bugs_per_test']
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Mapping, Sequence
+from datetime import date
+from typing import Any
+
+from semantic.errors import SemanticError
+
+TIME_DIMENSIONS = ("day", "week", "month", "quarter", "year")
+
+__all__ = ["Answer", "ask", "query_metrics", "split_names"]
+
+
+def __getattr__(name: str):  # re-export lazily: importing this module stays cheap
+    if name == "query_metrics":
+        from semantic import query_metrics
+
+        return query_metrics
+    raise AttributeError(name)
+
+
+def split_names(names: str | Sequence[str] | None) -> list[str]:
+    """``"a, b"`` or ``["a", "b"]`` as a list of names."""
+    if names is None:
+        return []
+    if isinstance(names, str):
+        return [n.strip() for n in names.split(",") if n.strip()]
+    return list(names)
+
+
+def ask(
+    metrics: str | Sequence[str],
+    by: str | Sequence[str] | None = None,
+    where: Mapping[str, Any] | None = None,
+    start: str | date | None = None,
+    end: str | date | None = None,
+    *,
+    sort_by: str | None = None,
+    sort_order: str = "desc",
+    limit: int | None = None,
+    warehouse: Any = None,
+    today: date | None = None,
+    **options: Any,
+) -> Answer:
+    """Answer a metric question; ``by`` names the dimensions, ``where`` the filters.
+
+    Any other keyword (``fill_missing``, ``dialect``, ...) goes to ``query_metrics``.
+    """
+    from semantic import query_metrics
+
+    result = query_metrics(
+        split_names(metrics), split_names(by), dict(where) if where else None, start, end,
+        sort_by=sort_by, sort_order=sort_order, limit=limit, warehouse=warehouse, today=today, **options,
+    )
+    return Answer(result)
+
+
+class Answer:
+    """A query result for notebooks: ``.df``, ``.sql``, ... of the result, an HTML view and ``.plot()``."""
+
+    def __init__(self, result: Any):
+        self.result = result
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.result, name)
+
+    def __repr__(self) -> str:
+        return f"{self.result.df.to_string(index=False)}\n{self._notes_text()}"
+
+    @property
+    def dimensions(self) -> list[str]:
+        columns = set(self.result.df.columns)
+        used = self.result.metadata.get("dimensions_used") if isinstance(self.result.metadata, Mapping) else None
+        return [d for d in (used or []) if d in columns]
+
+    @property
+    def metrics(self) -> list[str]:
+        used = self.result.metadata.get("metrics_used") if isinstance(self.result.metadata, Mapping) else None
+        return list(used or [])
+
+    def _notes(self) -> list[str]:
+        notes = [f"warning: {w}" for w in self.result.warnings]
+        freshness = self.result.metadata.get("freshness") if isinstance(self.result.metadata, Mapping) else None
+        if freshness:
+            notes.append("data age: " + _describe_freshness(freshness))
+        return notes
+
+    def _notes_text(self) -> str:
+        return "\n".join(self._notes())
+
+    def _repr_html_(self) -> str:
+        table = self.result._repr_html_() if hasattr(self.result, "_repr_html_") else self.result.df.to_html(index=False)
+        extra = [n for n in self._notes() if html.escape(n) not in table]
+        notes = "".join(f"<li>{html.escape(n)}</li>" for n in extra)
+        return table + (f'<ul class="semantic-notes">{notes}</ul>' if notes else "")
+
+    def plot(self, metrics: str | Sequence[str] | None = None, ax: Any = None, **kwargs: Any) -> Any:
+        """Draw the answer (or some of its metrics): lines over a time dimension, bars otherwise.
+
+        Returns the matplotlib Axes; other keywords go to matplotlib.
+        """
+        try:
+            import matplotlib.pyplot as plt
+        except ImportError:
+            raise SemanticError(
+                "charts need matplotlib, which is not installed: pip install 'testio-warehouse[charts]'"
+            ) from None
+        frame, dims = self.result.df, self.dimensions
+        metrics = split_names(metrics) or self.metrics or [
+            c for c in frame.columns if c not in dims and not c.endswith("_id")
+        ]
+        if ax is None:
+            _, ax = plt.subplots(figsize=kwargs.pop("figsize", (8, 4)))
+        if not dims:
+            ax.bar(metrics, [frame[m].iloc[0] if len(frame) else 0 for m in metrics], **kwargs)
+            return ax
+        time = next((d for d in dims if d in TIME_DIMENSIONS), None)
+        other = [d for d in dims if d != time]
+        labels = frame[dims].astype(object).where(frame[dims].notna(), "(none)").astype(str)
+        if time is not None:
+            # A test without an end has no place on a time axis.
+            data = frame.assign(_x=labels[time], _series=labels[other].agg(" / ".join, axis=1) if other else "")
+            data = data[frame[time].notna()]
+            for metric in metrics:
+                pivot = data.pivot_table(index="_x", columns="_series", values=metric, aggfunc="sum", dropna=False)
+                for series in pivot.columns:
+                    name = f"{metric} {series}".strip() if len(metrics) > 1 else (series or metric)
+                    ax.plot(pivot.index, pivot[series], marker="o", label=name, **kwargs)
+            ax.set_xlabel(time)
+        else:
+            categories = labels.agg(" / ".join, axis=1)
+            width = 0.8 / len(metrics)
+            positions = range(len(frame))
+            for i, metric in enumerate(metrics):
+                ax.barh([p + i * width for p in positions], frame[metric].astype(float), height=width,
+                        label=metric, **kwargs)
+            ax.set_yticks([p + width * (len(metrics) - 1) / 2 for p in positions], categories)
+            ax.invert_yaxis()
+            ax.set_ylabel(" / ".join(dims))
+        if len(ax.get_legend_handles_labels()[0]) > 1:
+            ax.legend()
+        else:
+            ax.set_title(metrics[0])
+        return ax
+
+
+def _describe_freshness(freshness: Any) -> str:
+    """Freshness metadata (whatever its exact shape) as one readable line."""
+    if isinstance(freshness, Mapping):
+        parts = []
+        for table, state in freshness.items():
+            if isinstance(state, Mapping):
+                detail = ", ".join(f"{k} {v}" for k, v in state.items() if v is not None)
+                parts.append(f"{table} ({detail})")
+            else:
+                parts.append(f"{table} {state}")
+        return "; ".join(parts)
+    return str(freshness)

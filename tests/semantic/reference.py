@@ -78,18 +78,18 @@ def reference_query(
     filters = dict(filters or {})
     _validate(metrics, dimensions, filters)
     world = _World(tables)
-    allowed = {dim: _allowed(value) for dim, value in filters.items()}
+    allowed = _Filters(filters)
     tests = [t for t in tables["tests"] if world.test_in_scope(t, allowed, date_range or DateRange(None, None))]
     in_scope = {t["test_id"] for t in tests}
     bugs = [b for b in tables["bugs"] if b["test_id"] in in_scope and world.bug_matches(b, allowed)]
     test_features = [
         tf for tf in tables["test_features"]
         if tf["test_id"] in in_scope and tf["feature_id"] is not None
-        and ("feature" not in allowed or world.feature_label(tf["feature_id"], tf) in allowed["feature"])
+        and allowed.accepts("feature", (world.feature_label(tf["feature_id"], tf), tf["feature_id"]))
     ]
 
     def keys(values: dict[str, list[tuple]]) -> Iterable[tuple]:
-        per_dim = [[v for v in values[d] if d not in allowed or v[0] in allowed[d]] for d in dimensions]
+        per_dim = [[v for v in values[d] if allowed.accepts(d, v)] for d in dimensions]
         return cartesian(*per_dim)
 
     bug_grain = any(d in BUG_DIMENSIONS for d in dimensions)
@@ -137,8 +137,9 @@ def reference_query(
 
 
 def _validate(metrics: Sequence[str], dimensions: Sequence[str], filters: Mapping[str, Any]) -> None:
+    ids = {f"{d}_id" for d, has_id in DIMENSIONS.items() if has_id}
     for name in [*metrics, *dimensions, *filters]:
-        if name not in METRICS and name not in DIMENSIONS:
+        if name not in METRICS and name not in DIMENSIONS and name not in ids:
             raise ReferenceQueryError(f"unknown name {name!r}")
     for metric in metrics:
         for dim in dimensions:
@@ -146,8 +147,23 @@ def _validate(metrics: Sequence[str], dimensions: Sequence[str], filters: Mappin
                 raise ReferenceQueryError(f"bug dimension {dim!r} cannot group test metric {metric!r}")
 
 
-def _allowed(value: Any) -> set:
-    return set(value) if isinstance(value, (list, tuple, set)) else {value}
+class _Filters:
+    """Filters by dimension: a filter on ``x`` tests the label, one on ``x_id`` the id."""
+
+    def __init__(self, filters: Mapping[str, Any]):
+        self.by_dim = defaultdict(list)  # dimension -> [(index in the (label, id) pair, allowed values)]
+        for name, value in filters.items():
+            dim, index = (name[:-3], 1) if name not in DIMENSIONS else (name, 0)
+            self.by_dim[dim].append((index, set(value) if isinstance(value, (list, tuple, set)) else {value}))
+
+    def __contains__(self, dim: str) -> bool:
+        return dim in self.by_dim
+
+    def __iter__(self):
+        return iter(self.by_dim)
+
+    def accepts(self, dim: str, value: tuple) -> bool:
+        return all(value[index] in allowed for index, allowed in self.by_dim.get(dim, ()))
 
 
 def _metric(metric: str, test_ids: set, tests: dict, feature_ids: set, bugs: list[dict]) -> float | int | None:
@@ -232,21 +248,20 @@ class _World:
         )
         return values
 
-    def test_in_scope(self, t: dict, allowed: Mapping[str, set], date_range: DateRange) -> bool:
+    def test_in_scope(self, t: dict, allowed: _Filters, date_range: DateRange) -> bool:
         if not date_range.contains(t["end_at"]):
             return False
-        statuses = allowed.get("test_status", set(EXECUTED))
-        if t["status"] not in statuses:
+        if "test_status" not in allowed and t["status"] not in EXECUTED:
             return False
         values = self.test_values(t)
         return all(
-            any(v[0] in allowed[dim] for v in values[dim]) for dim in allowed if dim in TEST_DIMENSIONS
+            any(allowed.accepts(dim, v) for v in values[dim]) for dim in allowed if dim in TEST_DIMENSIONS
         )
 
-    def bug_matches(self, b: dict, allowed: Mapping[str, set]) -> bool:
+    def bug_matches(self, b: dict, allowed: _Filters) -> bool:
         values = self.bug_values(b)
         return all(
-            values[dim][0][0] in allowed[dim] for dim in allowed if dim in BUG_DIMENSIONS or dim == "feature"
+            allowed.accepts(dim, values[dim][0]) for dim in allowed if dim in BUG_DIMENSIONS or dim == "feature"
         )
 
 

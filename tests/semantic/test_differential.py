@@ -119,6 +119,11 @@ FILTER_VALUES = {
     "bug_status": list(BUG_STATUSES),
     "rejection_reason": [*REJECTION_REASONS[:2], None],
     "known_bug": [True, False],
+    "product_id": [1, 2],
+    "feature_id": [10, 13, None],
+    "platform_id": [2, 3, None],
+    "customer_id": ["customer:alice", None],
+    "tester_id": ["tester:tom", None],
 }
 DATES = (None, "2025-01-01", "2025-02-28", "2025-03-01", "2024-12-31", "last month", "this year", "yesterday", "YTD")
 

@@ -104,14 +104,9 @@ def freshness_policy(windows: FreshnessWindows) -> dg.FreshnessPolicy:
     return dg.FreshnessPolicy.time_window(fail_window=windows.fail, warn_window=windows.warn)
 
 
-def apply_freshness_policies(defs: dg.Definitions, environ: Mapping[str, str] | None = None) -> dg.Definitions:
-    """Attach the policy of :func:`policy_windows` to every asset of ``defs`` that has an entry."""
-    windows = policy_windows(environ)
-
-    def attach(spec: dg.AssetSpec) -> dg.AssetSpec:
-        name = spec.key.to_user_string()
-        if name not in windows:
-            return spec
-        return dg.apply_freshness_policy(spec, freshness_policy(windows[name]))
-
-    return defs.map_asset_specs(func=attach)
+def with_freshness_policy(spec: dg.AssetSpec, windows: Mapping[str, FreshnessWindows]) -> dg.AssetSpec:
+    """``spec`` with the policy of its entry in ``windows`` (unchanged when it has none)."""
+    name = spec.key.to_user_string()
+    if name not in windows:
+        return spec
+    return dg.apply_freshness_policy(spec, freshness_policy(windows[name]))

@@ -1,0 +1,82 @@
+"""The short summary ``make demo`` prints after a run: tables, API calls, checks, freshness."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import dagster as dg
+
+from testio_assets.freshness_state import evaluate_freshness
+from testio_assets.settings import warehouse_path
+
+
+def _metadata_value(metadata: dict[str, Any], key: str) -> Any:
+    value = metadata.get(key)
+    return getattr(value, "value", value)
+
+
+def materialization_rows(
+    result: dg.ExecuteInProcessResult,
+) -> list[tuple[str, str | None, int | None, int | None]]:
+    """(asset, step, rows, API calls) for every asset the run materialised.
+
+    The assets of a multi-asset share one fetch, so they report the same calls for one step.
+    """
+    rows = []
+    for event in result.get_asset_materialization_events():
+        materialization = event.step_materialization_data.materialization
+        metadata = dict(materialization.metadata)
+        rows.append(
+            (
+                materialization.asset_key.to_user_string(),
+                event.step_key,
+                _metadata_value(metadata, "dagster/row_count"),
+                _metadata_value(metadata, "api_calls"),
+            )
+        )
+    return rows
+
+
+def check_outcomes(result: dg.ExecuteInProcessResult) -> list[tuple[str, bool, str]]:
+    """(check, passed, severity) for every check the run evaluated."""
+    outcomes = []
+    for event in result.all_events:
+        if event.event_type != dg.DagsterEventType.ASSET_CHECK_EVALUATION:
+            continue
+        evaluation = event.event_specific_data
+        name = f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name}"
+        outcomes.append((name, evaluation.passed, evaluation.severity.value))
+    return sorted(outcomes)
+
+
+def print_run_summary(
+    defs: dg.Definitions,
+    instance: dg.DagsterInstance,
+    result: dg.ExecuteInProcessResult,
+    *,
+    elapsed_s: float,
+) -> None:
+    print()
+    print(f"Warehouse: {warehouse_path()}  (run {result.run_id}, {'succeeded' if result.success else 'FAILED'})")
+    print(f"{'asset':<16}{'rows':>10}{'API calls':>12}")
+    calls_by_step: dict[str | None, int] = {}
+    for asset, step, rows, calls in materialization_rows(result):
+        calls_by_step[step] = calls or 0
+        print(f"{asset:<16}{rows if rows is not None else '-':>10}{calls if calls is not None else '-':>12}")
+    print(f"{'total':<16}{'':>10}{sum(calls_by_step.values()):>12}")
+
+    outcomes = check_outcomes(result)
+    failed = [(name, severity) for name, passed, severity in outcomes if not passed]
+    print(f"\nChecks: {len(outcomes) - len(failed)} passed, {len(failed)} did not pass")
+    for name, severity in failed:
+        print(f"  {severity:<5} {name}")
+
+    names = [key.to_user_string() for key in defs.resolve_asset_graph().get_all_asset_keys()]
+    freshness = evaluate_freshness(instance, sorted(names))
+    print("\nFreshness (policy, state):")
+    for name, item in freshness.items():
+        policy = item.windows.describe() if item.windows else "no policy"
+        print(f"  {name:<16}{item.state:<14}{policy}")
+    print(f"\nDone in {elapsed_s:.1f} s. Next: `make ui` (http://127.0.0.1:3000) to watch the assets;")
+    print("ask questions from Python: from semantic import query_metrics; "
+          "query_metrics(['bugs_per_test'], ['month']).df")

@@ -21,7 +21,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--realtime", action="store_true", help="let the simulated clock follow wall-clock time")
     parser.add_argument("--start", type=datetime.fromisoformat, default=None, help="simulated start (aware ISO 8601)")
     parser.add_argument("--token", default=None, help="require 'Authorization: Token <token>'")
-    parser.add_argument("--warm", action="store_true", help="render every response before serving")
+    parser.add_argument(
+        "--warm", action=argparse.BooleanOptionalAction, default=True,
+        help="render every response before serving (default; a few seconds at benchmark scale)",
+    )
     return parser.parse_args(argv)
 
 

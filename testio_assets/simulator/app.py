@@ -129,11 +129,10 @@ class _Endpoints:
 
     def section_features(self, request: Request) -> str:
         product = self._product(request)
-        section_id = request.path_params["sid"]
-        if not any(s.id == section_id for s in product.sections) and section_id != product.default_section_id:
+        features = product.section_features(request.path_params["sid"])
+        if features is None:
             raise ApiError(404, "Section not found")
-        scope = None if not product.has_sections else section_id
-        return to_json({"features": [feature_payload(f) for f in product.listed_features(scope)]})
+        return to_json({"features": [feature_payload(f) for f in features]})
 
     def user_stories(self, request: Request) -> str:
         product = self._product(request)

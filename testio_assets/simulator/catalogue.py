@@ -57,9 +57,21 @@ class Product:
         return bool(self.sections)
 
     def listed_features(self, section_id: int | None = None) -> list[Feature]:
+        """The catalogue (retired features excluded), of one section when a section id is given."""
         return [
             f for f in self.features if f.listed and (section_id is None or section_id in f.section_ids)
         ]
+
+    def section_features(self, section_id: int) -> list[Feature] | None:
+        """What the section features endpoint lists; None when the product has no such section.
+
+        A product without sections lists its whole catalogue under its default section.
+        """
+        if not self.has_sections:
+            return self.listed_features() if section_id == self.default_section_id else None
+        if not any(s.id == section_id for s in self.sections):
+            return None
+        return self.listed_features(section_id)
 
 
 def build_catalogue(config: SimulatorConfig) -> tuple[Product, ...]:

@@ -96,8 +96,10 @@ class Simulator:
         return [feature_payload(f) for f in product.listed_features()]
 
     def section_features_payload(self, product_id: int, section_id: int) -> list[dict]:
-        product = self.dataset.products_by_id[product_id]
-        return [feature_payload(f) for f in product.listed_features(section_id)]
+        features = self.dataset.products_by_id[product_id].section_features(section_id)
+        if features is None:
+            raise KeyError(f"product {product_id} has no section {section_id}")
+        return [feature_payload(f) for f in features]
 
     def tests_payload(self, product_id: int | None = None) -> list[dict]:
         """Existing tests, newest first."""

@@ -22,6 +22,16 @@ def demo_tests() -> list[dict]:
     return Simulator(SimulatorConfig.preset("demo", seed=7)).tests_payload()
 
 
+def catalogue_feature_ids(sim: Simulator) -> set[int]:
+    """Ids the catalogue endpoints return (every product lists features per sections_with_default)."""
+    return {
+        f["id"]
+        for p in sim.products_payload()
+        for s in p["sections_with_default"]
+        for f in sim.section_features_payload(p["id"], s["id"])
+    }
+
+
 @pytest.fixture(scope="module")
 def bugs(sim) -> list[dict]:
     return sim.bugs_payload()
@@ -65,6 +75,8 @@ def test_sectioned_product_shares_features_between_sections(sim):
     product = next(p for p in sim.products_payload() if p["sections"])
     with pytest.raises(ValueError):
         sim.features_payload(product["id"])
+    plain = next(p for p in sim.products_payload() if not p["sections"])
+    assert sim.section_features_payload(plain["id"], plain["default_section_id"]) == sim.features_payload(plain["id"])
     seen = collections.Counter(
         f["id"] for s in product["sections"] for f in sim.section_features_payload(product["id"], s["id"])
     )
@@ -83,14 +95,7 @@ def test_test_shape_credentials_offsets_platforms_features(sim, demo_tests):
     assert any(t["test_environment"]["username"] and t["test_environment"]["password"] for t in tests)
     offsets = {t["start_at"][-6:] if not t["start_at"].endswith("Z") else "Z" for t in tests}
     assert {"Z", "+02:00", "-05:00"} <= offsets
-    catalogue_ids = {
-        f["id"]
-        for p in sim.products_payload()
-        for f in (
-            sim.features_payload(p["id"]) if not p["sections"]
-            else [f for s in p["sections"] for f in sim.section_features_payload(p["id"], s["id"])]
-        )
-    }
+    catalogue_ids = catalogue_feature_ids(sim)
     for t in tests:
         oses = [r["operating_system"]["id"] for r in t["requirements"]]
         assert 1 <= len(oses) <= 4 and len(set(oses)) == len(oses)
@@ -99,13 +104,7 @@ def test_test_shape_credentials_offsets_platforms_features(sim, demo_tests):
         assert 1 <= len(t["features"]) <= 5
         assert not {f["id"] for f in t["features"]} & catalogue_ids
     assert any(t["created_by"] is None for t in demo_tests)
-    demo_features = Simulator(SimulatorConfig.preset("demo"))
-    listed = {
-        f["id"]
-        for p in demo_features.products_payload()
-        for s in (p["sections"] or [{"id": p["default_section_id"]}])
-        for f in demo_features.section_features_payload(p["id"], s["id"])
-    }
+    listed = catalogue_feature_ids(Simulator(SimulatorConfig.preset("demo")))
     assert any(f["feature_id"] not in listed for t in demo_tests for f in t["features"])
 
 

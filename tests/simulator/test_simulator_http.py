@@ -51,6 +51,9 @@ def test_single_product_and_test_envelopes(sim):
 def test_features_plain_sectioned_and_422(sim):
     p = plain(sim)
     assert get(sim, f"products/{p['id']}/features").json() == {"features": sim.features_payload(p["id"])}
+    default = get(sim, f"products/{p['id']}/sections/{p['default_section_id']}/features").json()
+    assert default == {"features": sim.features_payload(p["id"])}
+    assert get(sim, f"products/{p['id']}/sections/1/features").status_code == 404
     s = sectioned(sim)
     response = get(sim, f"products/{s['id']}/features")
     assert response.status_code == 422 and "error" in response.json()

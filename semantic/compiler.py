@@ -1,0 +1,105 @@
+"""Compile a query to SQL text for a dialect: resolve -> plan -> sqlglot tree -> SQL.
+
+Compiled SQL is cached per normalised query, the model is loaded once, and no sqlglot
+optimizer pass runs in the hot path.
+
+>>> from semantic.loader import load_model
+>>> c = compile_query(load_model(), ["test_count"], ["month"], dialect="postgres")
+>>> "TO_CHAR" in c.sql
+True
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sqlglot
+from sqlglot import exp
+
+from semantic.config import Guardrails
+from semantic.errors import UnsupportedDialectError
+from semantic.plan import QueryPlan, plan_query
+from semantic.render import render_plan
+from semantic.spec import Model
+
+DIALECTS = ("duckdb", "postgres", "snowflake", "bigquery", "trino", "spark")
+# Granularities whose label no dialect but DuckDB renders faithfully through sqlglot: the
+# ISO week needs the ISO *year* (%G) and week (%V); postgres' TO_CHAR reads the literal W
+# of 'IYYY-WIW' as week-of-month, trino maps %V to the Sunday-based week, snowflake and
+# spark keep the strftime codes verbatim, and BigQuery truncates WEEK to Sunday.
+UNSUPPORTED = {d: {"week": "ISO week labels ('2025-W07', ISO year)"} for d in DIALECTS if d != "duckdb"}
+
+
+@dataclass(frozen=True)
+class Compiled:
+    """A plan, its tree and SQL text in one dialect."""
+
+    plan: QueryPlan
+    tree: exp.Expression
+    sql: str
+    dialect: str
+
+
+def _freeze(value):
+    if isinstance(value, dict):
+        return tuple((k, _freeze(v)) for k, v in value.items())
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return ("__seq__", type(value).__name__, tuple(_freeze(v) for v in value))
+    return (type(value).__name__, value)
+
+
+def compile_query(model: Model, metrics, dimensions=(), filters=None, *, date_start=None, date_end=None,
+                  sort_by=None, sort_order="desc", limit=None, fill_missing=False, dialect="duckdb",
+                  config: Guardrails | None = None) -> Compiled:
+    """Plan, render and cache one query (raises typed SemanticErrors for bad input)."""
+    if dialect not in DIALECTS:
+        raise UnsupportedDialectError(f"unknown dialect {dialect!r}; supported: {', '.join(DIALECTS)}")
+    config = config or Guardrails()
+    key = (id(model), _freeze(metrics), _freeze(dimensions), _freeze(filters), date_start, date_end,
+           _freeze(sort_by), sort_order, _freeze(limit), bool(fill_missing), dialect,
+           config.max_dimensions, config.default_row_limit, config.max_row_limit)
+    try:
+        hash(key)
+    except TypeError:
+        return _compile(model, metrics, dimensions, filters, date_start, date_end, sort_by, sort_order,
+                        limit, fill_missing, dialect, config)
+    return _lru(key, model, (metrics, dimensions, filters, date_start, date_end, sort_by, sort_order,
+                   limit, fill_missing, dialect, config))
+
+
+_CACHE: dict = {}
+
+
+def _lru(key, model, args):
+    hit = _CACHE.get(key)
+    if hit is None:
+        hit = _compile(model, *args)
+        if len(_CACHE) > 1024:
+            _CACHE.clear()
+        _CACHE[key] = hit
+    return hit
+
+
+def _compile(model, metrics, dimensions, filters, date_start, date_end, sort_by, sort_order, limit,
+             fill_missing, dialect, config) -> Compiled:
+    plan = plan_query(model, metrics, dimensions, filters, date_start, date_end, sort_by, sort_order,
+                      limit, fill_missing, config.max_dimensions, config.default_row_limit,
+                      config.max_row_limit)
+    for dim in plan.dimensions:
+        grain = model.dimensions[dim].granularity
+        if grain in UNSUPPORTED.get(dialect, {}):
+            raise UnsupportedDialectError(
+                f"dialect {dialect} cannot keep the meaning of dimension {dim!r}: "
+                f"{UNSUPPORTED[dialect][grain]} have no faithful equivalent there; "
+                f"use duckdb, or group by day/month/quarter/year")
+    tree = render_plan(model, plan)
+    try:
+        sql = tree.sql(dialect=dialect, unsupported_level=sqlglot.ErrorLevel.RAISE)
+    except sqlglot.errors.UnsupportedError as e:
+        raise UnsupportedDialectError(f"dialect {dialect} cannot express this query: {e}") from None
+    return Compiled(plan, tree, sql, dialect)
+
+
+def clear_cache() -> None:
+    """Forget compiled queries (used by benchmarks to time cold compiles)."""
+    _CACHE.clear()

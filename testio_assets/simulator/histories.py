@@ -181,7 +181,10 @@ def _timeline(rng: random.Random, created: float, testing_type: str, template: d
     return times
 
 
-def _build_test(rng, ids: _Counters, config, product: Product, created, testing_type, times, customers) -> TestHistory:
+def _build_test(
+    rng: random.Random, ids: _Counters, config: SimulatorConfig, product: Product, created: float,
+    testing_type: str, times: dict, customers: tuple[str, ...],
+) -> TestHistory:
     ids.test += rng.randint(1, 4)
     section = rng.choice(product.sections) if product.has_sections else None
     candidates = product.listed_features(section.id if section else None)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -62,12 +63,11 @@ def serve_in_thread(app, host: str = "127.0.0.1", port: int = 0, log_level: str 
 
 
 def _wait_started(server: uvicorn.Server, thread: threading.Thread) -> bool:
-    started = threading.Event()
-    # uvicorn sets `started` from its own thread; poll briefly rather than patching it.
-    for _ in range(int(STARTUP_TIMEOUT_S / 0.01)):
+    deadline = time.monotonic() + STARTUP_TIMEOUT_S
+    while time.monotonic() < deadline:
         if server.started:
             return True
         if not thread.is_alive():
             return False
-        started.wait(0.01)
+        time.sleep(0.01)
     return False

@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from testio_assets.simulator import DEFAULT_START, Simulator, SimulatorConfig
+from testio_assets.simulator.__main__ import parse_args
 
 FROZEN = ("archived", "cancelled")
 
@@ -92,3 +93,9 @@ def test_uvicorn_server_answers_on_loopback_and_stops():
     with pytest.raises(ValueError):
         with sim.serve(host="0.0.0.0"):
             pass
+
+
+def test_command_line_refuses_other_hosts_than_loopback():
+    assert parse_args(["--scale", "tiny", "--port", "0"]).host == "127.0.0.1"
+    with pytest.raises(SystemExit):
+        parse_args(["--host", "0.0.0.0"])

@@ -7,7 +7,7 @@ import collections
 import pytest
 
 from testio_assets.simulator import REJECTION_COMMENTS, Simulator, SimulatorConfig
-from testio_assets.simulator.vocabulary import PRODUCT_TYPES, SEVERITIES, TEST_STATUSES, TESTING_TYPES
+from testio_assets.simulator.vocabulary import BUG_STATUSES, PRODUCT_TYPES, SEVERITIES, TEST_STATUSES, TESTING_TYPES
 from testio_assets.warehouse.schema import REJECTION_REASONS
 
 
@@ -110,7 +110,7 @@ def test_test_shape_credentials_offsets_platforms_features(sim, demo_tests):
 
 def test_bug_distributions(bugs):
     assert {b["severity"] for b in bugs} == set(SEVERITIES)
-    assert {b["status"] for b in bugs} == {"accepted", "rejected", "forwarded"}
+    assert {b["status"] for b in bugs} == set(BUG_STATUSES)
     accepted = [b for b in bugs if b["status"] == "accepted"]
     auto_share = sum(b["auto_accepted"] for b in accepted) / len(accepted)
     assert 0.15 <= auto_share <= 0.45

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from types import TracebackType
 
 import httpx
@@ -156,28 +156,40 @@ class TestIOClient:
 
     async def get_bugs(self, test_ids: Sequence[int], batch_size: int | None = None) -> list[dict]:
         """All bugs of the given tests, fetched in concurrent batches, unique by bug id."""
+        return [bug async for batch in self.iter_bug_batches(test_ids, batch_size) for bug in batch]
+
+    async def iter_bug_batches(
+        self, test_ids: Sequence[int], batch_size: int | None = None
+    ) -> AsyncIterator[list[dict]]:
+        """Bugs of the given tests, one list per batch as batches complete, each bug once.
+
+        Lets a caller convert and drop each batch as it arrives instead of holding every bug
+        dict at once (a large customer's bugs take several hundred MB as dicts). Close the
+        iterator (``contextlib.aclosing``) when leaving early so pending requests are cancelled.
+        """
         batch_size = batch_size or self._config.bug_batch_size
         ids = list(dict.fromkeys(test_ids))
         batches = [ids[i : i + batch_size] for i in range(0, len(ids), batch_size)]
-        done = 0
         report_every = max(1, len(batches) // 10)
+        tasks = [asyncio.ensure_future(self._bug_batch(batch)) for batch in batches]
+        seen: set[int] = set()
+        try:
+            for done, next_batch in enumerate(asyncio.as_completed(tasks), start=1):
+                bugs = await next_batch
+                if done % report_every == 0 and done < len(batches):
+                    self._logger.info("fetched %d/%d bug batches", done, len(batches))
+                fresh = [bug for bug in bugs if bug["id"] not in seen]
+                seen.update(bug["id"] for bug in fresh)
+                yield fresh
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
 
-        async def fetch(batch: list[int]) -> list[dict]:
-            nonlocal done
-            bugs = await self._fetcher.get(
-                "bugs",
-                kind="bugs",
-                envelope="bugs",
-                params={"filter_test_cycle_ids": ",".join(map(str, batch))},
-            )
-            done += 1
-            if done % report_every == 0 and done < len(batches):
-                self._logger.info("fetched %d/%d bug batches", done, len(batches))
-            return bugs
-
-        results = await gather_or_cancel(fetch(batch) for batch in batches)
-        unique: dict[int, dict] = {}
-        for bugs in results:
-            for bug in bugs:
-                unique.setdefault(bug["id"], bug)
-        return list(unique.values())
+    async def _bug_batch(self, test_ids: list[int]) -> list[dict]:
+        return await self._fetcher.get(
+            "bugs",
+            kind="bugs",
+            envelope="bugs",
+            params={"filter_test_cycle_ids": ",".join(map(str, test_ids))},
+        )

@@ -88,6 +88,8 @@ class TestLister:
         self._max_lookahead = max_lookahead
         self._recovery_attempts = recovery_attempts
         self._logger = logger
+        # Listing pages in flight across every product this lister walks concurrently.
+        self._pages_in_flight = 0
 
     async def list_tests(
         self,
@@ -132,9 +134,14 @@ class TestLister:
         consume: Callable[[int, _Page], bool],
         last_page_needed: Callable[[], int | None],
     ) -> bool:
-        """Fetch pages 1, 2, ... with a lookahead that doubles up to the maximum (like TCP
-        slow start, so one-page products cost one call) and never passes a known last page;
-        consume them in order until told to stop. Returns True when stopped on a short page."""
+        """Fetch pages 1, 2, ... and consume them in order until told to stop; return True when
+        stopped on a short page.
+
+        Pages beyond the next one are speculative: their number doubles up to the maximum (like
+        TCP slow start, so one-page products cost one call), never passes a known last page, and
+        they are only sent while fewer than the maximum listing pages are in flight overall, so
+        products walked side by side share the capacity instead of over-fetching.
+        """
         lookahead = 1
         next_page = 1
         page_no = 1
@@ -145,8 +152,10 @@ class TestLister:
                 last = last_page_needed()
                 if last is not None:
                     horizon = min(horizon, last + 1)
-                while next_page < horizon:
-                    pending[next_page] = asyncio.create_task(fetch(next_page))
+                while next_page < horizon and (
+                    next_page == page_no or self._pages_in_flight < self._max_lookahead
+                ):
+                    pending[next_page] = self._start(fetch(next_page))
                     next_page += 1
                 page = await pending.pop(page_no)
                 if consume(page_no, page):
@@ -157,6 +166,15 @@ class TestLister:
             for task in pending.values():
                 task.cancel()
             await asyncio.gather(*pending.values(), return_exceptions=True)
+
+    def _start(self, fetching: Awaitable[_Page]) -> asyncio.Task[_Page]:
+        self._pages_in_flight += 1
+        task = asyncio.ensure_future(fetching)
+        task.add_done_callback(self._page_done)
+        return task
+
+    def _page_done(self, _task: asyncio.Task[_Page]) -> None:
+        self._pages_in_flight -= 1
 
     async def _page(self, product_id: int, page_no: int, per_page: int) -> _Page:
         try:

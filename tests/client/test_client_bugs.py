@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from contextlib import aclosing
 
 from client_helpers import client_for, run
 
@@ -37,3 +38,20 @@ def test_repeated_test_ids_are_requested_once_and_no_ids_mean_no_call(sim):
     assert len(bugs) == len({b["id"] for b in bugs})
     assert stats.calls_by_kind["bugs"] == 1
     assert run(_bugs(client_for(sim), []))[0] == []
+
+
+def test_bug_batches_stream_every_bug_once_and_can_be_left_early(sim):
+    ids = _all_test_ids(sim)
+
+    async def stream(client):
+        async with client:
+            batches = [batch async for batch in client.iter_bug_batches(ids, batch_size=4)]
+            async with aclosing(client.iter_bug_batches(ids, batch_size=4)) as early:
+                first = await anext(early)
+            return batches, first
+
+    batches, first = run(stream(client_for(sim)))
+    assert len(batches) == math.ceil(len(ids) / 4)
+    streamed = sorted((bug for batch in batches for bug in batch), key=lambda b: b["id"])
+    assert streamed == sorted(sim.bugs_payload(ids), key=lambda b: b["id"])
+    assert isinstance(first, list)

@@ -13,7 +13,10 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
+import dagster as dg
+
 from testio_assets.client.api import TestIOClient
+from testio_assets.client.errors import TestIOError
 from testio_assets.client.concurrency import gather_or_cancel, run_async
 from testio_assets.client.listing import TestListing
 from testio_assets.client.resource import TestIOApiResource
@@ -38,7 +41,14 @@ def run_fetch(
             value = await work(client)
             return Fetched(value, client.stats)
 
-    return run_async(session())
+    try:
+        return run_async(session())
+    except TestIOError as exc:
+        # A Failure puts the client's (already redacted) explanation first in the UI.
+        raise dg.Failure(
+            description=f"TestIO API ({api.source_description()}): {exc}",
+            metadata={"endpoint": exc.endpoint, "http_status": exc.status if exc.status is not None else -1},
+        ) from None
 
 
 def product_stub(product_id: int, section_ids: Sequence[int]) -> dict[str, Any]:

@@ -159,3 +159,20 @@ def test_first_tick_alerts_on_a_transition_just_before_it(instance, receiver):
     evaluate(sensor, instance)
 
     assert len(receiver.bodies) == 1
+
+
+def test_transitions_while_the_sensor_was_stopped_are_logged_not_sent(instance, receiver):
+    materialize_all(instance)
+    sensor = make_sensor(receiver.url)
+    before_stop = evaluate(sensor, instance)
+    report(instance, "bugs", "PASS", "FAIL")  # the sensor is stopped meanwhile
+    restarted_at = time.time()
+    report(instance, "bugs", "FAIL", "PASS")
+
+    tick = evaluate(sensor, instance, before_stop.cursor, last_sensor_start_time=restarted_at)
+
+    assert [body["text"].split(".")[0] for body in receiver.bodies] == [
+        "Freshness: bugs is Passing again (was Failed)"
+    ]
+    assert "it happened while the sensor was stopped" in tick.logs.text()
+    assert "bugs PASS -> FAIL" in tick.logs.text()

@@ -100,7 +100,7 @@ class TestIOClient:
             features = await self._fetcher.get(
                 f"products/{product_id}/features", kind="features", envelope="features"
             )
-            return [{**feature, "product_id": product_id, "section_ids": []} for feature in features]
+            return [{**f, "product_id": product_id, "section_ids": []} for f in features]
 
         per_section = await gather_or_cancel(
             self._fetcher.get(

@@ -94,7 +94,7 @@ class Fetcher:
         many: bool = True,
         attempts: int | None = None,
     ) -> Any:
-        """Return ``body[envelope]`` (a list when ``many``) of ``GET path``, retrying transient failures.
+        """``body[envelope]`` of ``GET path`` (a list when ``many``), retrying transient failures.
 
         Raises TestIOAuthError on 401/403, TestIORequestError on a final 4xx or when retries
         are exhausted (``status`` holds the last HTTP status, None for timeouts/network),
@@ -102,22 +102,22 @@ class Fetcher:
         """
         endpoint = f"{path}?{urlencode(params)}" if params else path
         attempts = attempts or self._config.max_attempts
-        failure = _Failure("no attempt made")
-        for attempt in range(1, attempts + 1):
+        attempt = 0
+        while True:
+            attempt += 1
             self._stats.record_call(kind)
-            failure = await self._attempt(path, params, endpoint, envelope, many)
-            if isinstance(failure, _Success):
-                return failure.value
-            if attempt == attempts:
-                break
+            outcome = await self._attempt(path, params, endpoint, envelope, many)
+            if isinstance(outcome, _Success):
+                return outcome.value
+            if attempt >= attempts:
+                raise self._final_error(endpoint, attempts, outcome)
             self._stats.retries += 1
-            delay = self._delay(attempt, failure)
+            delay = self._delay(attempt, outcome)
             self._logger.debug(
                 "retrying %s in %.2fs (attempt %d/%d): %s",
-                endpoint, delay, attempt + 1, attempts, failure.reason,
+                endpoint, delay, attempt + 1, attempts, outcome.reason,
             )
             await self._sleep(delay)
-        raise self._final_error(endpoint, attempts, failure)
 
     async def _attempt(
         self,

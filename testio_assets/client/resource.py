@@ -40,7 +40,7 @@ class TestIOApiResource(dg.ConfigurableResource):
     token: Optional[str] = Field(
         default=None,
         repr=False,
-        description="Customer API token; pass EnvVar('TESTIO_CUSTOMER_API_TOKEN'). None: simulator.",
+        description="API token: pass EnvVar('TESTIO_CUSTOMER_API_TOKEN'); None: simulator.",
     )
     base_url: Optional[str] = Field(
         default=None,

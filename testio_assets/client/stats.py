@@ -52,7 +52,7 @@ class CallStats:
         self.calls_by_kind[kind] += 1
 
     def as_metadata(self) -> dict[str, int]:
-        """Flat integer figures, ready for Dagster metadata (``api_calls``, ``api_calls_bugs``...)."""
+        """Flat integer figures for Dagster metadata (``api_calls``, ``api_calls_bugs``, ...)."""
         figures = {"api_calls": self.total_calls}
         figures.update({f"api_calls_{kind}": self.calls_by_kind[kind] for kind in ENDPOINT_KINDS})
         figures.update(

@@ -1,0 +1,120 @@
+"""Freshness policies evaluated by Dagster's own freshness daemon under a frozen clock, and the
+automation conditions that request a catch-up when an asset slips."""
+
+from __future__ import annotations
+
+import time
+from contextlib import contextmanager
+from datetime import datetime, timedelta, timezone
+
+import dagster as dg
+import pytest
+from dagster._core.test_utils import create_test_daemon_workspace_context, freeze_time
+from dagster._core.workspace.load_target import ModuleTarget
+from dagster._daemon.freshness import FreshnessDaemon
+
+from testio_assets.client.resource import TestIOApiResource
+from testio_assets.definitions import build_definitions
+from testio_assets.freshness_state import evaluate_freshness
+from testio_assets.simulator import Simulator, SimulatorConfig
+from testio_assets.warehouse.resource import WarehouseResource
+
+DAGSTER_TO_OURS = {"PASS": "passing", "WARN": "warning", "FAIL": "failed"}
+
+
+@pytest.fixture()
+def materialized(tmp_path, monkeypatch):
+    """Every asset materialised once from the tiny simulator, into a test instance."""
+    monkeypatch.setenv("TESTIO_WAREHOUSE_PATH", str(tmp_path / "testio.duckdb"))
+    defs = build_definitions(
+        api=TestIOApiResource.for_simulator(Simulator(SimulatorConfig.preset("tiny", seed=3))),
+        warehouse=WarehouseResource(database=str(tmp_path / "testio.duckdb")),
+    )
+    with dg.instance_for_test() as instance:
+        result = defs.resolve_implicit_global_asset_job_def().execute_in_process(instance=instance)
+        assert result.success
+        yield defs, instance, time.time()
+
+
+@contextmanager
+def freshness_daemon(instance: dg.DagsterInstance):
+    """Dagster's FreshnessDaemon over the project's code location; call the result with a time."""
+    target = ModuleTarget(
+        module_name="testio_assets.definitions",
+        attribute="defs",
+        working_directory=None,
+        location_name="testio_assets",
+    )
+    with create_test_daemon_workspace_context(target, instance) as context:
+
+        def run_iteration_at(at: float) -> None:
+            with freeze_time(at):
+                list(FreshnessDaemon().run_iteration(context))
+
+        yield run_iteration_at
+
+
+def test_daemon_moves_bugs_to_warning_then_failed_and_our_computation_agrees(materialized):
+    defs, instance, materialized_at = materialized
+    bugs = dg.AssetKey("bugs")
+    seen = []
+    with freshness_daemon(instance) as run_daemon_at:
+        for offset in (timedelta(minutes=30), timedelta(minutes=61), timedelta(minutes=121)):
+            at = materialized_at + offset.total_seconds()
+            run_daemon_at(at)
+            recorded = instance.get_freshness_state_records([bugs])[bugs].freshness_state.value
+            computed = evaluate_freshness(instance, ["bugs"], now=at)["bugs"]
+            assert computed.state == DAGSTER_TO_OURS[recorded]
+            assert computed.recorded_state == computed.state
+            seen.append(recorded)
+    assert seen == ["PASS", "WARN", "FAIL"]
+
+
+def test_catalogue_policy_is_looser_than_bugs(materialized):
+    defs, instance, materialized_at = materialized
+    states = evaluate_freshness(instance, ["bugs", "products"], now=materialized_at + 3 * 3600)
+    assert states["bugs"].state == "failed"
+    assert states["products"].state == "passing"
+    assert states["bugs"].source.startswith("computed")  # no daemon ran in this test
+
+
+def test_automation_requests_a_catch_up_when_freshness_slips(materialized):
+    defs, instance, materialized_at = materialized
+    bugs = dg.AssetKey("bugs")
+
+    def evaluate(at: float, cursor=None):
+        with freeze_time(at):
+            return dg.evaluate_automation_conditions(
+                defs=defs,
+                instance=instance,
+                evaluation_time=datetime.fromtimestamp(at, timezone.utc),
+                cursor=cursor,
+            )
+
+    # Fresh data: the eager downstream assets have nothing new to do.
+    first = evaluate(materialized_at + 60)
+    assert first.get_num_requested(bugs) == 0
+
+    # An hour later the daemon records Warning: bugs is requested once, as a catch-up.
+    warned_at = materialized_at + 61 * 60
+    with freshness_daemon(instance) as run_daemon_at:
+        run_daemon_at(warned_at)
+    second = evaluate(warned_at, first.cursor)
+    assert second.get_num_requested(bugs) == 1
+
+    # Not requested again on the next tick for the same slip.
+    third = evaluate(warned_at + 30, second.cursor)
+    assert third.get_num_requested(bugs) == 0
+
+
+def test_api_roots_run_on_their_cron_without_waiting_for_upstream(materialized):
+    defs, instance, materialized_at = materialized
+    start = datetime.fromtimestamp(materialized_at, timezone.utc)
+    # The first tick after a */20 boundary requests the exploratory-tests multi-asset.
+    next_boundary = start.replace(second=0, microsecond=0) + timedelta(minutes=20 - start.minute % 20)
+    first = dg.evaluate_automation_conditions(defs=defs, instance=instance, evaluation_time=start)
+    later = dg.evaluate_automation_conditions(
+        defs=defs, instance=instance, evaluation_time=next_boundary + timedelta(seconds=5), cursor=first.cursor
+    )
+    assert later.get_num_requested(dg.AssetKey("tests")) == 1
+    assert later.get_num_requested(dg.AssetKey("products")) == 0

@@ -9,8 +9,7 @@ from testio_assets.assets.metadata import (
     table_metadata,
 )
 from testio_assets.client.resource import TestIOApiResource
-from testio_assets.ingestion.fetch import fetch_bugs, run_fetch
-from testio_assets.ingestion.normalize import normalize_bugs
+from testio_assets.ingestion.fetch import fetch_bugs_table, run_fetch
 from testio_assets.warehouse.resource import WarehouseResource
 
 
@@ -32,8 +31,12 @@ def bugs(
         feature_by_test_feature = dict(
             con.execute("SELECT test_feature_id, feature_id FROM test_features").fetchall()
         )
-    fetched = run_fetch(testio_api, context.log, lambda client: fetch_bugs(client, test_ids, context.log))
-    data = normalize_bugs(fetched.value, feature_by_test_feature)
+    fetched = run_fetch(
+        testio_api,
+        context.log,
+        lambda client: fetch_bugs_table(client, test_ids, feature_by_test_feature, context.log),
+    )
+    data = fetched.value
     with warehouse.writer(context.run_id) as writer:
         rows = writer.replace("bugs", data)
         attributed = writer.connection.execute(

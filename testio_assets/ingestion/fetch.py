@@ -9,11 +9,13 @@ progress.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from contextlib import aclosing
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 import dagster as dg
+import pyarrow as pa
 
 from testio_assets.client.api import TestIOClient
 from testio_assets.client.errors import TestIOError
@@ -21,8 +23,11 @@ from testio_assets.client.concurrency import gather_or_cancel, run_async
 from testio_assets.client.listing import TestListing
 from testio_assets.client.resource import TestIOApiResource
 from testio_assets.client.stats import CallStats, UnrecoverableRange
+from testio_assets.ingestion.normalize import normalize_bugs
 
 T = TypeVar("T")
+
+BUGS_PER_CONVERSION = 5000
 
 
 @dataclass(frozen=True)
@@ -106,11 +111,24 @@ async def fetch_test_listings(
     )
 
 
-async def fetch_bugs(
-    client: TestIOClient, test_ids: Sequence[int], log: logging.Logger
-) -> list[dict[str, Any]]:
-    """All bugs of ``test_ids`` (the client batches them and logs progress every tenth)."""
+async def fetch_bugs_table(
+    client: TestIOClient,
+    test_ids: Sequence[int],
+    feature_by_test_feature: Mapping[int, int | None],
+    log: logging.Logger,
+) -> pa.Table:
+    """The bugs of ``test_ids`` as a ``bugs`` table, normalised batch by batch as responses
+    arrive so a large customer's bugs never sit in memory all at once as dicts."""
     log.info("bugs: fetching the bugs of %d tests", len(test_ids))
-    bugs = await client.get_bugs(test_ids)
-    log.info("bugs: %d bugs fetched for %d tests", len(bugs), len(test_ids))
-    return bugs
+    parts: list[pa.Table] = []
+    pending: list[dict[str, Any]] = []
+    async with aclosing(client.iter_bug_batches(test_ids)) as batches:
+        async for batch in batches:
+            pending.extend(batch)
+            if len(pending) >= BUGS_PER_CONVERSION:
+                parts.append(normalize_bugs(pending, feature_by_test_feature))
+                pending = []
+    parts.append(normalize_bugs(pending, feature_by_test_feature))
+    table = pa.concat_tables(parts)
+    log.info("bugs: %d bugs fetched for %d tests", table.num_rows, len(test_ids))
+    return table

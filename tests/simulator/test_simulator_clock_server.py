@@ -99,3 +99,14 @@ def test_command_line_refuses_other_hosts_than_loopback():
     assert parse_args(["--scale", "tiny", "--port", "0"]).host == "127.0.0.1"
     with pytest.raises(SystemExit):
         parse_args(["--host", "0.0.0.0"])
+
+
+def test_realtime_without_start_is_the_same_customer_in_every_process():
+    first = Simulator(SimulatorConfig.preset("tiny"), realtime=True)
+    second = Simulator(SimulatorConfig.preset("tiny"), realtime=True)
+    assert first.clock.start == second.clock.start
+    assert first.clock.start.day == 1 and first.clock.start.hour == 0
+    # "now" is the wall clock, not the anchor.
+    assert abs(first.now.timestamp() - datetime.now(timezone.utc).timestamp()) < 60
+    ids = lambda sim: [t["id"] for t in sim.tests_payload()]
+    assert ids(first) == ids(second)

@@ -86,7 +86,8 @@ def build_warehouse(
             casts = ", ".join(
                 f'CAST("{c.name}" AS {c.type}) AS "{c.name}"' for c in TABLES[name].columns
             )
-            con.execute(f'INSERT INTO "{name}" SELECT {casts} FROM _fixture_rows')
+            verb = "INSERT OR REPLACE" if name == "_table_loads" else "INSERT"  # callable repeatedly
+            con.execute(f'{verb} INTO "{name}" SELECT {casts} FROM _fixture_rows')
             con.unregister("_fixture_rows")
     finally:
         if own:

@@ -16,6 +16,7 @@ from datetime import datetime, timezone
 
 import dagster as dg
 
+from semantic.freshness import TableFreshness
 from testio_assets.freshness import FreshnessWindows, policy_windows
 
 PASSING, WARNING, FAILED, NEVER_LOADED = "passing", "warning", "failed", "never_loaded"
@@ -91,3 +92,38 @@ def evaluate_freshness(
             source=_source_text(state, recorded_state),
         )
     return result
+
+
+class DagsterFreshnessSource:
+    """The semantic layer's ``FreshnessSource`` backed by Dagster (asset key = table name).
+
+    >>> from semantic import query_metrics                     # doctest: +SKIP
+    >>> query_metrics(["bug_count"], freshness=DagsterFreshnessSource()).warnings  # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        instance: dg.DagsterInstance | None = None,
+        windows: Mapping[str, FreshnessWindows] | None = None,
+        now: float | None = None,
+    ) -> None:
+        self._instance = instance
+        self._windows = windows
+        self._now = now
+
+    def table_freshness(self, tables: Sequence[str]) -> dict[str, TableFreshness]:
+        from testio_assets.instance import project_instance
+
+        instance = self._instance or project_instance()
+        states = evaluate_freshness(instance, list(tables), self._windows, self._now)
+        return {
+            name: TableFreshness(
+                table=name,
+                last_loaded_at=item.last_materialized_at,
+                age_seconds=item.age_seconds,
+                state=item.state,
+                policy=item.windows.describe() if item.windows else None,
+                source=f"Dagster: {item.source}",
+            )
+            for name, item in states.items()
+        }

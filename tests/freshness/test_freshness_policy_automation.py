@@ -8,32 +8,13 @@ from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 
 import dagster as dg
-import pytest
 from dagster._core.test_utils import create_test_daemon_workspace_context, freeze_time
 from dagster._core.workspace.load_target import ModuleTarget
 from dagster._daemon.freshness import FreshnessDaemon
 
-from testio_assets.client.resource import TestIOApiResource
-from testio_assets.definitions import build_definitions
 from testio_assets.freshness_state import evaluate_freshness
-from testio_assets.simulator import Simulator, SimulatorConfig
-from testio_assets.warehouse.resource import WarehouseResource
 
 DAGSTER_TO_OURS = {"PASS": "passing", "WARN": "warning", "FAIL": "failed"}
-
-
-@pytest.fixture()
-def materialized(tmp_path, monkeypatch):
-    """Every asset materialised once from the tiny simulator, into a test instance."""
-    monkeypatch.setenv("TESTIO_WAREHOUSE_PATH", str(tmp_path / "testio.duckdb"))
-    defs = build_definitions(
-        api=TestIOApiResource.for_simulator(Simulator(SimulatorConfig.preset("tiny", seed=3))),
-        warehouse=WarehouseResource(database=str(tmp_path / "testio.duckdb")),
-    )
-    with dg.instance_for_test() as instance:
-        result = defs.resolve_implicit_global_asset_job_def().execute_in_process(instance=instance)
-        assert result.success
-        yield defs, instance, time.time()
 
 
 @contextmanager

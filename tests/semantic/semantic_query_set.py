@@ -1,0 +1,70 @@
+"""A representative set of queries (>= 50), shared by the dialect snapshots and the benchmarks."""
+
+from __future__ import annotations
+
+BASE = [
+    dict(metrics=["test_count"]),
+    dict(metrics=["bug_count"]),
+    dict(metrics=["bugs_per_test"]),
+    dict(metrics=["test_count", "bug_count", "bugs_per_test", "overall_acceptance_rate", "rejection_rate",
+                  "review_rate", "active_acceptance_rate", "auto_acceptance_rate"]),
+    dict(metrics=["features_tested", "active_testers", "bug_severity_score"]),
+    dict(metrics=["tests_created", "tests_submitted"]),
+    dict(metrics=["bug_count"], dimensions=["severity"]),
+    dict(metrics=["bug_count", "rejection_rate"], dimensions=["bug_status"]),
+    dict(metrics=["bug_count"], dimensions=["rejection_reason"]),
+    dict(metrics=["bug_count"], dimensions=["known_bug"]),
+    dict(metrics=["bug_count", "active_testers"], dimensions=["tester"], limit=20),
+    dict(metrics=["bug_count", "bugs_per_test"], dimensions=["feature"]),
+    dict(metrics=["bug_count"], dimensions=["feature"], filters={"severity": "critical"}),
+    dict(metrics=["test_count", "features_tested"], dimensions=["feature"]),
+    dict(metrics=["bug_count", "bugs_per_test"], dimensions=["product"]),
+    dict(metrics=["test_count", "tests_submitted"], dimensions=["customer"], sort_by="tests_submitted"),
+    dict(metrics=["test_count"], dimensions=["test_status"], filters={"test_status": ["running", "locked", "cancelled"]}),
+    dict(metrics=["test_count", "bug_count"], dimensions=["testing_type"]),
+    dict(metrics=["test_count", "bug_count"], dimensions=["test_environment"]),
+    dict(metrics=["test_count", "bug_count"], dimensions=["platform"]),
+    dict(metrics=["bugs_per_test"], dimensions=["month"]),
+    dict(metrics=["bug_count", "test_count"], dimensions=["day"]),
+    dict(metrics=["bug_count"], dimensions=["quarter"]),
+    dict(metrics=["bug_count"], dimensions=["year"]),
+    dict(metrics=["overall_acceptance_rate"], dimensions=["product", "month"]),
+    dict(metrics=["bug_count"], dimensions=["feature", "severity"]),
+    dict(metrics=["bug_count"], dimensions=["severity", "bug_status", "month"]),
+    dict(metrics=["test_count", "bug_count"], dimensions=["platform", "feature"]),
+    dict(metrics=["bug_count"], dimensions=["feature"], filters={"severity": "critical"}, sort_by="bug_count", limit=10),
+    dict(metrics=["bug_count"], filters={"feature": None}),
+    dict(metrics=["bug_count"], dimensions=["feature"], filters={"feature": ["Feature 1", None]}),
+    dict(metrics=["test_count"], filters={"platform": "Android"}),
+    dict(metrics=["bug_count", "bugs_per_test"], dimensions=["month"], filters={"product_id": [1, 2]}),
+    dict(metrics=["bug_count"], filters={"tester": "x'; DROP TABLE bugs; --"}),
+    dict(metrics=["bug_count"], dimensions=["known_bug"], filters={"known_bug": [True, None]}),
+    dict(metrics=["auto_acceptance_rate"], dimensions=["product"], filters={"bug_status": ["accepted", "auto_accepted"]}),
+    dict(metrics=["review_rate", "rejection_rate"], dimensions=["testing_type", "quarter"]),
+    dict(metrics=["bug_count"], dimensions=["month"], start_date="2025-01-01", end_date="2025-03-31"),
+    dict(metrics=["test_count"], dimensions=["month"], start_date="2025-01-01", end_date="2025-06-30", fill_missing=True),
+    dict(metrics=["bug_count"], dimensions=["severity"], fill_missing=True),
+    dict(metrics=["bugs_per_test"], start_date="2025-02-01"),
+    dict(metrics=["bug_severity_score"], dimensions=["feature"], sort_by="bug_severity_score", limit=5),
+    dict(metrics=["bug_severity_score", "bug_count"], dimensions=["platform"]),
+    dict(metrics=["active_testers"], dimensions=["product", "year"]),
+    dict(metrics=["test_count"], dimensions=["customer", "test_status"], filters={"test_status": ["archived", "cancelled"]}),
+    dict(metrics=["bug_count"], dimensions=["tester", "severity"], limit=50),
+    dict(metrics=["tests_created", "test_count"], dimensions=["test_environment", "testing_type"]),
+    dict(metrics=["features_tested"], dimensions=["product"]),
+    dict(metrics=["features_tested", "test_count"], dimensions=["platform", "month"]),
+    dict(metrics=["bug_count", "test_count"], dimensions=["product", "feature", "month"]),
+    dict(metrics=["bug_count"], filters={"month": ["2025-01", "2025-02"], "severity": ["critical", "high"]}),
+    dict(metrics=["bugs_per_test"], dimensions=["feature"], filters={"platform": ["Android", "iOS"]}),
+    dict(metrics=["bug_count"], dimensions=["product"], filters={"product": "Product 1"}),
+    dict(metrics=["overall_acceptance_rate", "bug_count"], dimensions=["customer"], filters={"customer": None}),
+]
+WEEKLY = [
+    dict(metrics=["bug_count", "bugs_per_test"], dimensions=["week"]),
+    dict(metrics=["bug_count"], filters={"week": "2025-W07"}),
+]
+QUERIES = BASE + WEEKLY
+
+
+def name(i: int, query: dict) -> str:
+    return f"q{i:02d}_" + "_".join(query.get("dimensions", []) or ["total"])

@@ -1,0 +1,105 @@
+"""Model loading and validation: every mistake names file, line, problem and a suggestion."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from semantic.errors import ModelValidationError
+from semantic.loader import MODELS_DIR, load_model, validate_against_warehouse
+from warehouse_fixtures import build_warehouse
+
+
+def copy_models(tmp_path: Path) -> Path:
+    target = tmp_path / "models"
+    shutil.copytree(MODELS_DIR, target)
+    return target
+
+
+def edit(path: Path, old: str, new: str) -> int:
+    text = path.read_text()
+    assert old in text
+    line = text[: text.index(old)].count("\n") + 1
+    path.write_text(text.replace(old, new, 1))
+    return line
+
+
+def test_shipped_model_is_valid_and_matches_the_warehouse_schema():
+    model = load_model()
+    assert len([m for m in model.metrics.values() if not m.hidden]) == 13
+    assert len(model.dimensions) == 17
+    validate_against_warehouse(model, build_warehouse(duckdb.connect()))
+    assert load_model() is model  # cached
+
+
+def test_unknown_column_with_line_and_suggestion(tmp_path):
+    root = copy_models(tmp_path)
+    line = edit(root / "bugs.yaml", "key: severity", "key: severty")
+    with pytest.raises(ModelValidationError) as info:
+        load_model(root)
+    msg = str(info.value)
+    assert "unknown column 'severty'" in msg and "did you mean 'severity'" in msg
+    assert f"bugs.yaml:{line}" in msg
+
+
+def test_metric_filter_column_typo(tmp_path):
+    root = copy_models(tmp_path)
+    line = edit(root / "tests.yaml", "filter: created_by IS NOT NULL", "filter: creatd_by IS NOT NULL")
+    with pytest.raises(ModelValidationError, match=rf"tests_created at .*tests.yaml:{line}; did you mean|tests.yaml:{line}"):
+        load_model(root)
+
+
+def test_malformed_yaml_reports_file_and_line(tmp_path):
+    root = copy_models(tmp_path)
+    (root / "broken.yaml").write_text("metrics:\n  - name: x\n    type: [unclosed\n")
+    with pytest.raises(ModelValidationError) as info:
+        load_model(root)
+    assert "malformed YAML" in str(info.value) and info.value.file.endswith("broken.yaml") and info.value.line >= 3
+
+
+@pytest.mark.parametrize("yaml_text, fragment", [
+    ("metrics:\n  - name: r\n    type: ratio\n    numerator: bug_cont\n    denominator: test_count\n",
+     "unknown metric 'bug_cont' referenced by metric r; did you mean 'bug_count'"),
+    ("metrics:\n  - name: a\n    type: derived\n    inputs: [b]\n    expr: b\n  - name: b\n    type: derived\n    inputs: [a]\n    expr: a\n",
+     "metric cycle"),
+    ("metrics:\n  - name: bug_count\n    type: count\n    model: bugs\n    expr: bug_id\n", "duplicate metric 'bug_count'"),
+    ("metrics:\n  - name: x\n    type: median\n    model: bugs\n    expr: bug_id\n", "bad metric type 'median'"),
+    ("metrics:\n  - name: x\n    type: count\n    model: bug\n    expr: bug_id\n", "did you mean 'bugs'"),
+    ("metrics:\n  - name: x\n    type: count\n    model: bugs\n    expr: bug_id\n    filtr: x\n", "unknown field 'filtr'"),
+    ("semantic_models:\n  - name: t2\n    table: t2\n    primary_key: [a]\n    columns: {a: integer}\n"
+     "    joins:\n      - to: tests\n        type: many_to_many_ish\n        on: {a: test_id}\n", "bad cardinality"),
+    ("semantic_models:\n  - name: t2\n    table: t2\n    primary_key: [a]\n    columns: {a: integer}\n"
+     "    joins:\n      - to: testz\n        type: many_to_one\n        on: {a: test_id}\n", "unknown join target 'testz'"),
+    ("metrics:\n  - name: x\n    type: sum\n    model: bugs\n    expr: 'severity +'\n", "invalid SQL expression"),
+])
+def test_structural_mistakes(tmp_path, yaml_text, fragment):
+    root = copy_models(tmp_path)
+    (root / "extra.yaml").write_text(yaml_text)
+    with pytest.raises(ModelValidationError) as info:
+        load_model(root)
+    assert fragment in str(info.value)
+    assert "extra.yaml:" in str(info.value)
+
+
+def test_derived_metric_is_supported(tmp_path):
+    root = copy_models(tmp_path)
+    (root / "extra.yaml").write_text(
+        "metrics:\n  - name: non_rejected_bugs\n    type: derived\n"
+        "    inputs: [bug_count, {metric: bug_count, filter: \"status = 'rejected'\", alias: rejected}]\n"
+        "    expr: bug_count - rejected\n")
+    model = load_model(root)
+    from semantic import query_metrics
+    from warehouse_fixtures import golden_rows
+    con = build_warehouse(duckdb.connect(), **golden_rows())
+    assert query_metrics(["non_rejected_bugs"], warehouse=con, model=model).df.iloc[0, 0] == 7
+
+
+def test_against_warehouse_reports_missing_columns():
+    con = duckdb.connect()
+    build_warehouse(con)
+    con.execute("ALTER TABLE bugs RENAME COLUMN severity TO sev")
+    with pytest.raises(ModelValidationError, match="unknown column 'severity' in semantic model bugs"):
+        validate_against_warehouse(load_model(), con)

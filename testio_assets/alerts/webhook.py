@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import httpx
@@ -79,18 +78,9 @@ class Delivery:
 class WebhookSender:
     """Delivers JSON payloads to one webhook URL over a shared httpx connection pool."""
 
-    def __init__(
-        self,
-        url: str,
-        policy: DeliveryPolicy = DeliveryPolicy(),
-        *,
-        sleep: Callable[[float], None] = time.sleep,
-        monotonic: Callable[[], float] = time.monotonic,
-    ) -> None:
+    def __init__(self, url: str, policy: DeliveryPolicy = DeliveryPolicy()) -> None:
         self._url = url
         self._policy = policy
-        self._sleep = sleep
-        self._monotonic = monotonic
         _redact_in_httpx_logs(url)
         self._client = httpx.Client(timeout=policy.timeout, follow_redirects=False)
         self.display_url = redact_url(url)
@@ -107,7 +97,7 @@ class WebhookSender:
         detail = "not attempted: tick delivery budget exhausted"
         attempts = 0
         while attempts < self._policy.attempts:
-            remaining = deadline - self._monotonic()
+            remaining = deadline - time.monotonic()
             if remaining <= 0:
                 break
             attempts += 1
@@ -116,8 +106,8 @@ class WebhookSender:
                 return Delivery(outcome.delivered, attempts, outcome.detail, outcome.retryable)
             detail = outcome.detail
             if attempts < self._policy.attempts:
-                wait = min(backoff, self._policy.max_backoff, max(0.0, deadline - self._monotonic()))
-                self._sleep(wait)
+                wait = min(backoff, self._policy.max_backoff, max(0.0, deadline - time.monotonic()))
+                time.sleep(wait)
                 backoff *= 2
         return Delivery(False, attempts, detail, retryable=True)
 

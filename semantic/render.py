@@ -49,7 +49,7 @@ def _in(expression: exp.Expression, values, include_null: bool) -> exp.Expressio
         parts.append(exp.In(this=expression.copy(), expressions=[literal(v) for v in values]))
     if include_null:
         parts.append(exp.Is(this=expression.copy(), expression=exp.null()))
-    return exp.or_(*parts) if len(parts) > 1 else parts[0]
+    return exp.or_(*parts, copy=False) if len(parts) > 1 else parts[0]
 
 
 def _key_alias(dim: str) -> str:
@@ -75,12 +75,12 @@ class _From:
 
     def apply(self, select: exp.Select) -> exp.Select:
         m = self.model.models
-        select = select.from_(exp.alias_(exp.to_table(m[self.source].table), self.source, table=True))
+        select = select.from_(exp.alias_(exp.to_table(m[self.source].table), self.source, table=True, copy=False), copy=False)
         for target, (join, extra) in self.joins.items():
             on = exp.and_(*[exp.EQ(this=exp.column(s, join.source), expression=exp.column(t, target))
-                            for s, t in join.on], *([extra] if extra is not None else []))
+                            for s, t in join.on], *([extra] if extra is not None else []), copy=False)
             kind = "inner" if join.required else "left"
-            select = select.join(exp.alias_(exp.to_table(m[target].table), target, table=True), on=on, join_type=kind)
+            select = select.join(exp.alias_(exp.to_table(m[target].table), target, table=True, copy=False), on=on, join_type=kind, copy=False)
         return select
 
 
@@ -123,12 +123,12 @@ class Renderer:
         m = self.model.models
         keys = None
         for lk in dim.lookups:
-            part = exp.select(exp.column(dim.key_column)).from_(exp.to_table(m[lk].table)) \
-                .where(exp.column(dim.key_column).is_(exp.null()).not_())
-            keys = part if keys is None else exp.union(keys, part, distinct=True)
-        select = exp.select(exp.alias_(exp.column(dim.key_column, "k"), "key"),
-                            exp.alias_(self._qualify(dim.label_expr, dim.lookups[0]), "label")) \
-            .from_(exp.alias_(keys.subquery(), "k", table=True))
+            part = exp.select(exp.column(dim.key_column)).from_(exp.to_table(m[lk].table), copy=False) \
+                .where(exp.column(dim.key_column).is_(exp.null()).not_(), copy=False)
+            keys = part if keys is None else exp.union(keys, part, distinct=True, copy=False)
+        select = exp.select(exp.alias_(exp.column(dim.key_column, "k"), "key", copy=False),
+                            exp.alias_(self._qualify(dim.label_expr, dim.lookups[0]), "label", copy=False)) \
+            .from_(exp.alias_(keys.subquery(), "k", table=True, copy=False), copy=False)
         select = self._join_lookups(select, dim, exp.column(dim.key_column, "k"))
         self.ctes.append((name, select))
         self.label_ctes.add(name)
@@ -141,14 +141,14 @@ class Renderer:
             used[c.table].add(c.name)
         for lk in dim.lookups:
             if m[lk].primary_key == (dim.key_column,):
-                rel = exp.alias_(exp.to_table(m[lk].table), lk, table=True)
+                rel = exp.alias_(exp.to_table(m[lk].table), lk, table=True, copy=False)
             else:
                 agg = exp.select(exp.column(dim.key_column), *[
-                    exp.alias_(exp.Min(this=exp.column(c)), c) for c in sorted(used.get(lk, ()))
-                ]).from_(exp.to_table(m[lk].table)).group_by(exp.column(dim.key_column))
-                rel = exp.alias_(agg.subquery(), lk, table=True)
+                    exp.alias_(exp.Min(this=exp.column(c)), c, copy=False) for c in sorted(used.get(lk, ()))
+                ]).from_(exp.to_table(m[lk].table), copy=False).group_by(exp.column(dim.key_column), copy=False)
+                rel = exp.alias_(agg.subquery(), lk, table=True, copy=False)
             select = select.join(rel, on=exp.EQ(this=exp.column(dim.key_column, lk), expression=key.copy()),
-                                 join_type="left")
+                                 join_type="left", copy=False)
         return select
 
     def _condition(self, dim: Dimension, f: FilterSpec, key: exp.Expression, raw: exp.Expression | None = None):
@@ -158,10 +158,10 @@ class Renderer:
             parts = []
             for v in f.values:
                 start, end = period_bounds(dim.granularity, v)
-                parts.append(exp.and_(target.copy() >= literal(start), target.copy() < literal(end)))
+                parts.append(exp.and_(target.copy() >= literal(start), target.copy() < literal(end), copy=False))
             if f.include_null:
                 parts.append(exp.Is(this=target.copy(), expression=exp.null()))
-            return exp.or_(*parts) if len(parts) > 1 else parts[0]
+            return exp.or_(*parts, copy=False) if len(parts) > 1 else parts[0]
         if f.target == "id" and dim.id_expr is not None:
             ident = dim.id_expr.copy().transform(lambda n: key.copy() if isinstance(n, exp.Column) and n.name == "key" else n)
             return _in(ident, f.values, f.include_null)
@@ -170,12 +170,12 @@ class Renderer:
         labels = self._labels_cte(dim)
         parts = []
         if f.values:
-            sub = exp.select("key").from_(labels).where(_in(exp.column("label"), f.values, False))
+            sub = exp.select(exp.column("key")).from_(exp.to_table(labels), copy=False).where(_in(exp.column("label"), f.values, False), copy=False)
             parts.append(exp.In(this=key.copy(), query=sub.subquery()))
         if f.include_null:
-            sub = exp.select("key").from_(labels).where(exp.column("label").is_(exp.null()))
-            parts.append(exp.or_(key.copy().is_(exp.null()), exp.In(this=key.copy(), query=sub.subquery())))
-        return exp.or_(*parts) if len(parts) > 1 else parts[0]
+            sub = exp.select(exp.column("key")).from_(exp.to_table(labels), copy=False).where(exp.column("label").is_(exp.null()), copy=False)
+            parts.append(exp.or_(key.copy().is_(exp.null()), exp.In(this=key.copy(), query=sub.subquery()), copy=False))
+        return exp.or_(*parts, copy=False) if len(parts) > 1 else parts[0]
 
     def _exists(self, dim: Dimension, f: FilterSpec, key: exp.Expression, path, fro: _From):
         """A filter through a fan-out join as a semi-join: any member matches."""
@@ -184,7 +184,7 @@ class Renderer:
         inner_alias = {s.target: f"{s.target}_x" for s in path[k:]}
         m = self.model.models
         first = path[k]
-        sub_from = exp.alias_(exp.to_table(m[first.target].table), inner_alias[first.target], table=True)
+        sub_from = exp.alias_(exp.to_table(m[first.target].table), inner_alias[first.target], table=True, copy=False)
         corr = [exp.EQ(this=exp.column(s, first.source), expression=exp.column(t, inner_alias[first.target]))
                 for s, t in first.on]
         inner_key = key.copy()
@@ -194,20 +194,20 @@ class Renderer:
         not_null = inner_key.copy().is_(exp.null()).not_()
 
         def sub(cond):
-            q = exp.select(exp.Literal.number(1)).from_(sub_from.copy())
+            q = exp.select(exp.Literal.number(1)).from_(sub_from.copy(), copy=False)
             for step in path[k + 1:]:
-                q = q.join(exp.alias_(exp.to_table(m[step.target].table), inner_alias[step.target], table=True),
+                q = q.join(exp.alias_(exp.to_table(m[step.target].table), inner_alias[step.target], table=True, copy=False),
                            on=exp.and_(*[exp.EQ(this=exp.column(s, inner_alias.get(step.source, step.source)),
-                                                expression=exp.column(t, inner_alias[step.target])) for s, t in step.on]))
-            return exp.Exists(this=q.where(exp.and_(*corr, cond)))
+                                                expression=exp.column(t, inner_alias[step.target])) for s, t in step.on], copy=False), copy=False)
+            return exp.Exists(this=q.where(exp.and_(*corr, cond, copy=False), copy=False))
 
         parts = []
         if f.values:
-            parts.append(sub(exp.and_(not_null, self._condition(dim, FilterSpec(f.dimension, f.target, f.values, False), inner_key))))
+            parts.append(sub(exp.and_(not_null, self._condition(dim, FilterSpec(f.dimension, f.target, f.values, False), inner_key), copy=False)))
         if f.include_null:
-            parts.append(exp.or_(sub(exp.and_(not_null, self._condition(dim, FilterSpec(f.dimension, f.target, (), True), inner_key))),
-                                 exp.Not(this=sub(not_null))))
-        return exp.or_(*parts) if len(parts) > 1 else parts[0]
+            parts.append(exp.or_(sub(exp.and_(not_null, self._condition(dim, FilterSpec(f.dimension, f.target, (), True), inner_key), copy=False)),
+                                 exp.Not(this=sub(not_null)), copy=False))
+        return exp.or_(*parts, copy=False) if len(parts) > 1 else parts[0]
 
     # -- source CTEs ---------------------------------------------------------------------
     def _source_select(self, sp: SourcePlan) -> exp.Select:
@@ -220,7 +220,7 @@ class Renderer:
             key, path = self._dim_view(dim, src)
             fro.add_path(path, key.copy().is_(exp.null()).not_() if path and path[-1].fans_out else None)
             grouped[dim.name] = key
-            keys.append(exp.alias_(self._time_key(dim, key) if dim.is_time else key, _key_alias(dim.name)))
+            keys.append(exp.alias_(self._time_key(dim, key) if dim.is_time else key, _key_alias(dim.name), copy=False))
         where: list[exp.Expression] = []
         scope = plan.scope_model
         if scope:
@@ -256,7 +256,7 @@ class Renderer:
             value = self._qualify(metric.expr, src)
             conds = [self._qualify(c, src) for c in (metric.filter, ms.extra_filter) if c is not None]
             if conds:
-                value = exp.Case(ifs=[exp.If(this=exp.and_(*conds), true=value)])
+                value = exp.Case(ifs=[exp.If(this=exp.and_(*conds, copy=False), true=value)])
             measures.append((ms.name, metric, value))
             if fanned and metric.type in ("count", "sum", "avg"):
                 need_dedup = True
@@ -272,23 +272,23 @@ class Renderer:
             return {"count": exp.Count, "sum": exp.Sum, "avg": exp.Avg, "min": exp.Min, "max": exp.Max}[t](this=value)
 
         if need_dedup:
-            inner = exp.select(*keys, *[exp.alias_(exp.column(c, src), f"pk__{c}") for c in pk],
-                               *[exp.alias_(v, f"v__{n}") for n, _, v in measures]).distinct()
+            inner = exp.select(*keys, *[exp.alias_(exp.column(c, src), f"pk__{c}", copy=False) for c in pk],
+                               *[exp.alias_(v, f"v__{n}", copy=False) for n, _, v in measures]).distinct(copy=False)
             inner = fro.apply(inner)
             if where:
-                inner = inner.where(exp.and_(*where))
+                inner = inner.where(exp.and_(*where, copy=False), copy=False)
             outer = exp.select(*[exp.column(_key_alias(d.name)) for d in self.dims],
-                               *[exp.alias_(agg(mt, exp.column(f"v__{n}")), n) for n, mt, _ in measures]
-                               ).from_(exp.alias_(inner.subquery(), "d", table=True))
+                               *[exp.alias_(agg(mt, exp.column(f"v__{n}")), n, copy=False) for n, mt, _ in measures]
+                               ).from_(exp.alias_(inner.subquery(), "d", table=True, copy=False), copy=False)
             if self.dims:
-                outer = outer.group_by(*[exp.column(_key_alias(d.name)) for d in self.dims])
+                outer = outer.group_by(*[exp.column(_key_alias(d.name)) for d in self.dims], copy=False)
             return outer
-        select = exp.select(*keys, *[exp.alias_(agg(mt, v), n) for n, mt, v in measures])
+        select = exp.select(*keys, *[exp.alias_(agg(mt, v), n, copy=False) for n, mt, v in measures])
         select = fro.apply(select)
         if where:
-            select = select.where(exp.and_(*where))
+            select = select.where(exp.and_(*where, copy=False), copy=False)
         if self.dims:
-            select = select.group_by(*[k.this.copy() for k in keys])
+            select = select.group_by(*[k.this.copy() for k in keys], copy=False)
         return select
 
     # -- spine and final select ----------------------------------------------------------
@@ -305,18 +305,18 @@ class Renderer:
             values = list(dim.allowed_values)
         if values is not None:
             rel = exp.values([exp.tuple_(literal(v)) for v in values], alias="v", columns=[alias])
-            select = exp.select(exp.column(alias, "v")).from_(rel)
+            select = exp.select(exp.column(alias, "v")).from_(rel, copy=False)
             key = exp.column(alias, "v")
         elif dim.members_model:
-            select = exp.select(exp.alias_(exp.column(dim.key_column), alias)).distinct() \
-                .from_(exp.to_table(m[dim.members_model].table)).where(exp.column(dim.key_column).is_(exp.null()).not_())
+            select = exp.select(exp.alias_(exp.column(dim.key_column), alias, copy=False)).distinct(copy=False) \
+                .from_(exp.to_table(m[dim.members_model].table), copy=False).where(exp.column(dim.key_column).is_(exp.null()).not_(), copy=False)
             key = exp.column(dim.key_column)
         else:
-            select = exp.select(exp.column(alias)).distinct().from_(observed)
+            select = exp.select(exp.column(alias)).distinct(copy=False).from_(exp.to_table(observed), copy=False)
             key = exp.column(alias)
         for f in plan.filters:
             if f.dimension == dim.name:
-                select = select.where(self._condition(dim, f, key, raw=key))
+                select = select.where(self._condition(dim, f, key, raw=key), copy=False)
         return select
 
     def build(self) -> exp.Select:
@@ -331,9 +331,9 @@ class Renderer:
         kcols = [_key_alias(d.name) for d in self.dims]
         order = [sp.model for sp in plan.sources]
         if not self.dims:
-            final = exp.select().from_(names[order[0]])
+            final = exp.select().from_(exp.to_table(names[order[0]]), copy=False)
             for s in order[1:]:
-                final = final.join(names[s], join_type="cross")
+                final = final.join(exp.to_table(names[s]), join_type="cross", copy=False)
             spine, joined = names[order[0]], order[1:]
         else:
             scope = plan.scope_model
@@ -348,19 +348,19 @@ class Renderer:
                 cross = exp.select(*[exp.column(k, f"m_{d.name}") for k, d in zip(kcols, self.dims)])
                 for i, d in enumerate(self.dims):
                     rel = self._members(d, observed).subquery(f"m_{d.name}")
-                    cross = cross.from_(rel) if i == 0 else cross.join(rel, join_type="cross")
+                    cross = cross.from_(rel, copy=False) if i == 0 else cross.join(rel, join_type="cross", copy=False)
                 self.ctes.append(("members", cross))
                 spine = self._union([observed, "members"], kcols, "spine")
             elif len(parts) == 1:
                 spine = parts[0]
             else:
                 spine = self._union(parts, kcols, "spine")
-            final = exp.select().from_(spine)
+            final = exp.select().from_(exp.to_table(spine), copy=False)
             joined = [s for s in order if names[s] != spine]
             for s in joined:
                 on = exp.and_(*[exp.NullSafeEQ(this=exp.column(k, spine), expression=exp.column(k, names[s]))
-                                for k in kcols])
-                final = final.join(names[s], on=on, join_type="left")
+                                for k in kcols], copy=False)
+                final = final.join(exp.to_table(names[s]), on=on, join_type="left", copy=False)
         cols = []
         for d in self.dims:
             key = exp.column(_key_alias(d.name), spine)
@@ -371,25 +371,25 @@ class Renderer:
                 label = self._qualify(d.label_expr, d.lookups[0], {lk: f"{d.name}__{lk}" for lk in d.lookups})
             else:
                 label = key
-            cols.append(exp.alias_(label, d.name))
+            cols.append(exp.alias_(label, d.name, copy=False))
             if d.id_expr is not None:
                 ident = d.id_expr.copy().transform(lambda n: key.copy() if isinstance(n, exp.Column) and n.name == "key" else n)
-                cols.append(exp.alias_(ident, f"{d.name}_id"))
+                cols.append(exp.alias_(ident, f"{d.name}_id", copy=False))
         for name in plan.metrics:
-            cols.append(exp.alias_(self._metric_value(name, names), name))
-        cols.append(exp.alias_(exp.Window(this=exp.Count(this=exp.Star())), "_total_rows"))
-        final = final.select(*cols)
-        final = final.order_by(*[exp.Ordered(this=exp.column(c), desc=desc, nulls_first=False) for c, desc in plan.order_by])
-        final = final.limit(plan.limit)
+            cols.append(exp.alias_(self._metric_value(name, names), name, copy=False))
+        cols.append(exp.alias_(exp.Window(this=exp.Count(this=exp.Star())), "_total_rows", copy=False))
+        final = final.select(*cols, copy=False)
+        final = final.order_by(*[exp.Ordered(this=exp.column(c), desc=desc, nulls_first=False) for c, desc in plan.order_by], copy=False)
+        final = final.limit(plan.limit, copy=False)
         for name, cte in self.ctes:
-            final = final.with_(name, as_=cte)
+            final = final.with_(name, as_=cte, copy=False)
         return final
 
     def _union(self, parts, kcols, name) -> str:
         union = None
         for p in parts:
-            sel = exp.select(*[exp.column(k) for k in kcols]).from_(p)
-            union = sel if union is None else exp.union(union, sel, distinct=True)
+            sel = exp.select(*[exp.column(k) for k in kcols]).from_(exp.to_table(p), copy=False)
+            union = sel if union is None else exp.union(union, sel, distinct=True, copy=False)
         self.ctes.append((name, union))
         return name
 
@@ -401,13 +401,13 @@ class Renderer:
         for lk in dim.lookups:
             alias = f"{dim.name}__{lk}"
             if m[lk].primary_key == (dim.key_column,):
-                rel = exp.alias_(exp.to_table(m[lk].table), alias, table=True)
+                rel = exp.alias_(exp.to_table(m[lk].table), alias, table=True, copy=False)
             else:
                 agg = exp.select(exp.column(dim.key_column), *[
-                    exp.alias_(exp.Min(this=exp.column(c)), c) for c in sorted(used.get(lk, ()))
-                ]).from_(exp.to_table(m[lk].table)).group_by(exp.column(dim.key_column))
-                rel = exp.alias_(agg.subquery(), alias, table=True)
-            final = final.join(rel, on=exp.EQ(this=exp.column(dim.key_column, alias), expression=key.copy()), join_type="left")
+                    exp.alias_(exp.Min(this=exp.column(c)), c, copy=False) for c in sorted(used.get(lk, ()))
+                ]).from_(exp.to_table(m[lk].table), copy=False).group_by(exp.column(dim.key_column), copy=False)
+                rel = exp.alias_(agg.subquery(), alias, table=True, copy=False)
+            final = final.join(rel, on=exp.EQ(this=exp.column(dim.key_column, alias), expression=key.copy()), join_type="left", copy=False)
         return final
 
     def _time_label(self, dim: Dimension, key: exp.Expression) -> exp.Expression:
@@ -432,7 +432,7 @@ class Renderer:
             num, den = (self._ratio_part(p, names) for p in (metric.numerator, metric.denominator))
             return exp.Case(
                 ifs=[exp.If(this=exp.or_(exp.Is(this=den.copy(), expression=exp.null()),
-                                         exp.EQ(this=den.copy(), expression=exp.Literal.number(0))), true=exp.null())],
+                                         exp.EQ(this=den.copy(), expression=exp.Literal.number(0)), copy=False), true=exp.null())],
                 default=exp.Div(this=exp.Mul(this=num, expression=exp.Literal.number("1.0")), expression=den))
         values = {i.name: self._ratio_part(i, names) for i in metric.inputs}
         return metric.expr.copy().transform(

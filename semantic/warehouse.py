@@ -1,7 +1,10 @@
 """Open the warehouse for one query, read-only, never holding a connection between queries.
 
-Given a path: a published read copy beside it (``<stem>.read<suffix>``) that is at least as
-new as the main file is preferred; otherwise the main file is opened ``read_only=True``.
+Given a path: a published read copy beside it (``<stem>.read<suffix>``) is preferred whenever
+it exists (the ingestion assets replace it atomically after every write, and during a write the
+main file is newer but locked, so the copy is exactly what a reader wants); otherwise the main
+file is opened ``read_only=True``. Whoever writes the main file by other means should delete
+the copy.
 A lock held by a writer is retried with short backoff for ~5 s, then reported as
 :class:`WarehouseUnavailableError`. Given a DuckDB connection: it is used as is.
 
@@ -38,12 +41,7 @@ def read_copy_path(path: Path) -> Path:
 
 def _pick(path: Path) -> Path:
     copy = read_copy_path(path)
-    try:
-        if copy.exists() and copy.stat().st_mtime >= path.stat().st_mtime:
-            return copy
-    except OSError:
-        pass
-    return path
+    return copy if copy.exists() else path
 
 
 @contextlib.contextmanager

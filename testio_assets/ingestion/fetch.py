@@ -83,19 +83,34 @@ class TestListings:
         return sum(len(tests) for tests in self.by_product.values())
 
 
+@dataclass(frozen=True)
+class ListingPlan:
+    """How far an incremental walk of one product's listing must go (see ``get_tests``)."""
+
+    known_test_ids: frozenset[int]
+    refresh_until_test_id: int | None
+
+
 async def fetch_test_listings(
     client: TestIOClient,
     product_ids: Sequence[int],
     log: logging.Logger,
     *,
-    known_test_ids: set[int] | None = None,
+    plans: Mapping[int, ListingPlan] | None = None,
 ) -> TestListings:
-    """List the tests of every product concurrently (full walk unless ``known_test_ids``)."""
+    """List the tests of every product concurrently: a full walk without ``plans``, else each
+    product's walk stops early as its plan allows."""
     done = 0
 
     async def list_one(product_id: int) -> TestListing:
         nonlocal done
-        listing = await client.get_tests(product_id, known_test_ids=known_test_ids)
+        plan = plans[product_id] if plans is not None else None
+        listing = await client.get_tests(
+            product_id,
+            known_test_ids=set(plan.known_test_ids) if plan else None,
+            refresh_until_test_id=plan.refresh_until_test_id if plan else None,
+            safety_pages=1,
+        )
         done += 1
         log.info(
             "tests: product %s listed (%d tests, %d pages); %d/%d products done",

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import logging
 
+import dagster as dg
 import pytest
 
 from testio_assets.alerts.config import AlertConfigError, AlertSettings, redact_url
 from testio_assets.alerts.cursor import AlertCursor, CursorError
-from testio_assets.alerts.events import asset_url
+from testio_assets.alerts.events import asset_url, describe_policy
 from testio_assets.alerts.message import humanize_age, log_line, webhook_payload
 from testio_assets.alerts.selection import MAX_PENDING, select_for_webhook
 from testio_assets.alerts.transitions import Alert, AlertKind, classify, reaches_min_state
@@ -148,3 +149,8 @@ def test_settings_from_env_and_redaction():
     with pytest.raises(AlertConfigError, match="hooks.slack.com/…") as error:
         AlertSettings.from_env({"TESTIO_ALERT_WEBHOOK_URL": "ftp://hooks.slack.com/secret"})
     assert "secret" not in str(error.value)
+
+
+def test_policy_falls_back_to_the_project_table_without_definitions():
+    assert describe_policy(dg.AssetKey("features"), None) == "warn after 12h, fail after 1d"
+    assert describe_policy(dg.AssetKey("elsewhere"), None) == "no freshness policy found"

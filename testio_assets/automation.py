@@ -31,9 +31,11 @@ def freshness_catch_up() -> dg.AutomationCondition:
 
 
 def on_schedule_or_stale(cron: str) -> dg.AutomationCondition:
-    """For API roots: every cron tick (not waiting on upstream crons), or when freshness slips."""
+    """For API roots: every cron tick (not waiting on upstream crons), when freshness slips,
+    and at once when never materialised; never before the assets it reads exist."""
     return (
-        (AC.cron_tick_passed(cron) | freshness_catch_up()).since_last_handled()
+        (AC.cron_tick_passed(cron) | freshness_catch_up() | AC.newly_missing()).since_last_handled()
+        & ~AC.any_deps_missing()
         & ~AC.in_progress()
     ).with_label(f"on_schedule_or_stale({cron})")
 

@@ -78,6 +78,14 @@ class WarehouseResource(dg.ConfigurableResource):
     @contextmanager
     def reader(self) -> Iterator[duckdb.DuckDBPyConnection]:
         """A short read-only connection to the main file (for assets and checks of a run)."""
+        if not self.path.exists():
+            raise dg.Failure(
+                description=(
+                    f"the warehouse {self.path} does not exist yet, so there is nothing upstream "
+                    "to read: materialise every asset once (`make demo`, or Materialize all in "
+                    "the UI), or check TESTIO_WAREHOUSE_PATH"
+                )
+            )
         con = self._connect(read_only=True)
         try:
             yield con

@@ -132,10 +132,9 @@ def _query(args: argparse.Namespace) -> int:
         start_date=args.start, end_date=args.end, sort_by=sort_by, sort_order=sort_order, limit=args.limit,
     )
     if args.explain:
-        explained = semantic.explain(**request, dialect=args.dialect, today=args.today)
-        print(getattr(explained, "sql", explained))
-        if getattr(explained, "explanation", None):
-            print(f"\n-- {explained.explanation}".replace("\n", "\n-- ").replace("-- -- ", "-- "))
+        explained = semantic.explain(**request, fill_missing=args.fill_missing, dialect=args.dialect, today=args.today)
+        print(_pretty(explained.sql, args.dialect))
+        print("\n" + "\n".join(f"-- {line}" for line in explained.explanation.splitlines()))
         return 0
     result = semantic.query_metrics(**request, fill_missing=args.fill_missing, warehouse=args.warehouse,
                                     today=args.today)
@@ -149,6 +148,16 @@ def _query(args: argparse.Namespace) -> int:
     else:
         print(frame.to_string(index=False) if len(frame) else "(no rows)")
     return 0
+
+
+def _pretty(sql: str, dialect: str) -> str:
+    """The SQL laid out on several lines for reading (unchanged if sqlglot cannot re-read it)."""
+    import sqlglot
+
+    try:
+        return sqlglot.transpile(sql, read=dialect, write=dialect, pretty=True)[0]
+    except sqlglot.errors.SqlglotError:
+        return sql
 
 
 def _list(args: argparse.Namespace) -> int:
@@ -215,10 +224,21 @@ def _located(problem: str) -> str:
     return f"{where}: {message}" if sep and ":" in where and " " not in where else problem
 
 
+def _attach_order(argv: list[str]) -> list[str]:
+    """``--order -bug_count`` as ``--order=-bug_count``: argparse would read ``-bug_count`` as an option."""
+    out = []
+    for arg in argv:
+        if out and out[-1] == "--order" and arg.startswith("-"):
+            out[-1] = f"--order={arg}"
+        else:
+            out.append(arg)
+    return out
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code (0 ok, 1 invalid model, 2 bad input)."""
     try:
-        args = _build_parser().parse_args(argv)
+        args = _build_parser().parse_args(_attach_order(list(sys.argv[1:] if argv is None else argv)))
         return {"query": _query, "list": _list, "validate": _validate}[args.command](args)
     except SemanticError as err:
         print(f"error: {str(err).splitlines()[0] if str(err) else type(err).__name__}", file=sys.stderr)

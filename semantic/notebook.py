@@ -14,7 +14,6 @@ dimension, bars for categories.
 
 from __future__ import annotations
 
-import html
 from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Any
@@ -85,29 +84,25 @@ class Answer:
     @property
     def dimensions(self) -> list[str]:
         columns = set(self.result.df.columns)
-        used = self.result.metadata.get("dimensions_used") if isinstance(self.result.metadata, Mapping) else None
-        return [d for d in (used or []) if d in columns]
+        return [d for d in self.result.metadata.get("dimensions_used", []) if d in columns]
 
     @property
     def metrics(self) -> list[str]:
-        used = self.result.metadata.get("metrics_used") if isinstance(self.result.metadata, Mapping) else None
-        return list(used or [])
-
-    def _notes(self) -> list[str]:
-        notes = [f"warning: {w}" for w in self.result.warnings]
-        freshness = self.result.metadata.get("freshness") if isinstance(self.result.metadata, Mapping) else None
-        if freshness:
-            notes.append("data age: " + _describe_freshness(freshness))
-        return notes
+        return list(self.result.metadata.get("metrics_used", []))
 
     def _notes_text(self) -> str:
-        return "\n".join(self._notes())
+        notes = [f"warning: {w}" for w in self.result.warnings]
+        ages = []
+        for table, fresh in (self.result.metadata.get("freshness") or {}).items():
+            age = fresh.get("age_seconds")
+            ages.append(f"{table} {fresh.get('state')}" + ("" if age is None else f", {age / 60:.0f} min old"))
+        if ages:
+            notes.append("data age: " + "; ".join(ages))
+        return "\n".join(notes)
 
     def _repr_html_(self) -> str:
-        table = self.result._repr_html_() if hasattr(self.result, "_repr_html_") else self.result.df.to_html(index=False)
-        extra = [n for n in self._notes() if html.escape(n) not in table]
-        notes = "".join(f"<li>{html.escape(n)}</li>" for n in extra)
-        return table + (f'<ul class="semantic-notes">{notes}</ul>' if notes else "")
+        """The result's table with its warnings and data age."""
+        return self.result._repr_html_()
 
     def plot(self, metrics: str | Sequence[str] | None = None, ax: Any = None, **kwargs: Any) -> Any:
         """Draw the answer (or some of its metrics): lines over a time dimension, bars otherwise.
@@ -157,17 +152,3 @@ class Answer:
         else:
             ax.set_title(metrics[0])
         return ax
-
-
-def _describe_freshness(freshness: Any) -> str:
-    """Freshness metadata (whatever its exact shape) as one readable line."""
-    if isinstance(freshness, Mapping):
-        parts = []
-        for table, state in freshness.items():
-            if isinstance(state, Mapping):
-                detail = ", ".join(f"{k} {v}" for k, v in state.items() if v is not None)
-                parts.append(f"{table} ({detail})")
-            else:
-                parts.append(f"{table} {state}")
-        return "; ".join(parts)
-    return str(freshness)

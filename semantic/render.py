@@ -70,8 +70,17 @@ class _From:
         if path and not_null is not None and path[-1].fans_out:
             self.joins[path[-1].target] = (path[-1], not_null)
 
-    def fans_out(self) -> bool:
-        return any(j.fans_out for j, _ in self.joins.values())
+    def fans_out(self, grouped: dict | None = None) -> bool:
+        """Whether a source row can repeat: a fan-out join whose primary key is not pinned
+        by its join columns plus the grouped keys on it (then each row stays unique)."""
+        keys = {(c.table, c.name) for e in (grouped or {}).values() for c in e.find_all(exp.Column)}
+        for target, (join, _) in self.joins.items():
+            if not join.fans_out:
+                continue
+            pinned = {t for _, t in join.on} | {name for table, name in keys if table == target}
+            if not set(self.model.models[target].primary_key) <= pinned:
+                return True
+        return False
 
     def apply(self, select: exp.Select) -> exp.Select:
         m = self.model.models
@@ -248,7 +257,7 @@ class Renderer:
                 else:
                     fro.add_path(path)
                     where.append(self._condition(dim, f, key, raw=key))
-        fanned = fro.fans_out()
+        fanned = fro.fans_out(grouped)
         measures = []
         need_dedup = False
         for ms in sp.measures:
@@ -267,7 +276,8 @@ class Renderer:
             is_pk = isinstance(metric.expr, exp.Column) and (metric.expr.name,) == pk
             if t == "count_distinct":
                 if is_pk and (not fanned or need_dedup):
-                    return exp.Count(this=value)
+                    # the primary key is unique and non-NULL: counting rows counts distinct keys
+                    return exp.Count(this=exp.Star() if value is not None and isinstance(value, exp.Column) else value)
                 return exp.Count(this=exp.Distinct(expressions=[value]))
             return {"count": exp.Count, "sum": exp.Sum, "avg": exp.Avg, "min": exp.Min, "max": exp.Max}[t](this=value)
 

@@ -7,6 +7,7 @@ from typing import Any
 
 import dagster as dg
 import duckdb
+from pydantic import Field
 
 from testio_assets.client.resource import TestIOApiResource
 from testio_assets.client.stats import CallStats
@@ -21,9 +22,27 @@ PREVIEW_ROWS = 5
 
 
 class RefreshConfig(dg.Config):
-    """Run configuration of the assets that can refresh incrementally (issue 4)."""
+    """Run configuration of the assets that refresh incrementally: tests (with test_features
+    and test_platforms) and bugs.
 
-    full_refresh: bool = True
+    Incremental is the default, so scheduled and automated runs fetch only what can have
+    changed; an asset whose table does not exist yet refreshes fully on its own. Set
+    ``full_refresh: true`` to resync everything (tests that disappeared from the API are then
+    dropped too, which an incremental walk cannot see).
+    """
+
+    full_refresh: bool = Field(
+        default=False,
+        description="Re-fetch everything and replace the tables, instead of fetching only "
+        "new tests and the tests and bugs that can still change.",
+    )
+
+
+def refresh_mode(config: RefreshConfig, table_exists: bool) -> str:
+    """``full``, ``incremental``, or ``full (first load)`` when there is nothing to build on."""
+    if config.full_refresh:
+        return "full"
+    return "incremental" if table_exists else "full (first load)"
 
 
 def column_schema(table_name: str) -> dg.TableSchema:

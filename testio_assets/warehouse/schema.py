@@ -209,9 +209,23 @@ FETCH_ISSUES = Table(
     ),
 )
 
+BUG_FETCHES = Table(
+    name="_bug_fetches",
+    description="Incremental state of the bugs asset: when each test's bugs were last fetched and the test's status then. A test fetched while archived or cancelled is never fetched again.",
+    primary_key=("test_id",),
+    columns=(
+        _pk("test_id", "BIGINT", "Test whose bugs were fetched."),
+        Column("fetched_at", "TIMESTAMP", "When the bugs were fetched, UTC."),
+        Column("test_status_at_fetch", "VARCHAR", "Status of the test (from the tests table) when its bugs were fetched."),
+    ),
+)
+
 TABLES: dict[str, Table] = {
     t.name: t
-    for t in (PRODUCTS, FEATURES, TESTS, TEST_FEATURES, TEST_PLATFORMS, BUGS, USERS, TABLE_LOADS, FETCH_ISSUES)
+    for t in (
+        PRODUCTS, FEATURES, TESTS, TEST_FEATURES, TEST_PLATFORMS, BUGS, USERS,
+        TABLE_LOADS, FETCH_ISSUES, BUG_FETCHES,
+    )
 }
 
 EXECUTED_TEST_STATUSES = ("running", "locked", "customer_finalized", "archived")

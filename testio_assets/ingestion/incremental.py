@@ -1,0 +1,123 @@
+"""What an incremental refresh reads from the warehouse to decide what to ask the API for.
+
+The pull model: the API has no ``updated_since``, so the warehouse itself is the state.
+
+- Tests: each product's listing is walked newest first until the first page holding a stored
+  test (plus a safety page), and never before the oldest stored test that is not frozen, so
+  every test whose status can still change is listed again.
+- Bugs: a test's bugs are fetched again until they have been fetched once while the test was
+  frozen (archived or cancelled). ``_bug_fetches`` records the status each fetch saw, so a
+  test that froze after its last fetch gets exactly one final fetch: a bug decision made
+  between that fetch and the freeze is not lost.
+
+It also estimates what a full refresh would have cost, from the warehouse after the write, so
+each run can report its economy.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from datetime import datetime, timezone
+
+import duckdb
+import pyarrow as pa
+
+from testio_assets.ingestion.fetch import ListingPlan
+from testio_assets.warehouse.arrow import arrow_table
+from testio_assets.warehouse.schema import BUG_FETCHES, FROZEN_TEST_STATUSES
+
+_FROZEN = ", ".join(f"'{status}'" for status in FROZEN_TEST_STATUSES)
+
+
+def table_exists(con: duckdb.DuckDBPyConnection, table_name: str) -> bool:
+    return bool(
+        con.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [table_name]
+        ).fetchone()[0]
+    )
+
+
+def listing_plans(
+    con: duckdb.DuckDBPyConnection, product_ids: Sequence[int]
+) -> dict[int, ListingPlan]:
+    """Per product: the stored test ids and the oldest stored test that is not frozen."""
+    rows = con.execute(
+        f"""
+        SELECT product_id,
+               list(test_id),
+               min(test_id) FILTER (WHERE status IS NULL OR status NOT IN ({_FROZEN}))
+        FROM tests GROUP BY product_id
+        """
+    ).fetchall()
+    stored = {product_id: (ids, oldest) for product_id, ids, oldest in rows}
+    plans = {}
+    for product_id in product_ids:
+        ids, oldest = stored.get(product_id, ([], None))
+        plans[product_id] = ListingPlan(frozenset(ids), oldest)
+    return plans
+
+
+def stored_test_ids(con: duckdb.DuckDBPyConnection) -> set[int]:
+    return {row[0] for row in con.execute("SELECT test_id FROM tests").fetchall()}
+
+
+def tests_needing_bugs(con: duckdb.DuckDBPyConnection) -> list[tuple[int, str | None]]:
+    """(test id, current status) of stored tests whose bugs were never fetched while frozen."""
+    fetched_frozen = (
+        f"SELECT test_id FROM {BUG_FETCHES.name} WHERE test_status_at_fetch IN ({_FROZEN})"
+        if table_exists(con, BUG_FETCHES.name)
+        else "SELECT NULL::BIGINT AS test_id WHERE false"
+    )
+    return con.execute(
+        f"""
+        SELECT test_id, status FROM tests
+        WHERE test_id NOT IN ({fetched_frozen})
+        ORDER BY test_id
+        """
+    ).fetchall()
+
+
+def orphaned_bug_test_ids(con: duckdb.DuckDBPyConnection) -> list[int]:
+    """Tests that still have bugs or fetch records but are no longer in ``tests`` (a full
+    refresh of the tests dropped them): their rows go with the next bugs write."""
+    sources = ["SELECT test_id FROM bugs"]
+    if table_exists(con, BUG_FETCHES.name):
+        sources.append(f"SELECT test_id FROM {BUG_FETCHES.name}")
+    return [
+        row[0]
+        for row in con.execute(
+            f"SELECT DISTINCT test_id FROM ({' UNION ALL '.join(sources)}) "
+            "WHERE test_id NOT IN (SELECT test_id FROM tests) ORDER BY test_id"
+        ).fetchall()
+    ]
+
+
+def bug_fetches_table(tests: Sequence[tuple[int, str | None]]) -> pa.Table:
+    """``_bug_fetches`` rows for (test id, status) pairs whose bugs were just fetched."""
+    fetched_at = datetime.now(timezone.utc).replace(tzinfo=None)
+    return arrow_table(
+        BUG_FETCHES.name,
+        {
+            "test_id": [test_id for test_id, _ in tests],
+            "fetched_at": [fetched_at] * len(tests),
+            "test_status_at_fetch": [status for _, status in tests],
+        },
+    )
+
+
+def full_listing_pages(con: duckdb.DuckDBPyConnection, per_page: int) -> int:
+    """Listing pages a full walk of every product makes: it ends on the first short page."""
+    return con.execute(
+        f"""
+        SELECT coalesce(sum(n // {int(per_page)} + 1), 0)
+        FROM (SELECT p.product_id, count(t.test_id) AS n
+              FROM products p LEFT JOIN tests t USING (product_id) GROUP BY p.product_id)
+        """
+    ).fetchone()[0]
+
+
+def full_bug_batches(con: duckdb.DuckDBPyConnection, batch_size: int) -> int:
+    """Bug requests a full refresh makes: every stored test, ``batch_size`` ids per call."""
+    tests = con.execute("SELECT count(*) FROM tests").fetchone()[0]
+    return math.ceil(tests / batch_size)

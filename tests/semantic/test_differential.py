@@ -14,7 +14,7 @@ from datetime import date, datetime
 
 import duckdb
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from reference import (
@@ -143,6 +143,10 @@ def queries(draw, valid: bool = True) -> dict:
     pool = [m for m in METRICS if not (valid and m in NEEDS_TESTS and set(dimensions) & set(BUG_DIMENSIONS))]
     metrics = draw(st.lists(st.sampled_from(pool), min_size=1, max_size=4, unique=True))
     filter_dims = draw(st.lists(st.sampled_from(sorted(FILTER_VALUES)), max_size=2, unique=True))
+    if dimensions and draw(st.booleans()):  # filtering a grouped dimension is where bugs hide
+        grouped = draw(st.sampled_from(dimensions))
+        filter_dims.append(draw(st.sampled_from([d for d in (grouped, f"{grouped}_id") if d in FILTER_VALUES])))
+        filter_dims = list(dict.fromkeys(filter_dims))
     filters = {d: draw(filter_value(d)) for d in filter_dims} or None
     return {"metrics": metrics, "dimensions": dimensions, "filters": filters,
             "start_date": draw(st.sampled_from(DATES)), "end_date": draw(st.sampled_from(DATES))}
@@ -166,6 +170,13 @@ def _expected(tables, query: dict):
     return reference_query(tables, query["metrics"], query["dimensions"], query["filters"], date_range)
 
 
+def _known_compiler_bug(query: dict) -> bool:
+    """features_tested by a filtered feature fails in DuckDB; tracked by a strict xfail in
+    test_differential_edges.py, which turns red once it is fixed so this guard can go."""
+    return ("features_tested" in query["metrics"] and "feature" in query["dimensions"]
+            and bool({"feature", "feature_id"} & set(query["filters"] or {})))
+
+
 def _ordered(query: dict) -> bool:
     try:
         resolve_date_range(query["start_date"], query["end_date"], today=TODAY)
@@ -176,6 +187,7 @@ def _ordered(query: dict) -> bool:
 
 @given(data=warehouses(), query=queries())
 def test_compiled_sql_agrees_with_the_reference(data, query):
+    assume(not _known_compiler_bug(query))
     if not _ordered(query):
         return
     with duckdb.connect() as con:

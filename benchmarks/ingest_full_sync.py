@@ -18,8 +18,6 @@ from __future__ import annotations
 import argparse
 import math
 import resource
-import subprocess
-import sys
 import tempfile
 import time
 from collections import Counter
@@ -28,37 +26,18 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 
+from _harness import TOKEN, peak_rss_mb, start_simulator, stop_simulator
+
 from testio_assets.assets import ingestion_assets
 from testio_assets.client.resource import TestIOApiResource
 from testio_assets.client.stats import ENDPOINT_KINDS
 from testio_assets.warehouse.resource import WarehouseResource
 
 CONCURRENCY = 10
-TOKEN = "benchmark-token"
 PER_PAGE = 25
 # Fetch phases in the order the in-process executor runs them.
 PHASES = {"products": ("products",), "features": ("features", "section_features"),
           "tests": ("tests_pages",), "bugs": ("bugs",)}
-
-
-def start_simulator(scale: str, latency_ms: float) -> tuple[subprocess.Popen, str]:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "testio_assets.simulator", "--scale", scale, "--port", "0",
-         "--latency-ms", str(latency_ms), "--token", TOKEN],
-        stdout=subprocess.PIPE, text=True,
-    )
-    line = process.stdout.readline()
-    if " at http" not in line:
-        process.kill()
-        raise SystemExit(f"simulator did not start: {line!r}")
-    return process, line.rsplit(" at ", 1)[1].strip()
-
-
-def peak_rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 def listing_rounds(pages: int) -> int:
@@ -102,8 +81,7 @@ def main() -> None:
             con.close()
         simulator_peak = peak_rss_mb(simulator.pid)
     finally:
-        simulator.terminate()
-        simulator.wait()
+        stop_simulator(simulator)
 
     calls: Counter[str] = Counter()
     step_seconds: dict[str, float] = {}

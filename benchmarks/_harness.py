@@ -1,0 +1,42 @@
+"""What the ingestion benchmarks share: the simulator as a separate process over loopback HTTP.
+
+The simulator runs as ``python -m testio_assets.simulator`` so its CPU work does not share the
+client's GIL; every response carries ``--latency-ms`` of latency.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from datetime import datetime
+from pathlib import Path
+
+TOKEN = "benchmark-token"
+
+
+def start_simulator(
+    scale: str, latency_ms: float, start: datetime | None = None
+) -> tuple[subprocess.Popen, str]:
+    """Start the simulator server (at simulated time ``start`` when given); return it and its URL."""
+    command = [sys.executable, "-m", "testio_assets.simulator", "--scale", scale, "--port", "0",
+               "--latency-ms", str(latency_ms), "--token", TOKEN]
+    if start is not None:
+        command += ["--start", start.isoformat()]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+    line = process.stdout.readline()
+    if " at http" not in line:
+        process.kill()
+        raise SystemExit(f"simulator did not start: {line!r}")
+    return process, line.rsplit(" at ", 1)[1].strip()
+
+
+def stop_simulator(process: subprocess.Popen) -> None:
+    process.terminate()
+    process.wait()
+
+
+def peak_rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")

@@ -8,20 +8,20 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from datetime import datetime
+from datetime import timedelta
 from pathlib import Path
 
 TOKEN = "benchmark-token"
 
 
 def start_simulator(
-    scale: str, latency_ms: float, start: datetime | None = None
+    scale: str, latency_ms: float, advance: timedelta = timedelta(0)
 ) -> tuple[subprocess.Popen, str]:
-    """Start the simulator server (at simulated time ``start`` when given); return it and its URL."""
+    """Start the simulator server with its clock ``advance`` past its default start (the same
+    customer, later); return the process and its base URL."""
     command = [sys.executable, "-m", "testio_assets.simulator", "--scale", scale, "--port", "0",
-               "--latency-ms", str(latency_ms), "--token", TOKEN]
-    if start is not None:
-        command += ["--start", start.isoformat()]
+               "--latency-ms", str(latency_ms), "--token", TOKEN,
+               "--advance-hours", str(advance.total_seconds() / 3600)]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
     line = process.stdout.readline()
     if " at http" not in line:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import threading
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from testio_assets.simulator.config import PRESETS, FaultConfig, SimulatorConfig
 from testio_assets.simulator.server import LOOPBACK_HOSTS
@@ -20,6 +20,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--latency-ms", type=float, default=0.0, help="latency added to every response")
     parser.add_argument("--realtime", action="store_true", help="let the simulated clock follow wall-clock time")
     parser.add_argument("--start", type=datetime.fromisoformat, default=None, help="simulated start (aware ISO 8601)")
+    parser.add_argument(
+        "--advance-hours", type=float, default=0.0,
+        help="serve the customer of --start this many simulated hours later (the same customer, "
+        "unlike a later --start, which anchors a different history)",
+    )
     parser.add_argument("--token", default=None, help="require 'Authorization: Token <token>'")
     parser.add_argument(
         "--warm", action=argparse.BooleanOptionalAction, default=True,
@@ -37,6 +42,7 @@ def main(argv: list[str] | None = None) -> None:
         start=args.start,
         realtime=args.realtime,
     )
+    sim.advance(timedelta(hours=args.advance_hours))
     if args.warm:
         sim.warm()
     with sim.serve(args.host, args.port) as base_url:

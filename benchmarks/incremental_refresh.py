@@ -1,0 +1,138 @@
+"""Incremental refresh against a full refresh after one simulated hour (and one day).
+
+The simulator runs as a separate process over loopback HTTP with ``--latency-ms`` latency per
+response (see ``_harness``). Phase 0: the simulator starts at T0 and every asset is
+materialised into a fresh warehouse. Then, for each step (1 hour, 1 day), the simulator is
+restarted with ``--advance-hours`` (the same customer, its clock moved on) and, from copies
+of the T0 warehouse:
+
+- the incremental cycle the automation runs every 20 minutes: tests (+ test features and
+  platforms), bugs and users with the default run config (the catalogue keeps its own
+  6-hour schedule);
+- a full refresh of every asset (``full_refresh: true``), the earlier system's every cycle.
+
+Printed per step: API calls and wall-clock of each, their ratios, and the share of tests that
+are new or changed (status or bugs) since T0. Figures only.
+
+Run: ``python benchmarks/incremental_refresh.py [--scale benchmark] [--latency-ms 50]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import tempfile
+import time
+from datetime import timedelta
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+from _harness import TOKEN, start_simulator, stop_simulator
+
+from testio_assets.assets import ingestion_assets
+from testio_assets.client.resource import TestIOApiResource
+from testio_assets.simulator.clock import DEFAULT_START
+from testio_assets.warehouse.resource import WarehouseResource
+
+CONCURRENCY = 10
+STEPS = {"1 hour": timedelta(hours=1), "1 day": timedelta(days=1)}
+INCREMENTAL_CYCLE = ["tests", "test_features", "test_platforms", "bugs", "users"]
+FULL_REFRESH = {"ops": {op: {"config": {"full_refresh": True}} for op in ("exploratory_tests", "bugs")}}
+FETCHING_ASSETS = ("products", "features", "tests", "bugs")  # test_features/platforms share tests' calls
+
+
+def materialize(base_url: str, database: Path, *, selection=None, run_config=None) -> tuple[float, dict]:
+    """Materialise; return wall-clock seconds and, per fetching asset, its metadata values."""
+    api = TestIOApiResource(token=TOKEN, base_url=base_url, concurrency=CONCURRENCY)
+    started = time.perf_counter()
+    result = dg.materialize(
+        ingestion_assets,
+        selection=selection,
+        run_config=run_config or {},
+        resources={"testio_api": api, "warehouse": WarehouseResource(database=str(database))},
+        instance=dg.DagsterInstance.ephemeral(),
+    )
+    wall = time.perf_counter() - started
+    metadata = {}
+    for event in result.get_asset_materialization_events():
+        materialization = event.event_specific_data.materialization
+        name = materialization.asset_key.to_user_string()
+        if name in FETCHING_ASSETS:
+            metadata[name] = {k: v.value for k, v in materialization.metadata.items()}
+    return wall, metadata
+
+
+def calls(metadata: dict) -> int:
+    return sum(m["api_calls"] for m in metadata.values())
+
+
+def changed_tests(before: Path, after: Path) -> tuple[int, int, int, int]:
+    """Tests now; new or with a changed status; with a bug added, changed or gone; either."""
+    con = duckdb.connect()
+    con.execute(f"ATTACH '{before}' AS b (READ_ONLY)")
+    con.execute(f"ATTACH '{after}' AS a (READ_ONLY)")
+    total = con.execute("SELECT count(*) FROM a.tests").fetchone()[0]
+    status = con.execute(
+        "SELECT count(*) FROM a.tests t LEFT JOIN b.tests o USING (test_id) "
+        "WHERE o.test_id IS NULL OR o.status IS DISTINCT FROM t.status"
+    ).fetchone()[0]
+    bugs = con.execute(
+        "SELECT count(DISTINCT test_id) FROM ("
+        "(SELECT * FROM a.bugs EXCEPT SELECT * FROM b.bugs) UNION ALL "
+        "(SELECT * FROM b.bugs EXCEPT SELECT * FROM a.bugs))"
+    ).fetchone()[0]
+    either = con.execute(
+        "SELECT count(*) FROM a.tests t LEFT JOIN b.tests o USING (test_id) "
+        "WHERE o.test_id IS NULL OR o.status IS DISTINCT FROM t.status OR t.test_id IN ("
+        "SELECT test_id FROM (SELECT * FROM a.bugs EXCEPT SELECT * FROM b.bugs) UNION "
+        "SELECT test_id FROM (SELECT * FROM b.bugs EXCEPT SELECT * FROM a.bugs))"
+    ).fetchone()[0]
+    con.close()
+    return total, status, bugs, either
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scale", default="benchmark", choices=("tiny", "demo", "benchmark"))
+    parser.add_argument("--latency-ms", type=float, default=50.0)
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory() as tmp:
+        base = Path(tmp) / "t0.duckdb"
+        simulator, url = start_simulator(args.scale, args.latency_ms)
+        try:
+            wall, metadata = materialize(url, base)
+        finally:
+            stop_simulator(simulator)
+        print(f"T0 {DEFAULT_START.isoformat()}: first full sync {calls(metadata):,} calls, {wall:.2f} s "
+              f"(scale {args.scale}, latency {args.latency_ms:g} ms, concurrency {CONCURRENCY})", flush=True)
+
+        for label, step in STEPS.items():
+            incremental_db, full_db = Path(tmp) / f"inc-{step}.duckdb", Path(tmp) / f"full-{step}.duckdb"
+            shutil.copyfile(base, incremental_db)
+            shutil.copyfile(base, full_db)
+            simulator, url = start_simulator(args.scale, args.latency_ms, step)
+            try:
+                inc_wall, inc = materialize(url, incremental_db, selection=INCREMENTAL_CYCLE)
+                full_wall, full = materialize(url, full_db, run_config=FULL_REFRESH)
+            finally:
+                stop_simulator(simulator)
+            total, status, bugs, either = changed_tests(base, full_db)
+            tests, bug_meta = inc["tests"], inc["bugs"]
+            print(f"\nafter {label} (simulated):")
+            print(f"  tests new or changed: {either:,} of {total:,} ({either / total:.2%}): "
+                  f"{tests['tests_new']:,} new, {status - tests['tests_new']:,} status changes, "
+                  f"{bugs:,} with bug changes")
+            print(f"  incremental: {calls(inc):,} calls (listing pages {tests['api_calls']:,}, "
+                  f"bug batches {bug_meta['api_calls']:,} for {bug_meta['bug_tests_refetched']:,} tests; "
+                  f"{tests['tests_listed']:,} tests listed), {inc_wall:.2f} s")
+            print(f"  full:        {calls(full):,} calls (estimate reported by the incremental run "
+                  f"for tests + bugs: {tests['api_calls_full_refresh_estimate'] + bug_meta['api_calls_full_refresh_estimate']:,}), "
+                  f"{full_wall:.2f} s")
+            print(f"  ratios:      calls {calls(inc) / calls(full):.1%} (target <= 5%), "
+                  f"wall-clock {inc_wall / full_wall:.1%} (target <= 10%)", flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -85,7 +85,7 @@ def reference_query(
     test_features = [
         tf for tf in tables["test_features"]
         if tf["test_id"] in in_scope and tf["feature_id"] is not None
-        and allowed.accepts("feature", (world.feature_label(tf["feature_id"], tf), tf["feature_id"]))
+        and allowed.accepts("feature", (world.feature_label(tf["feature_id"]), tf["feature_id"]))
     ]
 
     def keys(values: dict[str, list[tuple]]) -> Iterable[tuple]:
@@ -100,7 +100,7 @@ def reference_query(
     feature_rows = defaultdict(set)  # key -> catalogue feature ids
     for tf in test_features if not bug_grain else ():
         values = world.test_values(world.tests[tf["test_id"]])
-        values["feature"] = [(world.feature_label(tf["feature_id"], tf), tf["feature_id"])]
+        values["feature"] = [(world.feature_label(tf["feature_id"]), tf["feature_id"])]
         for key in keys(values):
             feature_rows[key].add(tf["feature_id"])
     bug_rows = defaultdict(dict)  # key -> bug id -> bug
@@ -204,12 +204,15 @@ class _World:
         for p in tables["test_platforms"]:
             self.platforms_of[p["test_id"]].append(p)
 
-    def feature_label(self, feature_id: Any, test_feature: dict | None) -> str | None:
+    def feature_label(self, feature_id: Any) -> str | None:
+        """The catalogue title, else the smallest title among test features naming the feature."""
         if feature_id is None:
             return None
         title = self.catalogue.get(feature_id, {}).get("title")
-        if title is None and test_feature is not None:
-            title = test_feature["title"]
+        if title is None:
+            titles = [tf["title"] for tf in self.test_features.values()
+                      if tf["feature_id"] == feature_id and tf["title"] is not None]
+            title = min(titles, default=None)
         return title
 
     def test_values(self, t: dict) -> dict[str, list[tuple]]:
@@ -217,7 +220,7 @@ class _World:
         features = {}
         for tf in self.features_of[t["test_id"]]:
             if tf["feature_id"] is not None:
-                features.setdefault(tf["feature_id"], self.feature_label(tf["feature_id"], tf))
+                features.setdefault(tf["feature_id"], self.feature_label(tf["feature_id"]))
         platforms = {p["operating_system_id"]: p["operating_system_name"] for p in self.platforms_of[t["test_id"]]}
         creator = t["created_by"]
         return {
@@ -239,7 +242,7 @@ class _World:
         values = self.test_values(self.tests[b["test_id"]])
         author = b["author_name"]
         values.update(
-            feature=[(self.feature_label(b["feature_id"], self.test_features.get(b["test_feature_id"])), b["feature_id"])],
+            feature=[(self.feature_label(b["feature_id"]), b["feature_id"])],
             tester=[(author, None if author is None else f"tester:{author}")],
             severity=[(b["severity"],)],
             bug_status=[(b["status"],)],

@@ -72,10 +72,10 @@ def warehouses(draw) -> dict[str, list[dict]]:
             "test_environment_id": env,
             "test_environment_title": ENVIRONMENTS.get(env),
         })
-        for feature_id in draw(st.lists(st.sampled_from([*CATALOGUE, 13, 14]), max_size=3)):
+        for feature_id in draw(st.lists(st.sampled_from([*CATALOGUE, 13, 14, None]), max_size=3)):
             test_features.append({
-                "test_feature_id": 1000 + len(test_features), "test_id": test_id,
-                "feature_id": feature_id, "title": f"Snapshot {feature_id}",
+                "test_feature_id": 1000 + len(test_features), "test_id": test_id, "feature_id": feature_id,
+                "title": f"Snapshot {feature_id}" + draw(st.sampled_from(["", " (renamed)"])),
             })
         for os_id in draw(st.lists(st.sampled_from(sorted(PLATFORMS)), max_size=2, unique=True)):
             test_platforms.append({"test_id": test_id, "operating_system_id": os_id,

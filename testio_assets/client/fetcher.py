@@ -13,6 +13,7 @@ from urllib.parse import urlencode
 
 import httpx
 
+from testio_assets.client.body_check import envelope_problem
 from testio_assets.client.config import ClientConfig
 from testio_assets.client.errors import (
     TestIOAuthError,
@@ -24,6 +25,8 @@ from testio_assets.client.retry import backoff_delay, is_retryable_status, parse
 from testio_assets.client.stats import CallStats
 
 Sleep = Callable[[float], Awaitable[None]]
+# Turns a 2xx response into the caller's value, raising _MalformedBody for a retryable body.
+Decode = Callable[[httpx.Response], Awaitable[Any]]
 
 
 @dataclass(frozen=True)
@@ -100,13 +103,49 @@ class Fetcher:
         are exhausted (``status`` holds the last HTTP status, None for timeouts/network),
         TestIOResponseError when the body stayed malformed.
         """
+
+        async def decode(response: httpx.Response) -> Any:
+            return _unwrap(response, envelope, many)
+
+        return await self._get(path, kind, params, decode, attempts)
+
+    async def get_text(
+        self, path: str, *, kind: str, envelope: str, params: dict[str, Any] | None = None
+    ) -> str:
+        """The body of ``GET path`` as text, once its ``envelope`` key is known to hold a list.
+
+        For large list responses the caller decodes in bulk: the check runs in a worker thread
+        (DuckDB's parser releases the GIL), so the event loop keeps other requests moving. A
+        body failing the check is retried like any malformed one; errors as :meth:`get`.
+        """
+
+        async def decode(response: httpx.Response) -> str:
+            try:
+                text = response.content.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise _MalformedBody(f"not UTF-8 ({exc})") from None
+            problem = await asyncio.to_thread(envelope_problem, text, envelope)
+            if problem:
+                raise _MalformedBody(problem)
+            return text
+
+        return await self._get(path, kind, params, decode, None)
+
+    async def _get(
+        self,
+        path: str,
+        kind: str,
+        params: dict[str, Any] | None,
+        decode: Decode,
+        attempts: int | None,
+    ) -> Any:
         endpoint = f"{path}?{urlencode(params)}" if params else path
         attempts = attempts or self._config.max_attempts
         attempt = 0
         while True:
             attempt += 1
             self._stats.record_call(kind)
-            outcome = await self._attempt(path, params, endpoint, envelope, many)
+            outcome = await self._attempt(path, params, endpoint, decode)
             if isinstance(outcome, _Success):
                 return outcome.value
             if attempt >= attempts:
@@ -124,8 +163,7 @@ class Fetcher:
         path: str,
         params: dict[str, Any] | None,
         endpoint: str,
-        envelope: str,
-        many: bool,
+        decode: Decode,
     ) -> _Success | _Failure:
         timeout_s = self._config.timeout_s
         try:
@@ -144,7 +182,7 @@ class Fetcher:
             raise TestIOAuthError.for_status(status, endpoint, self._redact(self._config.base_url))
         if 200 <= status < 300:
             try:
-                return _Success(_unwrap(response, envelope, many))
+                return _Success(await decode(response))
             except _MalformedBody as exc:
                 return _Failure(f"malformed body: {self._redact(str(exc))}", status, malformed=True)
         snippet = self._redact(response.text[:200])

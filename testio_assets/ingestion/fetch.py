@@ -8,6 +8,7 @@ progress.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from contextlib import aclosing
@@ -23,11 +24,12 @@ from testio_assets.client.concurrency import gather_or_cancel, run_async
 from testio_assets.client.listing import TestListing
 from testio_assets.client.resource import TestIOApiResource
 from testio_assets.client.stats import CallStats, UnrecoverableRange
-from testio_assets.ingestion.normalize import normalize_bugs
+from testio_assets.ingestion.bug_bodies import BugBodyDecoder, first_occurrences
 
 T = TypeVar("T")
 
-BUGS_PER_CONVERSION = 5000
+# About 15 MB of JSON per DuckDB query: few queries, bounded memory, a short tail at the end.
+BODIES_PER_DECODE = 64
 
 
 @dataclass(frozen=True)
@@ -132,18 +134,28 @@ async def fetch_bugs_table(
     feature_by_test_feature: Mapping[int, int | None],
     log: logging.Logger,
 ) -> pa.Table:
-    """The bugs of ``test_ids`` as a ``bugs`` table, normalised batch by batch as responses
-    arrive so a large customer's bugs never sit in memory all at once as dicts."""
+    """The bugs of ``test_ids`` as a ``bugs`` table.
+
+    Response bodies are decoded by DuckDB in chunks, in worker threads, while later requests
+    are still in flight: the event loop stays free to keep the connection pool busy, and the
+    bugs never sit in memory as Python dicts.
+    """
     log.info("bugs: fetching the bugs of %d tests", len(test_ids))
-    parts: list[pa.Table] = []
-    pending: list[dict[str, Any]] = []
-    async with aclosing(client.iter_bug_batches(test_ids)) as batches:
-        async for batch in batches:
-            pending.extend(batch)
-            if len(pending) >= BUGS_PER_CONVERSION:
-                parts.append(normalize_bugs(pending, feature_by_test_feature))
-                pending = []
-    parts.append(normalize_bugs(pending, feature_by_test_feature))
-    table = pa.concat_tables(parts)
+    with BugBodyDecoder(feature_by_test_feature) as decoder:
+        decoding: list[asyncio.Future[pa.Table]] = []
+        try:
+            chunk: list[str] = []
+            async with aclosing(client.iter_bug_bodies(test_ids)) as bodies:
+                async for body in bodies:
+                    chunk.append(body)
+                    if len(chunk) == BODIES_PER_DECODE:
+                        decoding.append(asyncio.ensure_future(asyncio.to_thread(decoder.table, chunk)))
+                        chunk = []
+            decoding.append(asyncio.ensure_future(asyncio.to_thread(decoder.table, chunk)))
+            parts = [await part for part in decoding]
+        finally:
+            # A decode cannot be cancelled mid-query: let each finish before the database closes.
+            await asyncio.gather(*decoding, return_exceptions=True)
+    table = first_occurrences(pa.concat_tables(parts))
     log.info("bugs: %d bugs fetched for %d tests", table.num_rows, len(test_ids))
     return table

@@ -10,13 +10,14 @@ datetime.datetime(2025, 10, 6, 11, 0)
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timezone
 from typing import Any
 
 import pyarrow as pa
 
-from testio_assets.ingestion.rejections import rejection_reason
+from testio_assets.ingestion.bug_bodies import BugBodyDecoder, first_occurrences
 from testio_assets.warehouse.arrow import arrow_table
 
 
@@ -195,57 +196,10 @@ def normalize_test_platforms(listings: Mapping[int, Iterable[Mapping[str, Any]]]
     return arrow_table("test_platforms", cols)
 
 
-def enriched_status(bug: Mapping[str, Any]) -> str | None:
-    """``auto_accepted`` for a bug accepted automatically, else the API's status."""
-    status = bug.get("status")
-    if status == "accepted" and bug.get("auto_accepted"):
-        return "auto_accepted"
-    return status
-
-
 def normalize_bugs(
     bugs: Iterable[Mapping[str, Any]], feature_by_test_feature: Mapping[int, int | None]
 ) -> pa.Table:
-    """Bugs with enriched status, rejection reason and the catalogue feature they resolve to.
-
-    ``feature_by_test_feature`` (test_feature_id -> feature_id, from ``test_features``) resolves
-    bugs whose ``test_feature`` omits ``feature_id``; a bug without a test feature stays
-    unattributed (both ids null).
-    """
-    cols = _columns(
-        ("bug_id", "test_id", "test_feature_id", "feature_id", "title", "severity", "status",
-         "api_status", "auto_accepted", "rejection_reason", "known", "language", "location",
-         "author_name", "reported_at", "actual_result", "expected_result", "steps",
-         "device_os_names")
-    )
-    seen: set[int] = set()
-    for bug in bugs:
-        if bug["id"] in seen:
-            continue
-        seen.add(bug["id"])
-        test_feature = bug.get("test_feature") or {}
-        test_feature_id = test_feature.get("id")
-        feature_id = test_feature.get("feature_id")
-        if feature_id is None and test_feature_id is not None:
-            feature_id = feature_by_test_feature.get(test_feature_id)
-        status = enriched_status(bug)
-        cols["bug_id"].append(bug["id"])
-        cols["test_id"].append(_id(bug.get("test")))
-        cols["test_feature_id"].append(test_feature_id)
-        cols["feature_id"].append(feature_id)
-        cols["status"].append(status)
-        cols["api_status"].append(bug.get("status"))
-        cols["auto_accepted"].append(bool(bug.get("auto_accepted")))
-        cols["rejection_reason"].append(
-            rejection_reason(bug.get("comments") or []) if status == "rejected" else None
-        )
-        for field in ("title", "severity", "known", "language", "location",
-                      "actual_result", "expected_result"):
-            cols[field].append(bug.get(field))
-        cols["author_name"].append((bug.get("author") or {}).get("name"))
-        cols["reported_at"].append(to_utc(bug.get("reported_at")))
-        cols["steps"].append(list(bug.get("steps") or []))
-        cols["device_os_names"].append(
-            _unique((d.get("operating_system") or {}).get("name") for d in bug.get("devices") or [])
-        )
-    return arrow_table("bugs", cols)
+    """Already decoded bugs as the ``bugs`` table, by the rules of :mod:`bug_bodies` (bulk
+    ingestion decodes raw response bodies there directly)."""
+    with BugBodyDecoder(feature_by_test_feature) as decoder:
+        return first_occurrences(decoder.table([json.dumps({"bugs": list(bugs)})]))

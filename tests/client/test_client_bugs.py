@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import math
 from contextlib import aclosing
 
-from client_helpers import client_for, run
+import pytest
+from client_helpers import client_for, make_sim, run
+
+from testio_assets.client import TestIOResponseError
+from testio_assets.client.body_check import envelope_problem
+from testio_assets.simulator import FaultConfig
 
 
 def _all_test_ids(sim) -> list[int]:
@@ -40,18 +46,51 @@ def test_repeated_test_ids_are_requested_once_and_no_ids_mean_no_call(sim):
     assert run(_bugs(client_for(sim), []))[0] == []
 
 
-def test_bug_batches_stream_every_bug_once_and_can_be_left_early(sim):
+def test_bug_bodies_stream_every_bug_once_and_can_be_left_early(sim):
     ids = _all_test_ids(sim)
 
     async def stream(client):
         async with client:
-            batches = [batch async for batch in client.iter_bug_batches(ids, batch_size=4)]
-            async with aclosing(client.iter_bug_batches(ids, batch_size=4)) as early:
+            bodies = [body async for body in client.iter_bug_bodies(ids, batch_size=4)]
+            async with aclosing(client.iter_bug_bodies(ids, batch_size=4)) as early:
                 first = await anext(early)
-            return batches, first
+            return bodies, first
 
-    batches, first = run(stream(client_for(sim)))
-    assert len(batches) == math.ceil(len(ids) / 4)
-    streamed = sorted((bug for batch in batches for bug in batch), key=lambda b: b["id"])
+    bodies, first = run(stream(client_for(sim)))
+    assert len(bodies) == math.ceil(len(ids) / 4)
+    streamed = sorted((bug for body in bodies for bug in json.loads(body)["bugs"]), key=lambda b: b["id"])
     assert streamed == sorted(sim.bugs_payload(ids), key=lambda b: b["id"])
-    assert isinstance(first, list)
+    assert isinstance(json.loads(first)["bugs"], list)
+
+
+def test_malformed_bug_bodies_are_re_requested_until_an_envelope_arrives(sim):
+    ids = _all_test_ids(sim)
+    faulty = make_sim(FaultConfig(malformed_probability=0.4))
+    bugs, stats = run(_bugs(client_for(faulty), ids, batch_size=7))
+    assert sorted(bugs, key=lambda b: b["id"]) == sorted(sim.bugs_payload(ids), key=lambda b: b["id"])
+    assert stats.retries > 0 and stats.calls_by_kind["bugs"] == math.ceil(len(ids) / 7) + stats.retries
+
+
+def test_a_bug_body_that_stays_malformed_fails_naming_the_request(sim):
+    faulty = make_sim(FaultConfig(malformed_probability=0.97))
+    with pytest.raises(TestIOResponseError) as caught:
+        run(_bugs(client_for(faulty, max_attempts=2), _all_test_ids(sim)[:3]))
+    message = str(caught.value)
+    assert "bugs?filter_test_cycle_ids=" in message and "2 attempt" in message
+    assert "malformed body" in message
+
+
+@pytest.mark.parametrize(
+    ("body", "problem"),
+    [
+        ('{"bugs": [{"id": 1}]}', None),
+        ('{"bugs": []}', None),
+        ("<html><body>Service unavailable</body></html>", "not JSON"),
+        ('{"bugs": [', "not JSON"),
+        ("[]", "expected a JSON object, got array"),
+        ('{"data": null}', "missing key 'bugs'"),
+        ('{"bugs": {"id": 1}}', "'bugs' should hold a list, got object"),
+    ],
+)
+def test_envelope_check_names_what_is_wrong(body, problem):
+    assert envelope_problem(body, "bugs") == problem

@@ -26,7 +26,7 @@ def test_transient_faults_converge_on_the_fault_free_tables(tmp_path):
     assert materialize(TestIOApiResource.for_simulator(make_sim()), clean).success
     faults = FaultConfig(
         transient_error_probability=0.1, rate_limit_probability=0.1, retry_after_s=0,
-        timeout_probability=0.05, timeout_delay_s=2.0,
+        timeout_probability=0.05, timeout_delay_s=2.0, malformed_probability=0.1,
     )
     faulty_sim = make_sim(faults)
     faulty = tmp_path / "faulty.duckdb"

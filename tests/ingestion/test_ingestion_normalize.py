@@ -6,6 +6,8 @@ from datetime import datetime
 
 import pytest
 
+from testio_assets.client import TestIOResponseError
+from testio_assets.ingestion.bug_bodies import BugBodyDecoder
 from testio_assets.ingestion.normalize import (
     normalize_bugs,
     normalize_features,
@@ -15,7 +17,7 @@ from testio_assets.ingestion.normalize import (
     normalize_tests,
     to_utc,
 )
-from testio_assets.ingestion.rejections import REJECTION_PHRASES, reason_of_text, rejection_reason
+from testio_assets.ingestion.rejections import REJECTION_PHRASES
 from testio_assets.simulator import REJECTION_COMMENTS
 from testio_assets.warehouse.arrow import arrow_schema
 from testio_assets.warehouse.schema import REJECTION_REASONS, TABLES
@@ -103,17 +105,43 @@ def test_bugs_enrichment():
     assert rows[4]["test_feature_id"] is None and rows[4]["feature_id"] is None
 
 
+def _rejection_reason(comments) -> str | None:
+    bug = {"id": 1, "status": "rejected", "auto_accepted": False, "comments": comments}
+    return normalize_bugs([bug], {}).to_pylist()[0]["rejection_reason"]
+
+
 @pytest.mark.parametrize("reason", REJECTION_REASONS)
 def test_simulator_rejection_texts_are_recognised(reason):
     assert set(REJECTION_PHRASES) == set(REJECTION_REASONS)
-    assert reason_of_text(REJECTION_COMMENTS[reason]) == reason
+    assert _rejection_reason([{"body": REJECTION_COMMENTS[reason]}]) == reason
+
+
+def test_rejection_phrases_survive_case_whitespace_and_spelling():
+    assert _rejection_reason(["Thanks!  This is INTENDED\n behavior of the product."]) == "intended_behavior"
+    assert _rejection_reason([{"body": "", "text": "We could not reproduce it."}]) == "not_reproducible"
 
 
 def test_latest_recognised_comment_wins():
     comments = [{"body": REJECTION_COMMENTS["irrelevant"]}, {"body": "See tracker."},
                 {"body": REJECTION_COMMENTS["not_reproducible"]}]
-    assert rejection_reason(comments) == "not_reproducible"
-    assert rejection_reason([{"body": "Duplicate of an earlier report."}]) is None
+    assert _rejection_reason(comments) == "not_reproducible"
+    assert _rejection_reason([{"body": "Duplicate of an earlier report."}]) is None
+    assert _rejection_reason(None) is None
+
+
+def test_bugs_listed_twice_keep_their_first_copy_and_devices_their_first_names():
+    first = {"id": 7, "title": "first", "devices": [
+        {"operating_system": {"name": "iOS"}}, {"operating_system": {"name": "Android"}},
+        {"operating_system": {"name": "iOS"}}, {"operating_system": None}]}
+    rows = normalize_bugs([first, {"id": 7, "title": "second"}], {}).to_pylist()
+    assert [(r["title"], r["device_os_names"], r["steps"]) for r in rows] == [
+        ("first", ["iOS", "Android"], [])
+    ]
+
+
+def test_a_bug_list_item_without_an_id_fails_clearly():
+    with BugBodyDecoder({}) as decoder, pytest.raises(TestIOResponseError, match="2 item.*without an id"):
+        decoder.table(['{"bugs": [{"id": 1}, {"title": "no id"}]}', '{"bugs": [3]}'])
 
 
 @pytest.mark.parametrize("name", TABLES)

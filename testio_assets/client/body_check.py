@@ -19,11 +19,10 @@ import threading
 
 import duckdb
 
-# The common case (a valid envelope) costs two parses; the reason is worked out only on failure.
-_CHECK_SQL = """
+# One parse in the common case (a valid envelope); json_type fails on a body that is not JSON.
+_IS_LIST_SQL = "SELECT json_type($body, $path) = 'ARRAY'"
+_WHY_NOT_SQL = """
 SELECT CASE
-    WHEN NOT json_valid($body) THEN 'not JSON'
-    WHEN json_type($body, $path) = 'ARRAY' THEN NULL
     WHEN json_type($body) <> 'OBJECT' THEN 'expected a JSON object, got ' || lower(json_type($body))
     WHEN json_type($body, $path) IS NULL THEN 'missing key ''' || $key || ''''
     ELSE '''' || $key || ''' should hold a list, got ' || lower(json_type($body, $path))
@@ -52,5 +51,11 @@ def envelope_problem(body: str, envelope: str) -> str | None:
 
     Items are not inspected here: whoever decodes the list checks each item (e.g. its id).
     """
-    params = {"body": body, "path": f'$."{envelope}"', "key": envelope}
-    return _cursor().execute(_CHECK_SQL, params).fetchone()[0]
+    cursor = _cursor()
+    path = f'$."{envelope}"'
+    try:
+        if cursor.execute(_IS_LIST_SQL, {"body": body, "path": path}).fetchone()[0]:
+            return None
+    except duckdb.InvalidInputException:
+        return "not JSON"
+    return cursor.execute(_WHY_NOT_SQL, {"body": body, "path": path, "key": envelope}).fetchone()[0]

@@ -1,19 +1,22 @@
 """Execution time of the compiled SQL on a warehouse of 1,000,000 bugs and 50,000 tests.
 
 The warehouse is generated set-based with DuckDB's own generators (seeded, cached in
-benchmarks/out/). Every query of the representative set runs its compiled SQL; a subset also
-runs hand-written SQL for the same answer (results compared), giving per-query ratios.
+benchmarks/out/). Every query of the representative set runs its compiled SQL and the hand-written
+SQL for the same answer (benchmarks/fixtures/semantic_hand.sql; answers compared: same columns,
+same rows and values), measured alternately in the same run, giving per-query ratios.
 Prints figures only; asserts nothing about time.
 Run: .venv/bin/python benchmarks/semantic_execute.py
 """
 
 from __future__ import annotations
 
+import os
 import resource
 import statistics
 import sys
 import time
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 
 import duckdb
@@ -28,7 +31,7 @@ from testio_assets.warehouse.schema import TABLES, create_table_sql  # noqa: E40
 OUT = ROOT / "benchmarks" / "out"
 PATH = OUT / "semantic_bench_v1.duckdb"
 N_TESTS, N_BUGS, RUNS = 50_000, 1_000_000, 15
-EXEC = "('running', 'locked', 'customer_finalized', 'archived')"
+HAND_PATH = ROOT / "benchmarks" / "fixtures" / "semantic_hand.sql"
 
 
 def build(path: Path) -> None:
@@ -71,61 +74,20 @@ def build(path: Path) -> None:
     con.close()
 
 
-# Hand-written SQL for the same answers (what an analyst would write), keyed by query index.
-HAND = {
-    1: f"SELECT COUNT(*) AS bug_count FROM bugs b JOIN tests t USING (test_id) WHERE t.status IN {EXEC}",
-    2: f"""SELECT (SELECT COUNT(*) FROM bugs b JOIN tests t USING (test_id) WHERE t.status IN {EXEC}) * 1.0
-           / NULLIF((SELECT COUNT(*) FROM tests WHERE status IN {EXEC}), 0) AS bugs_per_test""",
-    6: f"SELECT b.severity, COUNT(*) AS bug_count FROM bugs b JOIN tests t USING (test_id) WHERE t.status IN {EXEC} GROUP BY 1",
-    7: f"""SELECT b.status AS bug_status, COUNT(*) AS bug_count,
-           COUNT(*) FILTER (WHERE b.status = 'rejected') * 1.0 / COUNT(*) AS rejection_rate
-           FROM bugs b JOIN tests t USING (test_id) WHERE t.status IN {EXEC} GROUP BY 1""",
-    11: f"""WITH tc AS (SELECT tf.feature_id, COUNT(DISTINCT t.test_id) AS n FROM tests t
-              LEFT JOIN test_features tf ON tf.test_id = t.test_id AND tf.feature_id IS NOT NULL
-              WHERE t.status IN {EXEC} GROUP BY 1),
-            bc AS (SELECT b.feature_id, COUNT(*) AS n FROM bugs b JOIN tests t USING (test_id)
-              WHERE t.status IN {EXEC} GROUP BY 1),
-            k AS (SELECT feature_id FROM tc UNION SELECT feature_id FROM bc)
-           SELECT COALESCE(f.title, s.title) AS feature, k.feature_id, COALESCE(bc.n, 0) AS bug_count,
-                  COALESCE(bc.n, 0) * 1.0 / NULLIF(COALESCE(tc.n, 0), 0) AS bugs_per_test
-           FROM k LEFT JOIN tc ON tc.feature_id IS NOT DISTINCT FROM k.feature_id
-           LEFT JOIN bc ON bc.feature_id IS NOT DISTINCT FROM k.feature_id
-           LEFT JOIN features f ON f.feature_id = k.feature_id
-           LEFT JOIN (SELECT feature_id, MIN(title) AS title FROM test_features GROUP BY 1) s ON s.feature_id = k.feature_id""",
-    14: f"""WITH tc AS (SELECT product_id, COUNT(*) AS n FROM tests WHERE status IN {EXEC} GROUP BY 1),
-            bc AS (SELECT t.product_id, COUNT(*) AS n FROM bugs b JOIN tests t USING (test_id) WHERE t.status IN {EXEC} GROUP BY 1)
-           SELECT p.name AS product, tc.product_id, COALESCE(bc.n, 0) AS bug_count, COALESCE(bc.n, 0) * 1.0 / tc.n AS bugs_per_test
-           FROM tc LEFT JOIN bc ON bc.product_id IS NOT DISTINCT FROM tc.product_id LEFT JOIN products p ON p.product_id = tc.product_id""",
-    19: f"""WITH tc AS (SELECT p.operating_system_id AS id, MIN(p.operating_system_name) AS name, COUNT(DISTINCT t.test_id) AS n
-              FROM tests t LEFT JOIN test_platforms p ON p.test_id = t.test_id WHERE t.status IN {EXEC} GROUP BY 1),
-            bc AS (SELECT p.operating_system_id AS id, COUNT(*) AS n FROM bugs b JOIN tests t USING (test_id)
-              LEFT JOIN test_platforms p ON p.test_id = t.test_id WHERE t.status IN {EXEC} GROUP BY 1)
-           SELECT tc.name AS platform, tc.id AS platform_id, tc.n AS test_count, COALESCE(bc.n, 0) AS bug_count
-           FROM tc LEFT JOIN bc ON bc.id IS NOT DISTINCT FROM tc.id""",
-    20: f"""WITH tc AS (SELECT date_trunc('month', end_at) AS m, COUNT(*) AS n FROM tests WHERE status IN {EXEC} GROUP BY 1),
-            bc AS (SELECT date_trunc('month', t.end_at) AS m, COUNT(*) AS n FROM bugs b JOIN tests t USING (test_id)
-              WHERE t.status IN {EXEC} GROUP BY 1)
-           SELECT strftime(tc.m, '%Y-%m') AS month, COALESCE(bc.n, 0) * 1.0 / tc.n AS bugs_per_test
-           FROM tc LEFT JOIN bc ON bc.m IS NOT DISTINCT FROM tc.m""",
-    22: f"""SELECT CAST(year(t.end_at) AS VARCHAR) || '-Q' || CAST(quarter(t.end_at) AS VARCHAR) AS quarter, COUNT(*) AS bug_count
-           FROM bugs b JOIN tests t USING (test_id) WHERE t.status IN {EXEC} GROUP BY 1""",
-    25: f"""SELECT COALESCE(f.title, s.title) AS feature, x.feature_id, x.severity, x.n AS bug_count FROM
-           (SELECT b.feature_id, b.severity, COUNT(*) AS n FROM bugs b JOIN tests t USING (test_id) WHERE t.status IN {EXEC} GROUP BY 1, 2) x
-           LEFT JOIN features f ON f.feature_id = x.feature_id
-           LEFT JOIN (SELECT feature_id, MIN(title) AS title FROM test_features GROUP BY 1) s ON s.feature_id = x.feature_id""",
-    26: f"""SELECT b.severity, b.status AS bug_status, strftime(date_trunc('month', t.end_at), '%Y-%m') AS month, COUNT(*) AS bug_count
-           FROM bugs b JOIN tests t USING (test_id) WHERE t.status IN {EXEC} GROUP BY 1, 2, 3""",
-    10: f"""SELECT b.author_name AS tester, 'tester:' || b.author_name AS tester_id, COUNT(*) AS bug_count,
-           COUNT(DISTINCT b.author_name) AS active_testers
-           FROM bugs b JOIN tests t USING (test_id) WHERE t.status IN {EXEC} GROUP BY 1 ORDER BY 3 DESC, 1 ASC NULLS LAST LIMIT 20""",
-    4: f"""SELECT (SELECT COUNT(DISTINCT tf.feature_id) FROM test_features tf JOIN tests t USING (test_id) WHERE t.status IN {EXEC}) AS features_tested,
-           COUNT(DISTINCT b.author_name) AS active_testers,
-           SUM(CASE b.severity WHEN 'critical' THEN 5 WHEN 'high' THEN 3 ELSE 1 END) AS bug_severity_score
-           FROM bugs b JOIN tests t USING (test_id) WHERE t.status IN {EXEC}""",
-}
-
-
 UNCAPPED = Guardrails(default_row_limit=100_000, max_row_limit=100_000)  # compare whole answers
+
+
+def load_hand(path: Path = HAND_PATH) -> dict[int, str]:
+    """The hand-written queries of the fixture, keyed by query index ("-- name: qNN" blocks)."""
+    out, name, lines = {}, None, []
+    for line in path.read_text().splitlines() + ["-- name: end"]:
+        if line.startswith("-- name: "):
+            if name is not None:
+                out[int(name[1:])] = "\n".join(lines).strip().rstrip(";")
+            name, lines = line[len("-- name: "):].strip(), []
+        elif name is not None and not line.startswith("--"):
+            lines.append(line)
+    return out
 
 
 def pct(values, p):
@@ -133,20 +95,32 @@ def pct(values, p):
     return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))]
 
 
-def timed(con, sql):
-    samples = []
-    con.execute(sql).fetchall()
-    for _ in range(RUNS):
-        t = time.perf_counter()
-        rows = con.execute(sql).fetchall()
-        samples.append((time.perf_counter() - t) * 1000)
-    return statistics.median(samples), samples, rows
+def answer(con, sql):
+    cur = con.execute(sql)
+    cols = [d[0] for d in cur.description]
+    rows = cur.fetchall()
+    if cols and cols[-1] == "_total_rows":
+        cols, rows = cols[:-1], [r[:-1] for r in rows]
+    return cols, rows
 
 
-def norm(rows, ncols):
+def norm(rows):
     def cell(v):
-        return round(v, 9) if isinstance(v, float) else v
-    return sorted((tuple(cell(v) for v in r[:ncols]) for r in rows), key=repr)
+        return round(float(v), 9) if isinstance(v, (float, Decimal)) else v
+    return sorted((tuple(cell(v) for v in r) for r in rows), key=repr)
+
+
+def interleaved(con, a, b):
+    """Median ms of two queries measured alternately (the order flips every round)."""
+    for sql in (a, b):  # warm-up
+        con.execute(sql).fetchall()
+    sa, sb = [], []
+    for k in range(RUNS):
+        for sql, out in ((a, sa), (b, sb)) if k % 2 == 0 else ((b, sb), (a, sa)):
+            t = time.perf_counter()
+            con.execute(sql).fetchall()
+            out.append((time.perf_counter() - t) * 1000)
+    return sa, sb
 
 
 def main() -> None:
@@ -158,26 +132,41 @@ def main() -> None:
     con = duckdb.connect(str(PATH), read_only=True)
     print("rows:", {n: con.execute(f"SELECT COUNT(*) FROM {n}").fetchone()[0] for n in ("tests", "bugs", "test_features", "test_platforms")})
     threads = con.execute("SELECT current_setting('threads')").fetchone()[0]
-    print(f"DuckDB threads: {threads}")
-    all_samples, medians, ratios = [], [], []
+    print(f"DuckDB threads: {threads}; {RUNS} interleaved runs per query after warm-up; load {os.getloadavg()[0]:.2f}")
+    hand = load_hand()
+    missing = [i for i in range(len(QUERIES)) if i not in hand]
+    if missing:
+        print(f"no hand-written SQL for {', '.join(f'q{i:02d}' for i in missing)}")
+    all_samples, medians, hand_medians, ratios, wrong = [], [], [], [], []
     for i, q in enumerate(QUERIES):
         sql = explain(**{'limit': q.get('limit', 100_000), **q}, today=date(2025, 3, 15), config=UNCAPPED).sql
-        med, samples, rows = timed(con, sql)
+        if i not in hand:
+            continue
+        cols, rows = answer(con, sql)
+        hcols, hrows = answer(con, hand[i])
+        same = cols == hcols and norm(rows) == norm(hrows)
+        if not same:
+            wrong.append(i)
+        sa, sb = interleaved(con, sql, hand[i])
+        med, hmed = statistics.median(sa), statistics.median(sb)
         medians.append(med)
-        all_samples.extend(samples)
-        if i in HAND:
-            hmed, _, hrows = timed(con, HAND[i])
-            ncols = len(hrows[0]) if hrows else 0
-            same = norm(rows, ncols) == norm(hrows, ncols)
-            ratios.append((i, med / hmed))
-            print(f"  q{i:02d} {q.get('dimensions', [])!s:40} compiled {med:6.1f} ms  hand {hmed:6.1f} ms  "
-                  f"ratio {med / hmed:4.2f}  same answer: {same}")
-    print(f"compiled SQL over {len(QUERIES)} queries: p50 {pct(medians, 50):.1f} ms  p95 {pct(medians, 95):.1f} ms "
+        hand_medians.append(hmed)
+        all_samples.extend(sa)
+        ratios.append((i, med / hmed))
+        flag = "" if same else "  DIFFERENT ANSWER"
+        print(f"  q{i:02d} {','.join(q.get('dimensions', [])) or '-':32} compiled {med:6.1f} ms  hand {hmed:6.1f} ms  "
+              f"ratio {med / hmed:4.2f}{flag}")
+    print(f"compiled SQL over {len(medians)} queries: p50 {pct(medians, 50):.1f} ms  p95 {pct(medians, 95):.1f} ms  "
           f"(all runs: p50 {pct(all_samples, 50):.1f} ms, p95 {pct(all_samples, 95):.1f} ms)")
+    print(f"hand-written SQL: p50 {pct(hand_medians, 50):.1f} ms  p95 {pct(hand_medians, 95):.1f} ms")
     rs = [r for _, r in ratios]
-    print(f"ratio compiled/hand-written over {len(rs)} queries: median {statistics.median(rs):.2f}  max {max(rs):.2f} "
-          f"(q{max(ratios, key=lambda x: x[1])[0]:02d})")
-    print(f"peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
+    worst = max(ratios, key=lambda x: x[1])
+    print(f"ratio compiled/hand-written over {len(rs)} queries: median {statistics.median(rs):.2f}  "
+          f"max {worst[1]:.2f} (q{worst[0]:02d})  above 1.25: "
+          f"{', '.join(f'q{i:02d} {r:.2f}' for i, r in ratios if r > 1.25) or 'none'}")
+    print(f"answers identical to hand-written: {len(ratios) - len(wrong)}/{len(ratios)}"
+          + (f"; DIFFERENT: {', '.join(f'q{i:02d}' for i in wrong)}" if wrong else ""))
+    print(f"peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB; load {os.getloadavg()[0]:.2f}")
 
 
 if __name__ == "__main__":

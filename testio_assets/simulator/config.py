@@ -48,8 +48,9 @@ class SimulatorConfig:
 PRESETS: dict[str, SimulatorConfig] = {
     "tiny": SimulatorConfig(products=4, tests=60, bugs_per_test=12.5, features_per_product=8, testers=25),
     "demo": SimulatorConfig(products=8, tests=1500, bugs_per_test=15.0, features_per_product=30, testers=200),
+    # A 12-product customer with five years of history (about 6 tests a day).
     "benchmark": SimulatorConfig(
-        products=12, tests=10500, bugs_per_test=21.5, features_per_product=60, testers=1500, history_days=1000
+        products=12, tests=10500, bugs_per_test=21.5, features_per_product=60, testers=1500, history_days=1825
     ),
 }
 

@@ -3,6 +3,19 @@
 A test's history is a handful of instants (created, submitted, start, end, finalised, locked,
 archived or cancelled); its status at any ``now`` follows from them, so moving the clock is
 deterministic. Archived and cancelled tests never change again.
+
+The lifecycle follows the API contract and what production showed:
+
+- a test is submitted within 3 days of its creation, starts within 5 days of that and runs
+  for hours to days depending on its type; 2% are never submitted (cancelled after a week
+  or more) and 3% are cancelled between submission and start;
+- 70% are finalised by the customer 1-20 days after the end; every test locks 4-6 weeks
+  after its end (its bugs can still change) and is archived 1-3 weeks after it locks;
+- a rare few (``NEVER_ARCHIVED``, 0.2%) stay locked for ever: stragglers an incremental
+  refresh has to keep watching even though they are years old.
+
+So at any moment only the tests of the last two months or so, plus those stragglers, can
+still change: a few percent of a customer with a long history.
 """
 
 from __future__ import annotations
@@ -20,15 +33,21 @@ HOUR = 3600.0
 DAY = 24 * HOUR
 
 # Recent tests placed so that every status is visible at the start (hours relative to it).
+# Unless given, a showcase test locks 5 weeks after its end and is archived 2 weeks later;
+# ``"archive": None`` makes the straggler that is never archived.
 SHOWCASE = (
     {"created": -96, "submitted": -90, "start": -48, "end": 30},
     {"created": -200, "submitted": -190, "start": -170, "end": -100, "lock": 700},
     {"created": -40, "submitted": -30, "start": 20, "end": 80},
     {"created": -5, "submitted": 30, "start": 60, "end": 120},
-    {"created": -500, "submitted": -490, "start": -480, "end": -400, "finalize": -100, "lock": 500, "archive": 3000},
+    {"created": -500, "submitted": -490, "start": -480, "end": -400, "finalize": -100, "lock": 500, "archive": 900},
     {"created": -300, "submitted": -290, "start": -100, "end": -50, "cancel": -200},
-    {"created": -1500, "submitted": -1490, "start": -1480, "end": -1400, "finalize": -1300, "lock": -600},
+    {"created": -1500, "submitted": -1490, "start": -1480, "end": -1400, "finalize": -1300, "lock": -600,
+     "archive": None},
 )
+NEVER_ARCHIVED = 0.002
+LOCK_AFTER_END_DAYS = (28, 42)
+ARCHIVE_AFTER_LOCK_DAYS = (7, 21)
 DURATION_HOURS = {"rapid": (2, 6), "coverage": (24, 72), "focused": (8, 48), "usability": (24, 96), "custom": (24, 72)}
 
 
@@ -159,8 +178,10 @@ class _Counters:
 
 def _timeline(rng: random.Random, created: float, testing_type: str, template: dict | None, start: float) -> dict:
     if template is not None:
-        times = {k: start + hours * HOUR for k, hours in template.items()}
+        times = {k: start + hours * HOUR for k, hours in template.items() if hours is not None}
         times.setdefault("lock", times["end"] + 35 * DAY)
+        if "archive" not in template:
+            times["archive"] = times["lock"] + 14 * DAY
         return times
     times: dict = {"created": created}
     never_submitted = rng.random() < 0.02
@@ -173,11 +194,11 @@ def _timeline(rng: random.Random, created: float, testing_type: str, template: d
         times["submitted"] = submitted
         if rng.random() < 0.03:
             times["cancel"] = rng.uniform(submitted, times["start"])
-    times["lock"] = times["end"] + rng.uniform(28, 42) * DAY
+    times["lock"] = times["end"] + rng.uniform(*LOCK_AFTER_END_DAYS) * DAY
     if rng.random() < 0.7:
         times["finalize"] = times["end"] + rng.uniform(1, 20) * DAY
-    if rng.random() < 0.88:
-        times["archive"] = times["lock"] + rng.uniform(60, 240) * DAY
+    if rng.random() >= NEVER_ARCHIVED:
+        times["archive"] = times["lock"] + rng.uniform(*ARCHIVE_AFTER_LOCK_DAYS) * DAY
     return times
 
 

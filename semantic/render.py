@@ -20,6 +20,7 @@ from typing import Any
 from sqlglot import exp
 
 from semantic.loader import find_path
+from semantic.pushdown import push_scope
 from semantic.plan import FilterSpec, QueryPlan, SourcePlan, metric_inputs, reaches
 from semantic.spec import Dimension, Join, Model
 from semantic.timegrain import period_bounds, periods
@@ -275,6 +276,10 @@ class Renderer:
             t = metric.type
             is_pk = isinstance(metric.expr, exp.Column) and (metric.expr.name,) == pk
             if t == "count_distinct":
+                if value is not None and any(not d.is_time and grouped[d.name] == value for d in self.dims):
+                    # distinct values of the grouped key itself: 1 per group, 0 for its NULL group
+                    return exp.Case(ifs=[exp.If(this=exp.Is(this=value.copy(), expression=exp.null()),
+                                                true=exp.Literal.number(0))], default=exp.Literal.number(1))
                 if is_pk and (not fanned or need_dedup):
                     # the primary key is unique and non-NULL: counting rows counts distinct keys
                     return exp.Count(this=exp.Star() if value is not None and isinstance(value, exp.Column) else value)
@@ -287,6 +292,7 @@ class Renderer:
             inner = fro.apply(inner)
             if where:
                 inner = inner.where(exp.and_(*where, copy=False), copy=False)
+            inner = self._push(inner, src)
             outer = exp.select(*[exp.column(_key_alias(d.name)) for d in self.dims],
                                *[exp.alias_(agg(mt, exp.column(f"v__{n}")), n, copy=False) for n, mt, _ in measures]
                                ).from_(exp.alias_(inner.subquery(), "d", table=True, copy=False), copy=False)
@@ -299,7 +305,13 @@ class Renderer:
             select = select.where(exp.and_(*where, copy=False), copy=False)
         if self.dims:
             select = select.group_by(*[k.this.copy() for k in keys], copy=False)
-        return select
+        return self._push(select, src)
+
+    def _push(self, select: exp.Select, src: str) -> exp.Select:
+        scope = self.plan.scope_model
+        if not scope or src == scope:
+            return select
+        return push_scope(select, scope, null_rejecting=self.plan.scope_values is not None)
 
     # -- spine and final select ----------------------------------------------------------
     def _members(self, dim: Dimension, observed: str) -> exp.Select:
@@ -387,7 +399,9 @@ class Renderer:
                 cols.append(exp.alias_(ident, f"{d.name}_id", copy=False))
         for name in plan.metrics:
             cols.append(exp.alias_(self._metric_value(name, names), name, copy=False))
-        cols.append(exp.alias_(exp.Window(this=exp.Count(this=exp.Star())), "_total_rows", copy=False))
+        # rows before the limit; without dimensions the answer is always exactly one row
+        total = exp.Window(this=exp.Count(this=exp.Star())) if self.dims else exp.Literal.number(1)
+        cols.append(exp.alias_(total, "_total_rows", copy=False))
         final = final.select(*cols, copy=False)
         final = final.order_by(*[exp.Ordered(this=exp.column(c), desc=desc, nulls_first=False) for c, desc in plan.order_by], copy=False)
         final = final.limit(plan.limit, copy=False)

@@ -124,7 +124,9 @@ def main() -> None:
             print(f"  tests new or changed: {either:,} of {total:,} ({either / total:.2%}): "
                   f"{tests['tests_new']:,} new, {status - tests['tests_new']:,} status changes, "
                   f"{bugs:,} with bug changes")
-            print(f"  incremental: {calls(inc):,} calls (listing pages {tests['api_calls']:,}, "
+            print(f"  incremental: {calls(inc):,} calls (listing pages {tests['test_pages_fetched']:,} "
+                  f"+ {tests['api_calls'] - tests['test_pages_fetched'] - tests['tests_fetched_individually']:,} "
+                  f"speculative, stragglers one by one {tests['tests_fetched_individually']:,}, "
                   f"bug batches {bug_meta['api_calls']:,} for {bug_meta['bug_tests_refetched']:,} tests; "
                   f"{tests['tests_listed']:,} tests listed), {inc_wall:.2f} s")
             print(f"  full:        {calls(full):,} calls (estimate reported by the incremental run "

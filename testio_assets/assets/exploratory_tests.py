@@ -21,7 +21,7 @@ from testio_assets.assets.metadata import (
 )
 from testio_assets.client.resource import TestIOApiResource
 from testio_assets.client.stats import UnrecoverableRange
-from testio_assets.ingestion.fetch import fetch_test_listings, run_fetch
+from testio_assets.ingestion.fetch import SAFETY_PAGES, fetch_test_listings, run_fetch
 from testio_assets.ingestion.incremental import (
     full_listing_pages,
     listing_plans,
@@ -72,7 +72,10 @@ def exploratory_tests(
         product_ids = [product_id for product_id, _ in product_rows]
         mode = refresh_mode(config, table_exists(con, "tests"))
         incremental = mode == "incremental"
-        plans = listing_plans(con, product_ids) if incremental else None
+        plans = (
+            listing_plans(con, product_ids, testio_api.per_page, SAFETY_PAGES)
+            if incremental else None
+        )
         stored_ids = stored_test_ids(con) if incremental else set()
     sectioned = {product_id for product_id, has_sections in product_rows if has_sections}
 
@@ -105,6 +108,7 @@ def exploratory_tests(
             "refresh_mode": mode,
             "products_listed": len(product_ids),
             "test_pages_fetched": listings.pages_fetched,
+            "tests_fetched_individually": listings.fetched_individually,
             "tests_listed": len(listed_ids),
             "tests_new": len(set(listed_ids) - stored_ids) if incremental else len(listed_ids),
             "api_calls_full_refresh_estimate": full_listing_pages(

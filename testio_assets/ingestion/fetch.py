@@ -128,22 +128,30 @@ async def fetch_test_listings(
             [walk, *(fetch_straggler(client, test_id, log) for test_id in stragglers)]
         )
         done += 1
-        log.info(
-            "tests: product %s listed (%d tests, %d pages, %d fetched one by one); "
-            "%d/%d products done",
-            product_id, len(listing.tests), listing.pages_fetched, len(stragglers), done,
-            len(product_ids),
-        )
+        if plan is None:  # a full walk is long: report progress (every log line is an event)
+            log.info(
+                "tests: product %s listed (%d tests, %d pages); %d/%d products done",
+                product_id, len(listing.tests), listing.pages_fetched, done, len(product_ids),
+            )
         listed = {test["id"] for test in listing.tests}
         return listing, [t for t in details if t is not None and t["id"] not in listed]
 
     walked = await gather_or_cancel(list_one(pid) for pid in product_ids)
-    return TestListings(
+    listings = TestListings(
         by_product={pid: [*listing.tests, *extra] for pid, (listing, extra) in zip(product_ids, walked)},
         unrecoverable=[r for listing, _ in walked for r in listing.unrecoverable],
         pages_fetched=sum(listing.pages_fetched for listing, _ in walked),
-        fetched_individually=sum(len(plans[pid].straggler_test_ids) for pid in product_ids) if plans else 0,
+        fetched_individually=sum(len(plans[pid].straggler_test_ids) for pid in product_ids)
+        if plans is not None else 0,
     )
+    if plans is not None:
+        log.info(
+            "tests: %d products walked incrementally (%d tests, %d pages, %d stragglers "
+            "fetched one by one)",
+            len(product_ids), listings.test_count, listings.pages_fetched,
+            listings.fetched_individually,
+        )
+    return listings
 
 
 async def fetch_straggler(

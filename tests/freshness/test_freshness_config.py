@@ -54,5 +54,3 @@ def test_policies_reach_every_asset_in_the_definitions():
         assert node.freshness_policy.fail_window.to_timedelta() == expected.fail
         assert node.freshness_policy.warn_window.to_timedelta() == expected.warn
         assert node.automation_condition is not None
-        assert node.group_name == "testio" and {"duckdb", "python"} <= set(node.kinds)
-        assert node.description and "dagster/column_schema" in node.metadata

@@ -1,0 +1,51 @@
+"""The code location as `dagster dev` and `dagster definitions validate` load it."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import dagster as dg
+
+from testio_assets.definitions import defs
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_dagster_definitions_validate_passes(tmp_path):
+    env = {**os.environ, "DAGSTER_HOME": str(tmp_path)}
+    env.pop("TESTIO_CUSTOMER_API_TOKEN", None)
+    completed = subprocess.run(
+        [sys.executable, "-m", "dagster", "definitions", "validate", "-w", "workspace.yaml"],
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    assert "All code locations passed validation" in completed.stdout + completed.stderr
+
+
+def test_every_asset_carries_the_metadata_the_ui_shows():
+    graph = defs.resolve_asset_graph()
+    names = {key.to_user_string() for key in graph.get_all_asset_keys()}
+    assert names == {"products", "features", "tests", "test_features", "test_platforms", "bugs", "users"}
+    for key in graph.get_all_asset_keys():
+        node = graph.get(key)
+        assert node.freshness_policy is not None, key
+        assert node.group_name == "testio", key
+        assert {"duckdb", "python"} <= set(node.kinds), key
+        assert node.description, key
+        assert node.owners, key
+        schema = node.metadata["dagster/column_schema"]
+        assert isinstance(schema, dg.TableSchema) and schema.columns, key
+        assert node.metadata["dagster/table_name"] == key.to_user_string()
+
+
+def test_sensors_run_by_default():
+    sensors = {s.name: s for s in defs.sensors}
+    assert set(sensors) == {"testio_automation", "freshness_alerts"}
+    assert all(s.default_status == dg.DefaultSensorStatus.RUNNING for s in sensors.values())

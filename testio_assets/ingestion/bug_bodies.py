@@ -85,7 +85,9 @@ class BugBodyDecoder:
 
     def __init__(self, feature_by_test_feature: Mapping[int, int | None]) -> None:
         self._schema = arrow_schema(TABLES["bugs"])
-        self._con = duckdb.connect(":memory:")
+        # One thread per query: decoding overlaps the fetch, and a second DuckDB thread would
+        # take the core the event loop needs to keep requests flowing.
+        self._con = duckdb.connect(":memory:", config={"threads": 1})
         # Timestamps without an offset are UTC, as everywhere in the warehouse.
         self._con.execute("SET GLOBAL TimeZone = 'UTC'")
         pairs = pa.table(

@@ -17,6 +17,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from testio_assets.client.concurrency import collector_paused
 from testio_assets.ingestion.bug_bodies import BugBodyDecoder, first_occurrences
 from testio_assets.warehouse.arrow import arrow_table
 
@@ -112,6 +113,7 @@ def _unique_tests(listings: Mapping[int, Iterable[Mapping[str, Any]]]):
                 yield product_id, test
 
 
+@collector_paused()
 def normalize_tests(
     listings: Mapping[int, Iterable[Mapping[str, Any]]], sectioned_product_ids: set[int]
 ) -> pa.Table:
@@ -141,6 +143,7 @@ def normalize_tests(
     return arrow_table("tests", cols)
 
 
+@collector_paused()
 def normalize_test_features(listings: Mapping[int, Iterable[Mapping[str, Any]]]) -> pa.Table:
     cols = _columns(
         ("test_feature_id", "test_id", "feature_id", "title", "description", "howtofind",
@@ -162,6 +165,7 @@ def normalize_test_features(listings: Mapping[int, Iterable[Mapping[str, Any]]])
     return arrow_table("test_features", cols)
 
 
+@collector_paused()
 def normalize_test_platforms(listings: Mapping[int, Iterable[Mapping[str, Any]]]) -> pa.Table:
     """One row per test and operating system; requirements naming the same system twice merge
     their browsers."""

@@ -131,33 +131,43 @@ class Renderer:
         if name in self.label_ctes:
             return name
         m = self.model.models
-        keys = None
-        for lk in dim.lookups:
-            part = exp.select(exp.column(dim.key_column)).from_(exp.to_table(m[lk].table), copy=False) \
-                .where(exp.column(dim.key_column).is_(exp.null()).not_(), copy=False)
-            keys = part if keys is None else exp.union(keys, part, distinct=True, copy=False)
-        select = exp.select(exp.alias_(exp.column(dim.key_column, "k"), "key", copy=False),
-                            exp.alias_(self._qualify(dim.label_expr, dim.lookups[0]), "label", copy=False)) \
-            .from_(exp.alias_(keys.subquery(), "k", table=True, copy=False), copy=False)
-        select = self._join_lookups(select, dim, exp.column(dim.key_column, "k"))
+        if len(dim.lookups) == 1:  # one lookup: its (aggregated) rows are the keys
+            lk = dim.lookups[0]
+            select = exp.select(exp.alias_(exp.column(dim.key_column, lk), "key", copy=False),
+                                exp.alias_(self._qualify(dim.label_expr, lk), "label", copy=False)) \
+                .from_(self._lookup_rel(dim, lk, lk), copy=False) \
+                .where(exp.column(dim.key_column, lk).is_(exp.null()).not_(), copy=False)
+        else:
+            keys = None
+            for lk in dim.lookups:
+                part = exp.select(exp.column(dim.key_column)).from_(exp.to_table(m[lk].table), copy=False) \
+                    .where(exp.column(dim.key_column).is_(exp.null()).not_(), copy=False)
+                keys = part if keys is None else exp.union(keys, part, distinct=True, copy=False)
+            select = exp.select(exp.alias_(exp.column(dim.key_column, "k"), "key", copy=False),
+                                exp.alias_(self._qualify(dim.label_expr, dim.lookups[0]), "label", copy=False)) \
+                .from_(exp.alias_(keys.subquery(), "k", table=True, copy=False), copy=False)
+            select = self._join_lookups(select, dim, exp.column(dim.key_column, "k"))
         self.ctes.append((name, select))
         self.label_ctes.add(name)
         return name
 
-    def _join_lookups(self, select: exp.Select, dim: Dimension, key: exp.Expression) -> exp.Select:
+    def _lookup_rel(self, dim: Dimension, lk: str, alias: str) -> exp.Expression:
+        """A lookup table by key: the table itself when the key is its primary key, else the
+        smallest value of each label column per key."""
         m = self.model.models
-        used = {c.table: set() for c in dim.label_expr.find_all(exp.Column)}
-        for c in dim.label_expr.find_all(exp.Column):
-            used[c.table].add(c.name)
+        if m[lk].primary_key == (dim.key_column,):
+            return exp.alias_(exp.to_table(m[lk].table), alias, table=True, copy=False)
+        used = sorted({c.name for c in dim.label_expr.find_all(exp.Column) if c.table == lk})
+        agg = exp.select(exp.column(dim.key_column), *[exp.alias_(exp.Min(this=exp.column(c)), c, copy=False) for c in used]) \
+            .from_(exp.to_table(m[lk].table), copy=False).group_by(exp.column(dim.key_column), copy=False)
+        return exp.alias_(agg.subquery(), alias, table=True, copy=False)
+
+    def _join_lookups(self, select: exp.Select, dim: Dimension, key: exp.Expression, prefix: str = "") -> exp.Select:
+        """LEFT JOIN every lookup of a dimension on a key (aliases ``<prefix><lookup>``)."""
         for lk in dim.lookups:
-            if m[lk].primary_key == (dim.key_column,):
-                rel = exp.alias_(exp.to_table(m[lk].table), lk, table=True, copy=False)
-            else:
-                agg = exp.select(exp.column(dim.key_column), *[
-                    exp.alias_(exp.Min(this=exp.column(c)), c, copy=False) for c in sorted(used.get(lk, ()))
-                ]).from_(exp.to_table(m[lk].table), copy=False).group_by(exp.column(dim.key_column), copy=False)
-                rel = exp.alias_(agg.subquery(), lk, table=True, copy=False)
-            select = select.join(rel, on=exp.EQ(this=exp.column(dim.key_column, lk), expression=key.copy()),
+            alias = f"{prefix}{lk}"
+            select = select.join(self._lookup_rel(dim, lk, alias),
+                                 on=exp.EQ(this=exp.column(dim.key_column, alias), expression=key.copy()),
                                  join_type="left", copy=False)
         return select
 
@@ -177,15 +187,12 @@ class Renderer:
             return _in(ident, f.values, f.include_null)
         if dim.label_expr is None or f.target == "id":
             return _in(key, f.values, f.include_null)
+        # one lookup of the keys whose label matches (a NULL label matches None)
         labels = self._labels_cte(dim)
-        parts = []
-        if f.values:
-            sub = exp.select(exp.column("key")).from_(exp.to_table(labels), copy=False).where(_in(exp.column("label"), f.values, False), copy=False)
-            parts.append(exp.In(this=key.copy(), query=sub.subquery()))
-        if f.include_null:
-            sub = exp.select(exp.column("key")).from_(exp.to_table(labels), copy=False).where(exp.column("label").is_(exp.null()), copy=False)
-            parts.append(exp.or_(key.copy().is_(exp.null()), exp.In(this=key.copy(), query=sub.subquery()), copy=False))
-        return exp.or_(*parts, copy=False) if len(parts) > 1 else parts[0]
+        sub = exp.select(exp.column("key")).from_(exp.to_table(labels), copy=False) \
+            .where(_in(exp.column("label"), f.values, f.include_null), copy=False)
+        match = exp.In(this=key.copy(), query=sub.subquery())
+        return exp.or_(key.copy().is_(exp.null()), match, copy=False) if f.include_null else match
 
     def _exists(self, dim: Dimension, f: FilterSpec, key: exp.Expression, path, fro: _From):
         """A filter through a fan-out join as a semi-join: any member matches."""
@@ -203,21 +210,29 @@ class Renderer:
                 col.set("table", exp.to_identifier(inner_alias[col.table]))
         not_null = inner_key.copy().is_(exp.null()).not_()
 
-        def sub(cond):
-            q = exp.select(exp.Literal.number(1)).from_(sub_from.copy(), copy=False)
+        def sub(cond, negated=False):
+            single = len(first.on) == 1  # one join column: an uncorrelated semi-join (IN)
+            inner_col = exp.column(first.on[0][1], inner_alias[first.target]) if single else None
+            q = exp.select(inner_col if single else exp.Literal.number(1)).from_(sub_from.copy(), copy=False)
             for step in path[k + 1:]:
                 q = q.join(exp.alias_(exp.to_table(m[step.target].table), inner_alias[step.target], table=True, copy=False),
                            on=exp.and_(*[exp.EQ(this=exp.column(s, inner_alias.get(step.source, step.source)),
                                                 expression=exp.column(t, inner_alias[step.target])) for s, t in step.on], copy=False), copy=False)
-            return exp.Exists(this=q.where(exp.and_(*corr, cond, copy=False), copy=False))
+            if not single:
+                test = exp.Exists(this=q.where(exp.and_(*corr, cond, copy=False), copy=False))
+                return exp.Not(this=test) if negated else test
+            if negated:  # NOT EXISTS: a NULL outer key or a NULL inner key must not make it NULL
+                q = q.where(exp.and_(cond, inner_col.copy().is_(exp.null()).not_(), copy=False), copy=False)
+                test = exp.In(this=exp.column(first.on[0][0], first.source), query=q.subquery())
+                return exp.Not(this=exp.func("COALESCE", test, exp.false()))
+            return exp.In(this=exp.column(first.on[0][0], first.source), query=q.where(cond, copy=False).subquery())
 
-        parts = []
-        if f.values:
-            parts.append(sub(exp.and_(not_null, self._condition(dim, FilterSpec(f.dimension, f.target, f.values, False), inner_key), copy=False)))
-        if f.include_null:
-            parts.append(exp.or_(sub(exp.and_(not_null, self._condition(dim, FilterSpec(f.dimension, f.target, (), True), inner_key), copy=False)),
-                                 exp.Not(this=sub(not_null)), copy=False))
-        return exp.or_(*parts, copy=False) if len(parts) > 1 else parts[0]
+        # a member matches (a value, or None for a member whose label is NULL) ...
+        any_member = sub(exp.and_(not_null, self._condition(dim, f, inner_key), copy=False))
+        if not f.include_null:
+            return any_member
+        # ... or, for None, the test has no member at all (its NULL group)
+        return exp.or_(any_member, sub(not_null, negated=True), copy=False)
 
     # -- source CTEs ---------------------------------------------------------------------
     def _source_select(self, sp: SourcePlan) -> exp.Select:
@@ -397,7 +412,7 @@ class Renderer:
             if d.is_time:
                 label = self._time_label(d, key)
             elif d.label_expr is not None:
-                final = self._join_lookups_final(final, d, key)
+                final = self._join_lookups(final, d, key, prefix=f"{d.name}__")
                 label = self._qualify(d.label_expr, d.lookups[0], {lk: f"{d.name}__{lk}" for lk in d.lookups})
             else:
                 label = key
@@ -424,23 +439,6 @@ class Renderer:
             union = sel if union is None else exp.union(union, sel, distinct=True, copy=False)
         self.ctes.append((name, union))
         return name
-
-    def _join_lookups_final(self, final: exp.Select, dim: Dimension, key: exp.Expression) -> exp.Select:
-        m = self.model.models
-        used: dict[str, set] = {}
-        for c in dim.label_expr.find_all(exp.Column):
-            used.setdefault(c.table, set()).add(c.name)
-        for lk in dim.lookups:
-            alias = f"{dim.name}__{lk}"
-            if m[lk].primary_key == (dim.key_column,):
-                rel = exp.alias_(exp.to_table(m[lk].table), alias, table=True, copy=False)
-            else:
-                agg = exp.select(exp.column(dim.key_column), *[
-                    exp.alias_(exp.Min(this=exp.column(c)), c, copy=False) for c in sorted(used.get(lk, ()))
-                ]).from_(exp.to_table(m[lk].table), copy=False).group_by(exp.column(dim.key_column), copy=False)
-                rel = exp.alias_(agg.subquery(), alias, table=True, copy=False)
-            final = final.join(rel, on=exp.EQ(this=exp.column(dim.key_column, alias), expression=key.copy()), join_type="left", copy=False)
-        return final
 
     def _time_label(self, dim: Dimension, key: exp.Expression) -> exp.Expression:
         if dim.granularity == "quarter":

@@ -303,6 +303,10 @@ class Renderer:
                     if isinstance(value, exp.Case) and len(value.args["ifs"]) == 1 and value.args.get("default") is None \
                             and isinstance(value.args["ifs"][0].args["true"], exp.Column):
                         # COUNT(CASE WHEN c THEN pk END) with a non-NULL pk: rows where c holds
+                        cond = value.args["ifs"][0].this
+                        if isinstance(cond, exp.Not) and isinstance(cond.this, exp.Is) \
+                                and isinstance(cond.this.this, exp.Column) and isinstance(cond.this.expression, exp.Null):
+                            return exp.Count(this=cond.this.this.copy())  # c is "x IS NOT NULL": COUNT(x)
                         return exp.Filter(this=exp.Count(this=exp.Star()),
                                           expression=exp.Where(this=value.args["ifs"][0].this))
                     return exp.Count(this=value)
@@ -426,8 +430,9 @@ class Renderer:
         total = exp.Window(this=exp.Count(this=exp.Star())) if self.dims else exp.Literal.number(1)
         cols.append(exp.alias_(total, "_total_rows", copy=False))
         final = final.select(*cols, copy=False)
-        final = final.order_by(*[exp.Ordered(this=exp.column(c), desc=desc, nulls_first=False) for c, desc in plan.order_by], copy=False)
-        final = final.limit(plan.limit, copy=False)
+        if self.dims:  # without dimensions there is exactly one row: nothing to sort or cut
+            final = final.order_by(*[exp.Ordered(this=exp.column(c), desc=desc, nulls_first=False) for c, desc in plan.order_by], copy=False)
+            final = final.limit(plan.limit, copy=False)
         for name, cte in self.ctes:
             final = final.with_(name, as_=cte, copy=False)
         return final

@@ -36,11 +36,12 @@ _BUG_STRUCTURE = {
     "devices": [{"operating_system": {"name": "VARCHAR"}}], "comments": ["JSON"],
 }
 
+_DOCUMENT = sql_literal(json.dumps({"bugs": [_BUG_STRUCTURE]}))
+
 _BUGS_SQL = f"""
 WITH bugs AS (
     SELECT body_no, unnest(doc.bugs) AS bug, generate_subscripts(doc.bugs, 1) AS pos
-    FROM (SELECT body_no, json_transform(body, {sql_literal(json.dumps({"bugs": [_BUG_STRUCTURE]}))}) AS doc
-          FROM bodies)
+    FROM (SELECT body_no, json_transform(body, {_DOCUMENT}) AS doc FROM bodies)
 ), shaped AS (
     SELECT body_no, pos, bug,
         CASE WHEN bug.status = 'accepted' AND bug.auto_accepted THEN 'auto_accepted'
@@ -58,7 +59,8 @@ SELECT
     status,
     bug.status AS api_status,
     coalesce(bug.auto_accepted, false) AS auto_accepted,
-    CASE WHEN status = 'rejected' THEN {rejection_reason_sql("bug.comments")} END AS rejection_reason,
+    CASE WHEN status = 'rejected' THEN {rejection_reason_sql("bug.comments")} END
+        AS rejection_reason,
     bug.known AS known,
     bug.language AS language,
     bug.location AS location,
@@ -113,10 +115,11 @@ class BugBodyDecoder:
         """
         cursor = self._con.cursor()  # one connection per call: threads never share one
         try:
-            bodies_table = pa.table(
-                {"body_no": pa.array(range(len(bodies)), pa.int64()), "body": pa.array(bodies, pa.string())}
-            )
-            cursor.register("bodies", bodies_table)
+            numbered = {
+                "body_no": pa.array(range(len(bodies)), pa.int64()),
+                "body": pa.array(bodies, pa.string()),
+            }
+            cursor.register("bodies", pa.table(numbered))
             table = cursor.sql(_BUGS_SQL).to_arrow_table()
         finally:
             cursor.close()

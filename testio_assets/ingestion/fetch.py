@@ -189,9 +189,9 @@ async def fetch_bugs_table(
                 async for body in bodies:
                     chunk.append(body)
                     if len(chunk) == BODIES_PER_DECODE:
-                        decoding.append(asyncio.ensure_future(asyncio.to_thread(decoder.table, chunk)))
+                        decoding.append(_decode_in_thread(decoder, chunk))
                         chunk = []
-            decoding.append(asyncio.ensure_future(asyncio.to_thread(decoder.table, chunk)))
+            decoding.append(_decode_in_thread(decoder, chunk))
             parts = [await part for part in decoding]
         finally:
             # A decode cannot be cancelled mid-query: let each finish before the database closes.
@@ -199,3 +199,7 @@ async def fetch_bugs_table(
     table = first_occurrences(pa.concat_tables(parts))
     log.info("bugs: %d bugs fetched for %d tests", table.num_rows, len(test_ids))
     return table
+
+
+def _decode_in_thread(decoder: BugBodyDecoder, bodies: list[str]) -> asyncio.Future[pa.Table]:
+    return asyncio.ensure_future(asyncio.to_thread(decoder.table, bodies))

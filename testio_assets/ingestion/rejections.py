@@ -38,5 +38,6 @@ def rejection_reason_sql(comments: str) -> str:
         f"WHEN regexp_matches(t, {sql_literal(pattern)}) THEN {sql_literal(name)}"
         for name, pattern in REJECTION_PHRASES.items()
     )
-    reasons = f"list_transform(list_transform({comments}, lambda c: {text}), lambda t: CASE {reason} END)"
+    texts = f"list_transform({comments}, lambda c: {text})"
+    reasons = f"list_transform({texts}, lambda t: CASE {reason} END)"
     return f"list_filter({reasons}, lambda r: r IS NOT NULL)[-1]"

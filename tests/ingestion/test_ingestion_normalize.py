@@ -117,8 +117,9 @@ def test_simulator_rejection_texts_are_recognised(reason):
 
 
 def test_rejection_phrases_survive_case_whitespace_and_spelling():
-    assert _rejection_reason(["Thanks!  This is INTENDED\n behavior of the product."]) == "intended_behavior"
-    assert _rejection_reason([{"body": "", "text": "We could not reproduce it."}]) == "not_reproducible"
+    shouted = "Thanks!  This is INTENDED\n behavior of the product."
+    assert _rejection_reason([shouted]) == "intended_behavior"
+    assert _rejection_reason([{"body": "", "text": "Could not reproduce it."}]) == "not_reproducible"
 
 
 def test_latest_recognised_comment_wins():

@@ -14,6 +14,7 @@ import httpx
 
 from testio_assets.client.concurrency import gather_or_cancel
 from testio_assets.client.config import ClientConfig
+from testio_assets.client.errors import TestIOResponseError
 from testio_assets.client.fetcher import Fetcher, Sleep
 from testio_assets.client.listing import TestLister, TestListing
 from testio_assets.client.stats import CallStats
@@ -166,6 +167,10 @@ class TestIOClient:
         async with aclosing(self.iter_bug_bodies(test_ids, batch_size)) as bodies:
             async for body in bodies:
                 for bug in json.loads(body)["bugs"]:
+                    if not isinstance(bug, dict) or "id" not in bug:
+                        raise TestIOResponseError(
+                            "the API sent an item without an id in a 'bugs' list", endpoint="bugs"
+                        )
                     bugs.setdefault(bug["id"], bug)
         return list(bugs.values())
 

@@ -6,10 +6,11 @@ import json
 import math
 from contextlib import aclosing
 
+import httpx
 import pytest
-from client_helpers import client_for, make_sim, run
+from client_helpers import client_for, fast_config, make_sim, run
 
-from testio_assets.client import TestIOResponseError
+from testio_assets.client import TestIOClient, TestIOResponseError
 from testio_assets.client.body_check import envelope_problem
 from testio_assets.simulator import FaultConfig
 
@@ -99,3 +100,13 @@ def test_a_bug_body_that_stays_malformed_fails_naming_the_request(sim):
 )
 def test_envelope_check_names_what_is_wrong(body, problem):
     assert envelope_problem(body, "bugs") == problem
+
+
+def test_a_bug_without_an_id_fails_clearly_when_decoded_as_dicts():
+    class NoIds(httpx.AsyncBaseTransport):
+        async def handle_async_request(self, request):
+            return httpx.Response(200, json={"bugs": [{"title": "no id"}]})
+
+    client = TestIOClient(fast_config(), transport=NoIds())
+    with pytest.raises(TestIOResponseError, match="without an id"):
+        run(_bugs(client, [1, 2]))

@@ -383,7 +383,7 @@ class Renderer:
             final = exp.select().from_(exp.to_table(names[order[0]]), copy=False)
             for s in order[1:]:
                 final = final.join(exp.to_table(names[s]), join_type="cross", copy=False)
-            spine, joined = names[order[0]], order[1:]
+            keys = {}
         else:
             scope = plan.scope_model
             parts = ["scope_keys"] if plan.spine_needs_scope else []
@@ -402,17 +402,29 @@ class Renderer:
                 spine = self._union([observed, "members"], kcols, "spine")
             elif len(parts) == 1:
                 spine = parts[0]
+            elif len(parts) == 2:
+                spine = None  # two pieces: one FULL JOIN instead of a UNION spine and two joins
             else:
                 spine = self._union(parts, kcols, "spine")
-            final = exp.select().from_(exp.to_table(spine), copy=False)
-            joined = [s for s in order if names[s] != spine]
-            for s in joined:
-                on = exp.and_(*[exp.NullSafeEQ(this=exp.column(k, spine), expression=exp.column(k, names[s]))
+            if spine is None:
+                first, second = parts
+                final = exp.select().from_(exp.to_table(first), copy=False).join(
+                    exp.to_table(second), join_type="full", copy=False,
+                    on=exp.and_(*[exp.NullSafeEQ(this=exp.column(k, first), expression=exp.column(k, second))
+                                  for k in kcols], copy=False))
+                keys = {k: exp.func("COALESCE", exp.column(k, first), exp.column(k, second)) for k in kcols}
+            else:
+                final = exp.select().from_(exp.to_table(spine), copy=False)
+                keys = {k: exp.column(k, spine) for k in kcols}
+            for s in order:
+                if names[s] in parts if spine is None else names[s] == spine:
+                    continue
+                on = exp.and_(*[exp.NullSafeEQ(this=keys[k].copy(), expression=exp.column(k, names[s]))
                                 for k in kcols], copy=False)
                 final = final.join(exp.to_table(names[s]), on=on, join_type="left", copy=False)
         cols = []
         for d in self.dims:
-            key = exp.column(_key_alias(d.name), spine)
+            key = keys[_key_alias(d.name)].copy()
             if d.is_time:
                 label = self._time_label(d, key)
             elif d.label_expr is not None:

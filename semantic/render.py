@@ -24,6 +24,7 @@ from semantic.render_filters import FiltersMixin, literal
 from semantic.render_labels import LabelsMixin
 from semantic.render_sources import SourcesMixin, _key_alias
 from semantic.spec import Dimension, Model
+from semantic.sqlbuild import add_join, table
 from semantic.timegrain import periods
 
 COUNTING = ("count", "count_distinct", "sum")
@@ -56,10 +57,10 @@ class Renderer(SourcesMixin, FiltersMixin, LabelsMixin):
             key = exp.column(alias, "v")
         elif dim.members_model:
             select = exp.select(exp.alias_(exp.column(dim.key_column), alias, copy=False)).distinct(copy=False) \
-                .from_(exp.to_table(m[dim.members_model].table), copy=False).where(exp.column(dim.key_column).is_(exp.null()).not_(), copy=False)
+                .from_(table(m[dim.members_model].table), copy=False).where(exp.column(dim.key_column).is_(exp.null()).not_(), copy=False)
             key = exp.column(dim.key_column)
         else:
-            select = exp.select(exp.column(alias)).distinct(copy=False).from_(exp.to_table(observed), copy=False)
+            select = exp.select(exp.column(alias)).distinct(copy=False).from_(table(observed), copy=False)
             key = exp.column(alias)
         for f in plan.filters:
             if f.dimension == dim.name:
@@ -78,9 +79,9 @@ class Renderer(SourcesMixin, FiltersMixin, LabelsMixin):
         kcols = [_key_alias(d.name) for d in self.dims]
         order = [sp.model for sp in plan.sources]
         if not self.dims:
-            final = exp.select().from_(exp.to_table(names[order[0]]), copy=False)
+            final = exp.select().from_(table(names[order[0]]), copy=False)
             for s in order[1:]:
-                final = final.join(exp.to_table(names[s]), join_type="cross", copy=False)
+                final = add_join(final, table(names[s]), "cross")
             keys = {}
         else:
             scope = plan.scope_model
@@ -95,7 +96,7 @@ class Renderer(SourcesMixin, FiltersMixin, LabelsMixin):
                 cross = exp.select(*[exp.column(k, f"m_{d.name}") for k, d in zip(kcols, self.dims)])
                 for i, d in enumerate(self.dims):
                     rel = self._members(d, observed).subquery(f"m_{d.name}")
-                    cross = cross.from_(rel, copy=False) if i == 0 else cross.join(rel, join_type="cross", copy=False)
+                    cross = cross.from_(rel, copy=False) if i == 0 else add_join(cross, rel, "cross")
                 self.ctes.append(("members", cross))
                 spine = self._union([observed, "members"], kcols, "spine")
             elif len(parts) == 1:
@@ -106,20 +107,19 @@ class Renderer(SourcesMixin, FiltersMixin, LabelsMixin):
                 spine = self._union(parts, kcols, "spine")
             if spine is None:
                 first, second = parts
-                final = exp.select().from_(exp.to_table(first), copy=False).join(
-                    exp.to_table(second), join_type="full", copy=False,
-                    on=exp.and_(*[exp.NullSafeEQ(this=exp.column(k, first), expression=exp.column(k, second))
-                                  for k in kcols], copy=False))
-                keys = {k: exp.func("COALESCE", exp.column(k, first), exp.column(k, second)) for k in kcols}
+                final = add_join(exp.select().from_(table(first), copy=False), table(second), "full",
+                             on=exp.and_(*[exp.NullSafeEQ(this=exp.column(k, first), expression=exp.column(k, second))
+                                           for k in kcols], copy=False))
+                keys = {k: exp.Coalesce(this=exp.column(k, first), expressions=[exp.column(k, second)]) for k in kcols}
             else:
-                final = exp.select().from_(exp.to_table(spine), copy=False)
+                final = exp.select().from_(table(spine), copy=False)
                 keys = {k: exp.column(k, spine) for k in kcols}
             for s in order:
                 if names[s] in parts if spine is None else names[s] == spine:
                     continue
                 on = exp.and_(*[exp.NullSafeEQ(this=keys[k].copy(), expression=exp.column(k, names[s]))
                                 for k in kcols], copy=False)
-                final = final.join(exp.to_table(names[s]), on=on, join_type="left", copy=False)
+                final = add_join(final, table(names[s]), "left", on=on)
         cols = []
         for d in self.dims:
             key = keys[_key_alias(d.name)].copy()
@@ -150,7 +150,7 @@ class Renderer(SourcesMixin, FiltersMixin, LabelsMixin):
     def _union(self, parts, kcols, name) -> str:
         union = None
         for p in parts:
-            sel = exp.select(*[exp.column(k) for k in kcols]).from_(exp.to_table(p), copy=False)
+            sel = exp.select(*[exp.column(k) for k in kcols]).from_(table(p), copy=False)
             union = sel if union is None else exp.union(union, sel, distinct=True, copy=False)
         self.ctes.append((name, union))
         return name
@@ -159,7 +159,7 @@ class Renderer(SourcesMixin, FiltersMixin, LabelsMixin):
         base = self.model.metrics[inp.metric]
         col = exp.column(inp.name, names[base.model])
         if base.type in COUNTING:
-            return exp.func("COALESCE", col, exp.Literal.number(0))
+            return exp.Coalesce(this=col, expressions=[exp.Literal.number(0)])
         return col
 
     def _metric_value(self, name: str, names) -> exp.Expression:

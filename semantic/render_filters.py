@@ -14,6 +14,7 @@ from sqlglot import exp
 
 from semantic.plan import FilterSpec
 from semantic.spec import Dimension
+from semantic.sqlbuild import add_join, table
 from semantic.timegrain import period_bounds
 
 
@@ -62,7 +63,7 @@ class FiltersMixin:
             return _in(key, f.values, f.include_null)
         # one lookup of the keys whose label matches (a NULL label matches None)
         labels = self._labels_cte(dim)
-        sub = exp.select(exp.column("key")).from_(exp.to_table(labels), copy=False) \
+        sub = exp.select(exp.column("key")).from_(table(labels), copy=False) \
             .where(_in(exp.column("label"), f.values, f.include_null), copy=False)
         match = exp.In(this=key.copy(), query=sub.subquery())
         return exp.or_(key.copy().is_(exp.null()), match, copy=False) if f.include_null else match
@@ -74,7 +75,7 @@ class FiltersMixin:
         inner_alias = {s.target: f"{s.target}_x" for s in path[k:]}
         m = self.model.models
         first = path[k]
-        sub_from = exp.alias_(exp.to_table(m[first.target].table), inner_alias[first.target], table=True, copy=False)
+        sub_from = table(m[first.target].table, inner_alias[first.target])
         corr = [exp.EQ(this=exp.column(s, first.source), expression=exp.column(t, inner_alias[first.target]))
                 for s, t in first.on]
         inner_key = key.copy()
@@ -88,16 +89,16 @@ class FiltersMixin:
             inner_col = exp.column(first.on[0][1], inner_alias[first.target]) if single else None
             q = exp.select(inner_col if single else exp.Literal.number(1)).from_(sub_from.copy(), copy=False)
             for step in path[k + 1:]:
-                q = q.join(exp.alias_(exp.to_table(m[step.target].table), inner_alias[step.target], table=True, copy=False),
-                           on=exp.and_(*[exp.EQ(this=exp.column(s, inner_alias.get(step.source, step.source)),
-                                                expression=exp.column(t, inner_alias[step.target])) for s, t in step.on], copy=False), copy=False)
+                q = add_join(q, table(m[step.target].table, inner_alias[step.target]), "",
+                         on=exp.and_(*[exp.EQ(this=exp.column(s, inner_alias.get(step.source, step.source)),
+                                              expression=exp.column(t, inner_alias[step.target])) for s, t in step.on], copy=False))
             if not single:
                 test = exp.Exists(this=q.where(exp.and_(*corr, cond, copy=False), copy=False))
                 return exp.Not(this=test) if negated else test
             if negated:  # NOT EXISTS: a NULL outer key or a NULL inner key must not make it NULL
                 q = q.where(exp.and_(cond, inner_col.copy().is_(exp.null()).not_(), copy=False), copy=False)
                 test = exp.In(this=exp.column(first.on[0][0], first.source), query=q.subquery())
-                return exp.Not(this=exp.func("COALESCE", test, exp.false()))
+                return exp.Not(this=exp.Coalesce(this=test, expressions=[exp.false()]))
             return exp.In(this=exp.column(first.on[0][0], first.source), query=q.where(cond, copy=False).subquery())
 
         # a member matches (a value, or None for a member whose label is NULL) ...

@@ -9,6 +9,7 @@ from __future__ import annotations
 from sqlglot import exp
 
 from semantic.spec import Dimension
+from semantic.sqlbuild import add_join, table
 
 TIME_FORMATS = {"day": "%Y-%m-%d", "week": "%G-W%V", "month": "%Y-%m", "year": "%Y"}
 
@@ -31,7 +32,7 @@ class LabelsMixin:
         else:
             keys = None
             for lk in dim.lookups:
-                part = exp.select(exp.column(dim.key_column)).from_(exp.to_table(m[lk].table), copy=False) \
+                part = exp.select(exp.column(dim.key_column)).from_(table(m[lk].table), copy=False) \
                     .where(exp.column(dim.key_column).is_(exp.null()).not_(), copy=False)
                 keys = part if keys is None else exp.union(keys, part, distinct=True, copy=False)
             select = exp.select(exp.alias_(exp.column(dim.key_column, "k"), "key", copy=False),
@@ -47,19 +48,18 @@ class LabelsMixin:
         smallest value of each label column per key."""
         m = self.model.models
         if m[lk].primary_key == (dim.key_column,):
-            return exp.alias_(exp.to_table(m[lk].table), alias, table=True, copy=False)
+            return table(m[lk].table, alias)
         used = sorted({c.name for c in dim.label_expr.find_all(exp.Column) if c.table == lk})
         agg = exp.select(exp.column(dim.key_column), *[exp.alias_(exp.Min(this=exp.column(c)), c, copy=False) for c in used]) \
-            .from_(exp.to_table(m[lk].table), copy=False).group_by(exp.column(dim.key_column), copy=False)
+            .from_(table(m[lk].table), copy=False).group_by(exp.column(dim.key_column), copy=False)
         return exp.alias_(agg.subquery(), alias, table=True, copy=False)
 
     def _join_lookups(self, select: exp.Select, dim: Dimension, key: exp.Expression, prefix: str = "") -> exp.Select:
         """LEFT JOIN every lookup of a dimension on a key (aliases ``<prefix><lookup>``)."""
         for lk in dim.lookups:
             alias = f"{prefix}{lk}"
-            select = select.join(self._lookup_rel(dim, lk, alias),
-                                 on=exp.EQ(this=exp.column(dim.key_column, alias), expression=key.copy()),
-                                 join_type="left", copy=False)
+            select = add_join(select, self._lookup_rel(dim, lk, alias), "left",
+                          on=exp.EQ(this=exp.column(dim.key_column, alias), expression=key.copy()))
         return select
 
     def _time_label(self, dim: Dimension, key: exp.Expression) -> exp.Expression:

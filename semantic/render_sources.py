@@ -13,6 +13,7 @@ from semantic.plan import SourcePlan
 from semantic.pushdown import push_scope
 from semantic.render_filters import _in, literal
 from semantic.spec import Dimension, Join, Model
+from semantic.sqlbuild import add_join, table
 
 
 def _key_alias(dim: str) -> str:
@@ -47,12 +48,12 @@ class _From:
 
     def apply(self, select: exp.Select) -> exp.Select:
         m = self.model.models
-        select = select.from_(exp.alias_(exp.to_table(m[self.source].table), self.source, table=True, copy=False), copy=False)
+        select = select.from_(table(m[self.source].table, self.source), copy=False)
         for target, (join, extra) in self.joins.items():
             on = exp.and_(*[exp.EQ(this=exp.column(s, join.source), expression=exp.column(t, target))
                             for s, t in join.on], *([extra] if extra is not None else []), copy=False)
             kind = "inner" if join.required else "left"
-            select = select.join(exp.alias_(exp.to_table(m[target].table), target, table=True, copy=False), on=on, join_type=kind, copy=False)
+            select = add_join(select, table(m[target].table, target), kind, on=on)
         return select
 
 

@@ -122,6 +122,7 @@ class SourcesMixin:
         fanned = fro.fans_out(grouped)
         measures = []
         need_dedup = False
+        filtered: set[str] = set()
         for ms in sp.measures:
             metric = model.metrics[ms.metric]
             value = self._qualify(metric.expr, src)
@@ -129,12 +130,13 @@ class SourcesMixin:
             conds = [c for c in conds if c not in where]  # already a condition on every row
             if conds:
                 value = exp.Case(ifs=[exp.If(this=exp.and_(*conds, copy=False), true=value)])
+                filtered.add(ms.name)
             measures.append((ms.name, metric, value))
             if fanned and metric.type in ("count", "sum", "avg"):
                 need_dedup = True
         pk = model.models[src].primary_key
 
-        def agg(metric, value):
+        def agg(metric, value, filtered=False):
             t = metric.type
             is_pk = isinstance(metric.expr, exp.Column) and (metric.expr.name,) == pk
             if t == "count_distinct":
@@ -144,8 +146,8 @@ class SourcesMixin:
                                                 true=exp.Literal.number(0))], default=exp.Literal.number(1))
                 if is_pk and (not fanned or need_dedup):
                     # the primary key is unique and non-NULL: counting rows counts distinct keys
-                    if isinstance(value, exp.Column):
-                        return exp.Count(this=exp.Star())
+                    if isinstance(value, exp.Column):  # (a de-duplicated filtered value may be NULL)
+                        return exp.Count(this=value) if filtered else exp.Count(this=exp.Star())
                     if isinstance(value, exp.Case) and len(value.args["ifs"]) == 1 and value.args.get("default") is None \
                             and isinstance(value.args["ifs"][0].args["true"], exp.Column):
                         # COUNT(CASE WHEN c THEN pk END) with a non-NULL pk: rows where c holds
@@ -167,7 +169,7 @@ class SourcesMixin:
                 inner = inner.where(exp.and_(*where, copy=False), copy=False)
             inner = self._push(inner, src)
             outer = exp.select(*[exp.column(_key_alias(d.name)) for d in self.dims],
-                               *[exp.alias_(agg(mt, exp.column(f"v__{n}")), n, copy=False) for n, mt, _ in measures]
+                               *[exp.alias_(agg(mt, exp.column(f"v__{n}"), n in filtered), n, copy=False) for n, mt, _ in measures]
                                ).from_(exp.alias_(inner.subquery(), "d", table=True, copy=False), copy=False)
             if self.dims:
                 outer = outer.group_by(*[exp.column(_key_alias(d.name)) for d in self.dims], copy=False)

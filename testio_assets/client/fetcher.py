@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import importlib.util
 import json
 import logging
 import random
 import ssl
-import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -27,12 +25,6 @@ from testio_assets.client.errors import (
 )
 from testio_assets.client.retry import backoff_delay, is_retryable_status, parse_retry_after
 from testio_assets.client.stats import CallStats
-
-# httpcore runs `import sniffio` on every request; without sniffio installed each failed import
-# searches every path entry again (about 0.3 ms, a tenth of the client's CPU on a bug sync).
-# Recording the absence makes the import fail at once, exactly as it would anyway.
-if importlib.util.find_spec("sniffio") is None:
-    sys.modules.setdefault("sniffio", None)
 
 Sleep = Callable[[float], Awaitable[None]]
 # Turns a 2xx response into the caller's value, raising _MalformedBody for a retryable body.

@@ -26,25 +26,33 @@ ROOT_CRONS: Mapping[str, str] = {
 
 
 def freshness_catch_up() -> dg.AutomationCondition:
-    """True on the tick an asset's freshness becomes Warning or Failed."""
-    return (AC.freshness_warned() | AC.freshness_failed()).newly_true().with_label("freshness_catch_up")
+    """True on the tick an asset's freshness becomes Warning or Failed, unless a run is already
+    refreshing it or its upstream.
+
+    Deliberately not wrapped in ``since_last_handled``: its reset (the initial evaluation after a
+    code reload, a request) could land on the very tick of the transition and swallow it.
+    """
+    return (
+        (AC.freshness_warned() | AC.freshness_failed()).newly_true()
+        & ~AC.in_progress()
+        & ~AC.any_deps_in_progress()
+    ).with_label("freshness_catch_up")
 
 
 def on_schedule_or_stale(cron: str) -> dg.AutomationCondition:
-    """For API roots: every cron tick (not waiting on upstream crons), when freshness slips,
-    and at once when never materialised; never before the assets it reads exist."""
-    return (
-        (AC.cron_tick_passed(cron) | freshness_catch_up() | AC.newly_missing()).since_last_handled()
+    """For API roots: every cron tick (not waiting on upstream crons) and at once when never
+    materialised, never before the assets it reads exist; or when freshness slips."""
+    scheduled = (
+        (AC.cron_tick_passed(cron) | AC.newly_missing()).since_last_handled()
         & ~AC.any_deps_missing()
         & ~AC.in_progress()
-    ).with_label(f"on_schedule_or_stale({cron})")
+    )
+    return (scheduled | freshness_catch_up()).with_label(f"on_schedule_or_stale({cron})")
 
 
 def eager_or_stale() -> dg.AutomationCondition:
     """For derived assets: after any upstream update, or when freshness slips."""
-    return (
-        AC.eager() | (freshness_catch_up().since_last_handled() & ~AC.in_progress() & ~AC.any_deps_in_progress())
-    ).with_label("eager_or_stale")
+    return (AC.eager() | freshness_catch_up()).with_label("eager_or_stale")
 
 
 def condition_for(asset_name: str) -> dg.AutomationCondition:

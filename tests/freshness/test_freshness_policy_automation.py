@@ -99,3 +99,17 @@ def test_api_roots_run_on_their_cron_without_waiting_for_upstream(materialized):
     )
     assert later.get_num_requested(dg.AssetKey("tests")) == 1
     assert later.get_num_requested(dg.AssetKey("products")) == 0
+
+
+def test_catch_up_survives_a_slip_on_the_first_evaluation_after_a_reload(materialized):
+    # The daemon records Warning; the automation sensor's first tick (a fresh cursor, as after
+    # `make ui` restarts or the code reloads) must still request the catch-up.
+    defs, instance, materialized_at = materialized
+    warned_at = materialized_at + 61 * 60
+    with freshness_daemon(instance) as run_daemon_at:
+        run_daemon_at(warned_at)
+    with freeze_time(warned_at):
+        result = dg.evaluate_automation_conditions(
+            defs=defs, instance=instance, evaluation_time=datetime.fromtimestamp(warned_at, timezone.utc)
+        )
+    assert result.get_num_requested(dg.AssetKey("bugs")) == 1

@@ -67,6 +67,7 @@ def explain_plan(model: Model, plan: QueryPlan) -> str:
     if other:
         lines.append("Filters: " + "; ".join(f.describe() for f in other) +
                      ". A feature/platform filter keeps a test when any of its features/platforms matches; "
+                     "a feature filter selects bugs by their own feature (None: unattributed bugs); "
                      "bug filters restrict bugs only.")
     if plan.dimensions:
         lines.append("Grouped by: " + ", ".join(

@@ -78,6 +78,20 @@ class SourcesMixin:
         table = key.table if isinstance(key, exp.Column) and key.table else base
         return self._qualify(key, base), self._path(source, base, table)
 
+    def _filter_views(self, dim: Dimension, source: str):
+        """The (key, path) pairs a filter on ``dim`` must hold on for a source's rows.
+
+        A source with a column of its own for the dimension (``bugs.feature_id``) is filtered on
+        that column instead of on its test's members; the bridge that defines the dimension
+        (``test_features``) is filtered on its own row and keeps the test rule (any member of
+        its test matches)."""
+        home = self._dim_view(dim, source, home=True)
+        if not any(s == source for s, _ in dim.overrides):
+            return [home]
+        own = self._dim_view(dim, source)
+        is_bridge = isinstance(dim.key, exp.Column) and dim.key.table == source
+        return [home, own] if is_bridge else [own]
+
     def _time_key(self, dim: Dimension, key: exp.Expression) -> exp.Expression:
         return exp.TimestampTrunc(this=key, unit=exp.var(dim.granularity.upper()))
 
@@ -109,10 +123,7 @@ class SourcesMixin:
                     where.append(tkey.copy() < literal(plan.date_end))
         for f in sp.filters:
             dim = model.dimensions[f.dimension]
-            views = [(True, *self._dim_view(dim, src, home=True))]
-            if any(s == src for s, _ in dim.overrides):
-                views.append((False, *self._dim_view(dim, src)))
-            for home, key, path in views:
+            for key, path in self._filter_views(dim, src):
                 is_group_key = dim.name in grouped and key == grouped[dim.name]
                 if path and any(s.fans_out for s in path) and not is_group_key:
                     where.append(self._exists(dim, f, key, path, fro))

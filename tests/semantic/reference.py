@@ -79,9 +79,14 @@ def reference_query(
     _validate(metrics, dimensions, filters)
     world = _World(tables)
     allowed = _Filters(filters)
-    tests = [t for t in tables["tests"] if world.test_in_scope(t, allowed, date_range or DateRange(None, None))]
+    date_range = date_range or DateRange(None, None)
+    tests = [t for t in tables["tests"] if world.test_in_scope(t, allowed, date_range)]
     in_scope = {t["test_id"] for t in tests}
-    bugs = [b for b in tables["bugs"] if b["test_id"] in in_scope and world.bug_matches(b, allowed)]
+    # A feature filter applies to a bug's own feature, not to the features its test lists.
+    bug_tests = {
+        t["test_id"] for t in tables["tests"] if world.test_in_scope(t, allowed.without("feature"), date_range)
+    }
+    bugs = [b for b in tables["bugs"] if b["test_id"] in bug_tests and world.bug_matches(b, allowed)]
     test_features = [
         tf for tf in tables["test_features"]
         if tf["test_id"] in in_scope and tf["feature_id"] is not None
@@ -158,6 +163,12 @@ class _Filters:
 
     def __contains__(self, dim: str) -> bool:
         return dim in self.by_dim
+
+    def without(self, dim: str) -> "_Filters":
+        """The same filters minus those on ``dim`` (label and id)."""
+        rest = _Filters({})
+        rest.by_dim.update({d: checks for d, checks in self.by_dim.items() if d != dim})
+        return rest
 
     def __iter__(self):
         return iter(self.by_dim)

@@ -88,6 +88,16 @@ def test_unattributed_bugs_form_their_own_feature_group(golden):
     assert df["feature"].isna().sum() == 1
 
 
+def test_a_feature_filter_on_bugs_selects_the_same_bugs_as_its_group_row(golden):
+    # Test 3004 lists feature 2001, yet its unattributed bug belongs to no feature.
+    build_warehouse(golden, bugs=[{"bug_id": 9100, "test_id": 3004, "severity": "low", "status": "accepted"}])
+    grouped = both(golden, ["bug_count"], ["feature"])
+    unattributed = both(golden, ["bug_count"], (), {"feature": None})
+    in_feature = both(golden, ["bug_count"], (), {"feature_id": 2001})
+    assert unattributed["bug_count"][0] == grouped.loc[grouped["feature"].isna(), "bug_count"].item() == 1
+    assert in_feature["bug_count"][0] == grouped.loc[grouped["feature_id"] == 2001, "bug_count"].item() == 10
+
+
 def test_date_bounds_are_utc_days_inclusive(golden):
     # Tests end at 12:00 on 1-4 February; 2 February as end_date includes its whole day.
     df = both(golden, ["test_count", "bug_count"], start_date="2025-02-02", end_date="2025-02-02")

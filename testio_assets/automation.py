@@ -25,17 +25,21 @@ ROOT_CRONS: Mapping[str, str] = {
 }
 
 
-def freshness_catch_up() -> dg.AutomationCondition:
-    """True on the tick an asset's freshness becomes Warning or Failed, unless a run is already
-    refreshing it or its upstream.
+CATCH_UP_RETRY_CRON = "*/5 * * * *"
 
-    Deliberately not wrapped in ``since_last_handled``: its reset (the initial evaluation after a
-    code reload, a request) could land on the very tick of the transition and swallow it.
+
+def freshness_catch_up() -> dg.AutomationCondition:
+    """When an asset's freshness turns Warning or Failed, request it at once; while it stays
+    stale (the catch-up failed, or it was already stale when the sensor started), request it
+    again every ``CATCH_UP_RETRY_CRON`` tick. Never while it or its upstream is running.
+
+    The transition itself is deliberately not wrapped in ``since_last_handled``: its reset (the
+    initial evaluation after a code reload) could land on the transition's tick and swallow it.
     """
+    stale = AC.freshness_warned() | AC.freshness_failed()
+    retry_while_stale = stale & AC.cron_tick_passed(CATCH_UP_RETRY_CRON).since_last_handled()
     return (
-        (AC.freshness_warned() | AC.freshness_failed()).newly_true()
-        & ~AC.in_progress()
-        & ~AC.any_deps_in_progress()
+        (stale.newly_true() | retry_while_stale) & ~AC.in_progress() & ~AC.any_deps_in_progress()
     ).with_label("freshness_catch_up")
 
 

@@ -113,3 +113,30 @@ def test_catch_up_survives_a_slip_on_the_first_evaluation_after_a_reload(materia
             defs=defs, instance=instance, evaluation_time=datetime.fromtimestamp(warned_at, timezone.utc)
         )
     assert result.get_num_requested(dg.AssetKey("bugs")) == 1
+
+
+def test_an_asset_that_stays_stale_is_requested_again_every_five_minutes(materialized):
+    defs, instance, materialized_at = materialized
+    bugs = dg.AssetKey("bugs")
+
+    def evaluate(at: datetime, cursor=None):
+        with freeze_time(at.timestamp()):
+            return dg.evaluate_automation_conditions(
+                defs=defs, instance=instance, evaluation_time=at, cursor=cursor
+            )
+
+    warned_at = datetime.fromtimestamp(materialized_at + 61 * 60, timezone.utc)
+    if warned_at.minute % 5 == 4 and warned_at.second >= 30:
+        warned_at += timedelta(minutes=1)  # keep the next 5-minute tick clearly ahead
+    with freshness_daemon(instance) as run_daemon_at:
+        run_daemon_at(warned_at.timestamp())
+    first = evaluate(warned_at)
+    assert first.get_num_requested(bugs) == 1  # the transition
+
+    # The catch-up run never happened (say it failed): nothing more until the next 5-minute tick.
+    next_tick = warned_at.replace(second=0, microsecond=0) + timedelta(minutes=5 - warned_at.minute % 5)
+    assert next_tick - warned_at > timedelta(seconds=20)
+    before_tick = evaluate(next_tick - timedelta(seconds=1), first.cursor)
+    assert before_tick.get_num_requested(bugs) == 0
+    after_tick = evaluate(next_tick + timedelta(seconds=5), before_tick.cursor)
+    assert after_tick.get_num_requested(bugs) == 1

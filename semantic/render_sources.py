@@ -101,10 +101,11 @@ class SourcesMixin:
         fro = _From(model, src)
         keys: list[exp.Expression] = []
         grouped: dict[str, exp.Expression] = {}
+        grouped_paths: dict[str, tuple[Join, ...]] = {}
         for dim in self.dims:
             key, path = self._dim_view(dim, src)
             fro.add_path(path, key.copy().is_(exp.null()).not_() if path and path[-1].fans_out else None)
-            grouped[dim.name] = key
+            grouped[dim.name], grouped_paths[dim.name] = key, path
             keys.append(exp.alias_(self._time_key(dim, key) if dim.is_time else key, _key_alias(dim.name), copy=False))
         where: list[exp.Expression] = []
         scope = plan.scope_model
@@ -124,7 +125,9 @@ class SourcesMixin:
         for f in sp.filters:
             dim = model.dimensions[f.dimension]
             for key, path in self._filter_views(dim, src):
-                is_group_key = dim.name in grouped and key == grouped[dim.name]
+                # the same column reached by another path (the bridge seen from its own test) is
+                # another row: only the grouped key's own join may carry the condition directly
+                is_group_key = dim.name in grouped and key == grouped[dim.name] and path == grouped_paths[dim.name]
                 if path and any(s.fans_out for s in path) and not is_group_key:
                     where.append(self._exists(dim, f, key, path, fro))
                 else:

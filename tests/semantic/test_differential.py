@@ -14,7 +14,7 @@ from datetime import date, datetime
 
 import duckdb
 import pytest
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from reference import (
@@ -170,13 +170,6 @@ def _expected(tables, query: dict):
     return reference_query(tables, query["metrics"], query["dimensions"], query["filters"], date_range)
 
 
-def _known_compiler_bug(query: dict) -> bool:
-    """features_tested by a filtered feature fails in DuckDB; tracked by a strict xfail in
-    test_differential_edges.py, which turns red once it is fixed so this guard can go."""
-    return ("features_tested" in query["metrics"] and "feature" in query["dimensions"]
-            and bool({"feature", "feature_id"} & set(query["filters"] or {})))
-
-
 def _ordered(query: dict) -> bool:
     try:
         resolve_date_range(query["start_date"], query["end_date"], today=TODAY)
@@ -187,7 +180,6 @@ def _ordered(query: dict) -> bool:
 
 @given(data=warehouses(), query=queries())
 def test_compiled_sql_agrees_with_the_reference(data, query):
-    assume(not _known_compiler_bug(query))
     if not _ordered(query):
         return
     with duckdb.connect() as con:

@@ -123,10 +123,24 @@ def query_metrics(metrics, dimensions=(), filters=None, start_date=None, end_dat
     return MetricResult(df, compiled.sql, explain_plan(model, plan), warnings, meta)
 
 
+# DuckDB drops an interrupt that arrives before the query starts, so the watchdog repeats it.
+INTERRUPT_EVERY_S = 0.01
+
+
+def _watch(con, timeout_s: float, done: threading.Event) -> None:
+    """From the deadline on, interrupt the connection until the query has returned."""
+    if done.wait(timeout_s):
+        return
+    while True:
+        con.interrupt()
+        if done.wait(INTERRUPT_EVERY_S):
+            return
+
+
 def _execute(con, sql: str, timeout_s: float):
-    timer = threading.Timer(timeout_s, con.interrupt)
-    timer.daemon = True
-    timer.start()
+    done = threading.Event()
+    watchdog = threading.Thread(target=_watch, args=(con, timeout_s, done), name="semantic-query-timeout", daemon=True)
+    watchdog.start()
     try:
         return con.execute(sql).df()
     except duckdb.InterruptException:
@@ -138,7 +152,8 @@ def _execute(con, sql: str, timeout_s: float):
     except duckdb.Error as e:
         raise SemanticError(f"the warehouse could not answer this query: {e}") from None
     finally:
-        timer.cancel()
+        done.set()
+        watchdog.join()  # no late interrupt may reach the connection's next statement
 
 
 def _types(model, plan, df):

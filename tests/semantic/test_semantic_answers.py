@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import os
+import threading
 from datetime import date, datetime, timedelta
 
 import duckdb
@@ -186,15 +187,40 @@ def test_row_cap_cannot_be_raised(golden):
 
 
 def test_timeout_interrupts_the_query():
-    con = duckdb.connect()
-    build_warehouse(con)
-    con.execute("INSERT INTO tests (test_id, status, end_at) SELECT range, 'locked', TIMESTAMP '2025-01-01' "
-                "+ range * INTERVAL 1 MINUTE FROM range(200000)")
-    con.execute("INSERT INTO bugs (bug_id, test_id, severity, status, author_name) SELECT range, range % 200000, "
-                "'low', 'accepted', 'a' || (range % 5000) FROM range(3000000)")
+    # bugs as a view of 10^16 rows: the query cannot end by itself, only by the interrupt
+    con = build_warehouse(duckdb.connect(), tests=[{"test_id": 1, "status": "locked"}])
+    con.execute("DROP TABLE bugs")
+    con.execute("CREATE VIEW bugs AS SELECT a.range * 100000000 + b.range AS bug_id, 1 AS test_id, "
+                "NULL::BIGINT AS test_feature_id, NULL::BIGINT AS feature_id, 'low' AS severity, "
+                "'accepted' AS status, NULL::VARCHAR AS rejection_reason, FALSE AS known, "
+                "'a' AS author_name FROM range(100000000) AS a, range(100000000) AS b")
     with pytest.raises(QueryTimeoutError, match="timeout"):
-        q(con, ["active_testers", "bug_count"], ["day", "severity"], config=Guardrails(query_timeout_s=0.001))
-    assert q(con, ["test_count"]).df.test_count[0] == 200000  # the connection still works
+        q(con, ["bug_count"], config=Guardrails(query_timeout_s=0.001))
+    assert q(con, ["test_count"]).df.test_count[0] == 1  # the connection still works
+
+
+class _LosesEarlyInterrupts:
+    """A connection like DuckDB's: an interrupt before the query has started is lost."""
+
+    def __init__(self):
+        self.lost, self.running = threading.Event(), False
+        self.interrupted = threading.Event()
+
+    def interrupt(self):
+        (self.interrupted if self.running else self.lost).set()
+
+    def execute(self, sql):
+        assert self.lost.wait(5), "the watchdog never interrupted"
+        self.running = True  # the query starts only after the first interrupt was lost
+        assert self.interrupted.wait(5), "an interrupt before the start was not repeated"
+        raise duckdb.InterruptException("INTERRUPT Error: Interrupted!")
+
+
+def test_an_interrupt_before_the_query_starts_is_repeated():
+    from semantic.api import _execute
+
+    with pytest.raises(QueryTimeoutError, match="timeout"):
+        _execute(_LosesEarlyInterrupts(), "SELECT 1", timeout_s=0.001)
 
 
 def test_default_sort_time_ascending_else_first_metric_desc(golden):

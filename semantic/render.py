@@ -88,8 +88,12 @@ class Renderer(SourcesMixin, FiltersMixin, LabelsMixin):
             parts = ["scope_keys"] if plan.spine_needs_scope else []
             all_test = scope is not None and all(
                 find_path(model.models, scope, d.model) is not None or d.model == scope for d in self.dims)
-            for s in order:
-                if not all_test or s == scope or any(any(o == s for o, _ in d.overrides) for d in self.dims):
+            for sp in plan.sources:
+                s = sp.model
+                # a source filtered on its own column (bugs.feature_id) may have rows of tests
+                # outside the test scope: its groups are not among the scope's
+                beyond_scope = any(self._filtered_on_own_column(model.dimensions[f.dimension], s) for f in sp.filters)
+                if not all_test or s == scope or beyond_scope or any(any(o == s for o, _ in d.overrides) for d in self.dims):
                     parts.append(names[s])
             if plan.fill_missing:
                 observed = parts[0] if len(parts) == 1 else self._union(parts, kcols, "spine_observed")

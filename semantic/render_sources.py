@@ -89,8 +89,13 @@ class SourcesMixin:
         if not any(s == source for s, _ in dim.overrides):
             return [home]
         own = self._dim_view(dim, source)
+        return [own] if self._filtered_on_own_column(dim, source) else [home, own]
+
+    @staticmethod
+    def _filtered_on_own_column(dim: Dimension, source: str) -> bool:
+        """Whether a filter on ``dim`` reads the source's own column instead of its test's members."""
         is_bridge = isinstance(dim.key, exp.Column) and dim.key.table == source
-        return [home, own] if is_bridge else [own]
+        return not is_bridge and any(s == source for s, _ in dim.overrides)
 
     def _time_key(self, dim: Dimension, key: exp.Expression) -> exp.Expression:
         return exp.TimestampTrunc(this=key, unit=exp.var(dim.granularity.upper()))

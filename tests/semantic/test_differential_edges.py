@@ -66,6 +66,7 @@ CASES = [
     pytest.param(["test_count", "bug_count"], ["platform"], None, id="bugs-once-per-platform"),
     pytest.param(["test_count", "bug_count"], ["feature"], {"feature": "F10"}, id="filter-on-grouped-m2m"),
     pytest.param(["test_count", "bug_count"], [], {"feature": None}, id="feature-null-filter"),
+    pytest.param(["test_count", "bug_count"], ["platform"], {"feature": None}, id="bug-groups-beyond-test-scope"),
     pytest.param(["bug_count"], ["feature"], {"feature_id": [10, 13]}, id="filter-on-id-list"),
     pytest.param(["test_count", "bug_count"], ["test_status"], {"test_status": ["cancelled", "locked"]},
                  id="status-filter-replaces-default"),

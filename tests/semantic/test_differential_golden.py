@@ -96,6 +96,9 @@ def test_a_feature_filter_on_bugs_selects_the_same_bugs_as_its_group_row(golden)
     in_feature = both(golden, ["bug_count"], (), {"feature_id": 2001})
     assert unattributed["bug_count"][0] == grouped.loc[grouped["feature"].isna(), "bug_count"].item() == 1
     assert in_feature["bug_count"][0] == grouped.loc[grouped["feature_id"] == 2001, "bug_count"].item() == 10
+    # test 3004 is not in the feature = None test scope, yet its product has that bug
+    by_product = both(golden, ["test_count", "bug_count"], ["product"], {"feature": None})
+    assert by_product[["test_count", "bug_count"]].values.tolist() == [[0, 1]]
 
 
 def test_date_bounds_are_utc_days_inclusive(golden):

@@ -68,9 +68,13 @@ def starting_storage_id(instance: dg.DagsterInstance, not_before: float) -> int:
     return older[0].storage_id if older else 0
 
 
-def last_materialized_at(instance: dg.DagsterInstance, key: dg.AssetKey) -> float | None:
-    entry = instance.get_latest_materialization_event(key)
-    return entry.timestamp if entry else None
+def materialized_before(instance: dg.DagsterInstance, key: dg.AssetKey, moment: float) -> float | None:
+    """The latest materialisation at or before ``moment`` (a later catch-up run must not make
+    the data that crossed the policy look younger than it was)."""
+    records = instance.fetch_materializations(
+        dg.AssetRecordsFilter(asset_key=key, before_timestamp=moment), limit=1, ascending=False
+    ).records
+    return records[0].timestamp if records else None
 
 
 def describe_policy(
@@ -120,11 +124,10 @@ def build_alert(
     instance: dg.DagsterInstance,
     repository_def: dg.RepositoryDefinition | None,
     ui_base_url: str,
-    now: float,
 ) -> Alert:
-    """Gather age, policy and link for a transition that deserves an alert."""
+    """Gather age (at the transition), policy and link for a transition that deserves an alert."""
     key = dg.AssetKey(list(change.asset_path))
-    materialized_at = last_materialized_at(instance, key)
+    materialized_at = materialized_before(instance, key, change.changed_at)
     return Alert(
         storage_id=change.storage_id,
         asset_path=change.asset_path,
@@ -133,7 +136,7 @@ def build_alert(
         new_state=change.new_state,
         changed_at=change.changed_at,
         last_materialized_at=materialized_at,
-        age_seconds=None if materialized_at is None else max(0.0, now - materialized_at),
+        age_seconds=None if materialized_at is None else max(0.0, change.changed_at - materialized_at),
         policy=describe_policy(key, repository_def),
         asset_url=asset_url(ui_base_url, change.asset_path),
     )

@@ -140,7 +140,6 @@ class _Tick:
                 instance=self.context.instance,
                 repository_def=self.context.repository_def,
                 ui_base_url=self.settings.ui_base_url,
-                now=self.now,
             )
             line = log_line(alert)
             if alert.new_state == "FAIL":

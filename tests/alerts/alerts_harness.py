@@ -105,14 +105,16 @@ def materialize_all(instance: dg.DagsterInstance) -> float:
     return instance.get_latest_materialization_event(dg.AssetKey("bugs")).timestamp
 
 
-def report(instance: dg.DagsterInstance, asset: str, previous: str, new: str) -> None:
-    """Write a FreshnessStateChange the way the freshness daemon does."""
+def report(
+    instance: dg.DagsterInstance, asset: str, previous: str, new: str, at: float | None = None
+) -> None:
+    """Write a FreshnessStateChange the way the freshness daemon does (at ``at``, default now)."""
     instance.report_runless_asset_event(
         FreshnessStateChange(
             key=dg.AssetKey(asset),
             previous_state=FreshnessState(previous),
             new_state=FreshnessState(new),
-            state_change_timestamp=time.time(),
+            state_change_timestamp=time.time() if at is None else at,
         )
     )
 

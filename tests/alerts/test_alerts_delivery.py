@@ -24,8 +24,8 @@ def make_sensor(url: str | None, clock=time.time, min_state: str = "WARN"):
 def test_one_post_per_transition_with_age_policy_and_link(instance, receiver):
     materialized_at = materialize_all(instance)
     report(instance, "products", "UNKNOWN", "PASS")  # first evaluation: noise, not alerted
-    report(instance, "bugs", "PASS", "WARN")
-    report(instance, "bugs", "WARN", "FAIL")
+    report(instance, "bugs", "PASS", "WARN", at=materialized_at + 3000)
+    report(instance, "bugs", "WARN", "FAIL", at=materialized_at + 3000)
     sensor = make_sensor(receiver.url, clock=lambda: materialized_at + 3000)
 
     tick = evaluate(sensor, instance)
@@ -46,6 +46,16 @@ def test_one_post_per_transition_with_age_policy_and_link(instance, receiver):
     assert fail["blocks"][0]["text"]["text"] == ":red_circle: *bugs* is *Failed* (was Warning)"
     assert "2 alerted" in tick.skip_message and "2 delivered" in tick.skip_message
     assert any("bugs WARN -> FAIL; data age 50m" in m for m in tick.logs.messages())
+
+
+def test_age_is_the_data_age_at_the_transition_not_after_a_catch_up(instance, receiver):
+    materialized_at = materialize_all(instance)
+    report(instance, "bugs", "PASS", "WARN", at=materialized_at + 3700)
+    materialize_all(instance)  # the catch-up run lands before the sensor's tick
+    evaluate(make_sensor(receiver.url, clock=lambda: materialized_at + 3800), instance)
+
+    assert len(receiver.bodies) == 1
+    assert "Data age: 1h 1m (last materialised " in receiver.bodies[0]["text"]
 
 
 def test_second_tick_with_returned_cursor_sends_nothing(instance, receiver):
@@ -78,8 +88,8 @@ def test_only_new_transitions_are_sent_on_later_ticks(instance, receiver):
 
 def test_back_to_passing_alert(instance, receiver):
     materialized_at = materialize_all(instance)
-    report(instance, "bugs", "FAIL", "PASS")
-    sensor = make_sensor(receiver.url, clock=lambda: materialized_at + 30)
+    report(instance, "bugs", "FAIL", "PASS", at=materialized_at + 30)
+    sensor = make_sensor(receiver.url, clock=lambda: materialized_at + 60)
 
     evaluate(sensor, instance)
 

@@ -119,6 +119,37 @@ def reaches(model: Model, dim: Dimension, source: str) -> bool:
     return find_path(model.models, source, dim.model) is not None
 
 
+def _unapplied_parts(model: Model, dim: Dimension, metric: Metric) -> tuple[list[str], bool]:
+    """The parts of a metric a filter on ``dim`` cannot restrict, in words, and whether it
+    restricts any part."""
+    if metric.is_simple:
+        applies = reaches(model, dim, metric.model)
+        return ([] if applies else [metric.name]), applies
+    roles = [("numerator", metric.numerator), ("denominator", metric.denominator)] \
+        if metric.type == "ratio" else [("input", i) for i in metric.inputs]
+    parts, restricted = [], False
+    for role, inp in roles:
+        inner, applies = _unapplied_parts(model, dim, model.metrics[inp.metric])
+        restricted |= applies
+        if inner:
+            parts.append(f"{inp.metric}, the {role} of {metric.name}" if inner == [inp.metric]
+                         else f"{', '.join(inner)} in the {role} of {metric.name}")
+    return parts, restricted
+
+
+def _unapplied_filter_warning(model: Model, f: FilterSpec, metrics: list[Metric]) -> str | None:
+    dim = model.dimensions[f.dimension]
+    unapplied, restricted = [], False
+    for metric in metrics:
+        parts, applies = _unapplied_parts(model, dim, metric)
+        unapplied += [p for p in parts if p not in unapplied]
+        restricted |= applies
+    if not unapplied:
+        return None
+    effect = "it restricts the bug counts but not" if restricted else "it does not restrict"
+    return f"the filter {f.describe()} is on a bug-only dimension: {effect} {'; nor '.join(unapplied)}"
+
+
 def _filter_spec(model: Model, name: str, value: Any) -> FilterSpec:
     target = "label"
     if name not in model.dimensions and name.endswith("_id") and name[:-3] in model.dimensions \
@@ -226,13 +257,9 @@ def plan_query(
                 applied.append(f)
         sources.append(SourcePlan(src, tuple(measures.values()), tuple(applied)))
     for f in fspecs:
-        skipped = [m.name for m in mobjs
-                   if any(not reaches(model, model.dimensions[f.dimension], model.metrics[i.metric].model)
-                          for i in metric_inputs(model, m))]
-        if skipped:
-            warnings.append(
-                f"the filter {f.describe()} is on a bug-only dimension: it does not restrict tests, so it "
-                f"did not apply to {', '.join(skipped)} (or their test-based parts)")
+        warning = _unapplied_filter_warning(model, f, mobjs)
+        if warning:
+            warnings.append(warning)
     scope_values = None
     if scope_model:
         sdim, svalues = model.models[scope_model].default_scope

@@ -147,7 +147,12 @@ def test_filters_scalar_list_none_and_ids(golden):
 def test_bug_only_filter_warns_and_does_not_restrict_tests(golden):
     r = q(golden, ["bugs_per_test"], filters={"severity": "critical"})
     assert r.df.bugs_per_test[0] == 0.5
-    assert any("bugs_per_test" in w and "severity" in w for w in r.warnings)
+    assert "the filter severity = 'critical' is on a bug-only dimension: it restricts the bug counts but not " \
+           "test_count, the denominator of bugs_per_test" in r.warnings
+    only_tests = q(golden, ["test_count"], filters={"severity": "critical"})
+    assert only_tests.warnings == ["the filter severity = 'critical' is on a bug-only dimension: "
+                                   "it does not restrict test_count"]
+    assert q(golden, ["bug_count", "rejection_rate"], filters={"severity": "critical"}).warnings == []
 
 
 @pytest.mark.parametrize("kwargs, error", [

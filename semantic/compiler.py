@@ -3,6 +3,17 @@
 Compiled SQL is cached per normalised query, the model is loaded once, and no sqlglot
 optimizer pass runs in the hot path.
 
+Dialects. The pieces of an answer are stitched by outer joins on NULL-safe key equality (the
+NULL group is a group). DuckDB gets ``IS NOT DISTINCT FROM``, which it hash-joins. Elsewhere
+that condition is not accepted or not kept in an outer join: BigQuery requires an equality of
+both sides in a FULL/LEFT OUTER JOIN, Postgres runs a FULL JOIN only on hash- or
+merge-joinable conditions, and older Trino refuses non-equi FULL JOINs. So every other dialect
+gets the same meaning as equalities only, ``COALESCE(a, s) = COALESCE(b, s) AND (a IS NULL) =
+(b IS NULL)`` with a sentinel ``s`` of the key's type (``semantic.render.same_key``); the NULL
+flags keep a NULL key apart from a real key equal to the sentinel. What a dialect cannot keep
+is refused with :class:`UnsupportedDialectError` (ISO week labels, below, and any construct
+sqlglot reports as unsupported).
+
 >>> from semantic.loader import load_model
 >>> c = compile_query(load_model(), ["test_count"], ["month"], dialect="postgres")
 >>> "TO_CHAR" in c.sql
@@ -28,6 +39,7 @@ DIALECTS = ("duckdb", "postgres", "snowflake", "bigquery", "trino", "spark")
 # of 'IYYY-WIW' as week-of-month, trino maps %V to the Sunday-based week, snowflake and
 # spark keep the strftime codes verbatim, and BigQuery truncates WEEK to Sunday.
 UNSUPPORTED = {d: {"week": "ISO week labels ('2025-W07', ISO year)"} for d in DIALECTS if d != "duckdb"}
+NULL_SAFE_JOIN_DIALECTS = ("duckdb",)  # the others stitch with equalities (module docstring)
 
 
 @dataclass(frozen=True)
@@ -92,7 +104,7 @@ def _compile(model, metrics, dimensions, filters, date_start, date_end, sort_by,
                 f"dialect {dialect} cannot keep the meaning of dimension {dim!r}: "
                 f"{UNSUPPORTED[dialect][grain]} have no faithful equivalent there; "
                 f"use duckdb, or group by day/month/quarter/year")
-    tree = render_plan(model, plan)
+    tree = render_plan(model, plan, equality_joins=dialect not in NULL_SAFE_JOIN_DIALECTS)
     try:
         sql = tree.sql(dialect=dialect, unsupported_level=sqlglot.ErrorLevel.RAISE)
     except sqlglot.errors.UnsupportedError as e:

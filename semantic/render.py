@@ -1,8 +1,9 @@
 """Render a :class:`~semantic.plan.QueryPlan` into one sqlglot SELECT (builders only).
 
 Shape: one aggregation CTE per metric source at the requested grain (render_sources.py), the
-pieces stitched NULL-safely (``IS NOT DISTINCT FROM``): one piece alone, two by a FULL JOIN,
-more through a UNION spine of dimension combinations; labels looked up after aggregation
+pieces stitched NULL-safely (``IS NOT DISTINCT FROM``, or the equalities of
+:func:`same_key` where outer joins need them): one piece alone, two by a FULL JOIN, more
+through a UNION spine of dimension combinations; labels looked up after aggregation
 (render_labels.py), filters as conditions and semi-joins (render_filters.py), counts COALESCEd
 to 0 and ratios NULL on a zero denominator.
 
@@ -28,13 +29,32 @@ from semantic.sqlbuild import add_join, table
 from semantic.timegrain import periods
 
 COUNTING = ("count", "count_distinct", "sum")
+# Any value of the key's type: the NULL flags of same_key tell a NULL from the sentinel itself.
+_SENTINELS = {
+    "integer": exp.Literal.number(0), "float": exp.Literal.number(0), "string": exp.Literal.string(""),
+    "boolean": exp.false(), "time": exp.cast(exp.Literal.string("1970-01-01 00:00:00"), "TIMESTAMP"),
+}
+
+
+def same_key(left: exp.Expression, right: exp.Expression, sentinel: exp.Expression) -> exp.Expression:
+    """``left IS NOT DISTINCT FROM right`` as equalities only (a hash/merge-joinable condition):
+    ``COALESCE(left, s) = COALESCE(right, s) AND (left IS NULL) = (right IS NULL)``.
+
+    >>> same_key(exp.column("k", "a"), exp.column("k", "b"), exp.Literal.number(0)).sql()
+    'COALESCE(a.k, 0) = COALESCE(b.k, 0) AND (a.k IS NULL) = (b.k IS NULL)'
+    """
+    values = exp.EQ(this=exp.Coalesce(this=left, expressions=[sentinel.copy()]),
+                    expression=exp.Coalesce(this=right, expressions=[sentinel.copy()]))
+    nulls = exp.EQ(this=exp.paren(exp.Is(this=left.copy(), expression=exp.null()), copy=False),
+                   expression=exp.paren(exp.Is(this=right.copy(), expression=exp.null()), copy=False))
+    return exp.and_(values, nulls, copy=False)
 
 
 class Renderer(SourcesMixin, FiltersMixin, LabelsMixin):
     """Builds the SQL tree of one plan."""
 
-    def __init__(self, model: Model, plan: QueryPlan):
-        self.model, self.plan = model, plan
+    def __init__(self, model: Model, plan: QueryPlan, equality_joins: bool = False):
+        self.model, self.plan, self.equality_joins = model, plan, equality_joins
         self.dims = [model.dimensions[d] for d in plan.dimensions]
         self.ctes: list[tuple[str, exp.Expression]] = []
         self.label_ctes: set[str] = set()
@@ -112,8 +132,8 @@ class Renderer(SourcesMixin, FiltersMixin, LabelsMixin):
             if spine is None:
                 first, second = parts
                 final = add_join(exp.select().from_(table(first), copy=False), table(second), "full",
-                             on=exp.and_(*[exp.NullSafeEQ(this=exp.column(k, first), expression=exp.column(k, second))
-                                           for k in kcols], copy=False))
+                             on=exp.and_(*[self._same_key(d, exp.column(k, first), exp.column(k, second))
+                                           for k, d in zip(kcols, self.dims)], copy=False))
                 keys = {k: exp.Coalesce(this=exp.column(k, first), expressions=[exp.column(k, second)]) for k in kcols}
             else:
                 final = exp.select().from_(table(spine), copy=False)
@@ -121,8 +141,8 @@ class Renderer(SourcesMixin, FiltersMixin, LabelsMixin):
             for s in order:
                 if names[s] in parts if spine is None else names[s] == spine:
                     continue
-                on = exp.and_(*[exp.NullSafeEQ(this=keys[k].copy(), expression=exp.column(k, names[s]))
-                                for k in kcols], copy=False)
+                on = exp.and_(*[self._same_key(d, keys[k].copy(), exp.column(k, names[s]))
+                                for k, d in zip(kcols, self.dims)], copy=False)
                 final = add_join(final, table(names[s]), "left", on=on)
         cols = []
         for d in self.dims:
@@ -150,6 +170,10 @@ class Renderer(SourcesMixin, FiltersMixin, LabelsMixin):
         for name, cte in self.ctes:
             final = final.with_(name, as_=cte, copy=False)
         return final
+
+    def _same_key(self, dim: Dimension, left: exp.Expression, right: exp.Expression) -> exp.Expression:
+        return same_key(left, right, _SENTINELS["time" if dim.is_time else dim.value_type]) \
+            if self.equality_joins else exp.NullSafeEQ(this=left, expression=right)
 
     def _union(self, parts, kcols, name) -> str:
         union = None
@@ -187,6 +211,6 @@ class Renderer(SourcesMixin, FiltersMixin, LabelsMixin):
         return exp.paren(self._metric_value(base.name, names))
 
 
-def render_plan(model: Model, plan: QueryPlan) -> exp.Select:
-    """The SQL tree of a plan."""
-    return Renderer(model, plan).build()
+def render_plan(model: Model, plan: QueryPlan, equality_joins: bool = False) -> exp.Select:
+    """The SQL tree of a plan; ``equality_joins`` stitches with :func:`same_key`."""
+    return Renderer(model, plan, equality_joins).build()

@@ -12,16 +12,22 @@ directory, so queries never re-read YAML or re-parse expressions.
 from __future__ import annotations
 
 import functools
-import re
 from collections import deque
 from pathlib import Path
 from typing import Any
 
-import sqlglot
-import yaml
 from sqlglot import exp
 
 from semantic.errors import ModelValidationError, did_you_mean
+from semantic.model_source import (
+    display_path,
+    LineMap,
+    Problems,
+    check_fields,
+    location,
+    parse_expression,
+    read_model_files,
+)
 from semantic.spec import (
     AGGREGATIONS,
     CARDINALITIES,
@@ -39,164 +45,47 @@ from semantic.spec import (
 MODELS_DIR = Path(__file__).parent / "models"
 
 
-class _Map(dict):
-    """A YAML mapping that remembers the line of itself and of each key."""
-
-    line: int = 0
-    key_lines: dict
-
-
-class _LineLoader(yaml.SafeLoader):
-    """SafeLoader whose mappings are :class:`_Map` with 1-based line numbers."""
-
-    def construct_mapping(self, node, deep=False):  # type: ignore[override]
-        mapping = _Map(super().construct_mapping(node, deep=True))
-        mapping.line = node.start_mark.line + 1
-        mapping.key_lines = {
-            self.construct_object(k, deep=True): k.start_mark.line + 1 for k, _ in node.value
-        }
-        return mapping
-
-
-_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _LineLoader.construct_mapping)
-# YAML 1.2 booleans only: 'on', 'off', 'yes', 'no' stay strings (a join's 'on:' key).
-_LineLoader.yaml_implicit_resolvers = {
-    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:bool"]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-_LineLoader.add_implicit_resolver(
-    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
-)
-
-
-class _Ctx:
-    """Collects validation problems with their locations."""
-
-    def __init__(self) -> None:
-        self.problems: list[tuple[str, Location | None]] = []
-
-    def error(self, message: str, where: Location | None) -> None:
-        self.problems.append((message, where))
-
-    def raise_if_any(self) -> None:
-        if not self.problems:
-            return
-        lines = [f"{m} at {w}" if w else m for m, w in self.problems]
-        first = self.problems[0][1]
-        err = ModelValidationError(
-            lines[0] if len(lines) == 1 else f"{len(lines)} problems in the semantic model:\n  " + "\n  ".join(lines),
-            file=first.file if first else None,
-            line=first.line if first else None,
-        )
-        err.problems = lines  # type: ignore[attr-defined]
-        raise err
-
-
-def _loc(file: str, node: Any, key: str | None = None) -> Location:
-    if isinstance(node, _Map):
-        if key is not None and key in node.key_lines:
-            return Location(file, node.key_lines[key])
-        return Location(file, node.line)
-    return Location(file, 0)
-
-
-_FIELDS = {
-    "top": {"semantic_models", "dimensions", "time_dimensions", "metrics"},
-    "semantic_model": {"name", "table", "description", "primary_key", "columns", "joins", "default_scope"},
-    "join": {"to", "type", "on", "bridge", "required"},
-    "dimension": {"name", "description", "model", "key", "overrides", "id", "label", "members", "allowed_values", "value_type"},
-    "time_dimension": {"name", "description", "model", "expr", "granularities"},
-    "metric": {"name", "description", "type", "model", "expr", "filter", "numerator", "denominator", "inputs", "hidden"},
-}
-
-
-def _check_fields(ctx: _Ctx, file: str, node: Any, kind: str, what: str) -> bool:
-    if not isinstance(node, dict):
-        ctx.error(f"{what} must be a mapping, got {type(node).__name__}", _loc(file, node))
-        return False
-    for key in node:
-        if key not in _FIELDS[kind]:
-            ctx.error(f"unknown field {key!r} in {what}{did_you_mean(key, _FIELDS[kind])}", _loc(file, node, key))
-    return True
-
-
-def _parse(ctx: _Ctx, text: Any, where: Location, what: str) -> exp.Expression | None:
-    if not isinstance(text, (str, int, float, bool)) or isinstance(text, bool):
-        ctx.error(f"{what} must be a SQL expression string, got {text!r}", where)
-        return None
-    try:
-        return sqlglot.parse_one(str(text), read="duckdb")
-    except sqlglot.errors.SqlglotError as e:
-        ctx.error(f"invalid SQL expression {text!r} in {what}: {str(e).splitlines()[0]}", where)
-        return None
-
-
-def _read_files(paths: list[Path], ctx: _Ctx) -> list[tuple[str, _Map]]:
-    docs = []
-    for path in paths:
-        shown = _display(path)
-        try:
-            doc = yaml.load(path.read_text(), Loader=_LineLoader)
-        except yaml.MarkedYAMLError as e:
-            mark = e.problem_mark or e.context_mark
-            line = mark.line + 1 if mark else 0
-            raise ModelValidationError(f"malformed YAML: {e.problem or e}", file=shown, line=line) from None
-        if doc is None:
-            continue
-        if not _check_fields(ctx, shown, doc, "top", f"file {shown}"):
-            continue
-        docs.append((shown, doc))
-    return docs
-
-
-def _display(path: Path) -> str:
-    try:
-        return str(path.resolve().relative_to(Path.cwd().resolve()))
-    except ValueError:
-        return str(path)
-
-
-def _build_models(ctx: _Ctx, docs) -> dict[str, SemanticModel]:
-    raw: dict[str, tuple[str, _Map]] = {}
+def _build_models(ctx: Problems, docs) -> dict[str, SemanticModel]:
+    raw: dict[str, tuple[str, LineMap]] = {}
     for file, doc in docs:
         for node in doc.get("semantic_models") or []:
-            if not _check_fields(ctx, file, node, "semantic_model", "semantic model"):
+            if not check_fields(ctx, file, node, "semantic_model", "semantic model"):
                 continue
             name = node.get("name")
             if not isinstance(name, str):
-                ctx.error("semantic model without a name", _loc(file, node))
+                ctx.error("semantic model without a name", location(file, node))
                 continue
             if name in raw:
-                ctx.error(f"duplicate semantic model {name!r} (also at {_loc(*raw[name])})", _loc(file, node, "name"))
+                ctx.error(f"duplicate semantic model {name!r} (also at {location(*raw[name])})", location(file, node, "name"))
                 continue
             raw[name] = (file, node)
     models = {}
     for name, (file, node) in raw.items():
         columns = node.get("columns") or {}
         if not isinstance(columns, dict) or not columns:
-            ctx.error(f"semantic model {name} needs a 'columns' mapping of column: type", _loc(file, node))
+            ctx.error(f"semantic model {name} needs a 'columns' mapping of column: type", location(file, node))
             columns = {}
         for col, typ in columns.items():
             if typ not in ("integer", "string", "boolean", "timestamp", "float"):
-                ctx.error(f"bad type {typ!r} for column {col!r} in semantic model {name}; valid: integer, string, boolean, timestamp, float", _loc(file, columns, col))
+                ctx.error(f"bad type {typ!r} for column {col!r} in semantic model {name}; valid: integer, string, boolean, timestamp, float", location(file, columns, col))
         pk = node.get("primary_key")
         pk = tuple([pk] if isinstance(pk, str) else (pk or ()))
         if not pk:
-            ctx.error(f"semantic model {name} needs a primary_key", _loc(file, node))
+            ctx.error(f"semantic model {name} needs a primary_key", location(file, node))
         for col in pk:
             if col not in columns:
-                ctx.error(f"unknown primary key column {col!r} in semantic model {name}{did_you_mean(col, columns)}", _loc(file, node, "primary_key"))
+                ctx.error(f"unknown primary key column {col!r} in semantic model {name}{did_you_mean(col, columns)}", location(file, node, "primary_key"))
         joins = []
         for jn in node.get("joins") or []:
-            if not _check_fields(ctx, file, jn, "join", f"join of {name}"):
+            if not check_fields(ctx, file, jn, "join", f"join of {name}"):
                 continue
-            where = _loc(file, jn)
+            where = location(file, jn)
             target = jn.get("to")
             if target not in raw:
                 ctx.error(f"unknown join target {target!r} in semantic model {name}{did_you_mean(target, raw)}", where)
                 continue
             if jn.get("type") not in CARDINALITIES:
-                ctx.error(f"bad cardinality {jn.get('type')!r} for join {name} -> {target}; valid: {', '.join(CARDINALITIES)}", _loc(file, jn, "type"))
+                ctx.error(f"bad cardinality {jn.get('type')!r} for join {name} -> {target}; valid: {', '.join(CARDINALITIES)}", location(file, jn, "type"))
                 continue
             on = jn.get("on")
             if not isinstance(on, dict) or not on:
@@ -205,9 +94,9 @@ def _build_models(ctx: _Ctx, docs) -> dict[str, SemanticModel]:
             tcols = raw[target][1].get("columns") or {}
             for s, t in on.items():
                 if s not in columns:
-                    ctx.error(f"unknown column {s!r} in join {name} -> {target}{did_you_mean(s, columns)}", _loc(file, on, s))
+                    ctx.error(f"unknown column {s!r} in join {name} -> {target}{did_you_mean(s, columns)}", location(file, on, s))
                 if t not in tcols:
-                    ctx.error(f"unknown column {t!r} of {target} in join {name} -> {target}{did_you_mean(t, tcols)}", _loc(file, on, s))
+                    ctx.error(f"unknown column {t!r} of {target} in join {name} -> {target}{did_you_mean(t, tcols)}", location(file, on, s))
             if jn.get("type") == "many_to_one" and tuple(on.values()) != tuple(raw[target][1].get("primary_key") or ()) and [*on.values()] != list(raw[target][1].get("primary_key") or []):
                 ctx.error(f"join {name} -> {target} is many_to_one but does not join on {target}'s primary key", where)
             joins.append(Join(name, target, jn["type"], tuple(on.items()), bool(jn.get("bridge")), bool(jn.get("required")), where))
@@ -218,7 +107,7 @@ def _build_models(ctx: _Ctx, docs) -> dict[str, SemanticModel]:
         models[name] = SemanticModel(
             name=name, table=node.get("table") or name, description=node.get("description") or "",
             primary_key=pk, columns=tuple(columns.items()), joins=tuple(joins),
-            default_scope=default_scope, where=_loc(file, node),
+            default_scope=default_scope, where=location(file, node),
         )
     return models
 
@@ -276,52 +165,52 @@ def _build_dimensions(ctx, docs, models) -> dict[str, Dimension]:
 
     for file, doc in docs:
         for node in doc.get("dimensions") or []:
-            if not _check_fields(ctx, file, node, "dimension", "dimension"):
+            if not check_fields(ctx, file, node, "dimension", "dimension"):
                 continue
-            name, where = node.get("name"), _loc(file, node)
+            name, where = node.get("name"), location(file, node)
             what = f"dimension {name}"
             if not isinstance(name, str) or not claim(name, where):
                 continue
             model = node.get("model")
             if model not in models:
-                ctx.error(f"unknown model {model!r} in {what}{did_you_mean(model, models)}", _loc(file, node, "model"))
+                ctx.error(f"unknown model {model!r} in {what}{did_you_mean(model, models)}", location(file, node, "model"))
                 continue
-            key = _parse(ctx, node.get("key"), _loc(file, node, "key"), f"key of {what}")
+            key = parse_expression(ctx, node.get("key"), location(file, node, "key"), f"key of {what}")
             if key is None:
                 continue
-            _check_columns(ctx, models, model, key, _loc(file, node, "key"), what)
+            _check_columns(ctx, models, model, key, location(file, node, "key"), what)
             key_column = key.name if isinstance(key, exp.Column) else name
             overrides = []
             for src, text in (node.get("overrides") or {}).items():
                 if src not in models:
-                    ctx.error(f"unknown model {src!r} in overrides of {what}{did_you_mean(src, models)}", _loc(file, node["overrides"], src))
+                    ctx.error(f"unknown model {src!r} in overrides of {what}{did_you_mean(src, models)}", location(file, node["overrides"], src))
                     continue
-                ov = _parse(ctx, text, _loc(file, node["overrides"], src), f"override of {what}")
+                ov = parse_expression(ctx, text, location(file, node["overrides"], src), f"override of {what}")
                 if ov is not None:
-                    _check_columns(ctx, models, src, ov, _loc(file, node["overrides"], src), what)
+                    _check_columns(ctx, models, src, ov, location(file, node["overrides"], src), what)
                     overrides.append((src, ov))
             id_expr = None
             if node.get("id") is not None:
-                id_expr = _parse(ctx, node["id"], _loc(file, node, "id"), f"id of {what}")
+                id_expr = parse_expression(ctx, node["id"], location(file, node, "id"), f"id of {what}")
                 if id_expr is not None:
                     for c in id_expr.find_all(exp.Column):
                         if c.table or c.name != "key":
-                            ctx.error(f"the id of {what} may only reference 'key', not {c.sql()!r}", _loc(file, node, "id"))
+                            ctx.error(f"the id of {what} may only reference 'key', not {c.sql()!r}", location(file, node, "id"))
             label_expr, lookups, label_type = None, (), None
             label = node.get("label")
             if label is not None:
                 if not isinstance(label, dict) or "expr" not in label:
-                    ctx.error(f"label of {what} must be {{expr: ..., lookup: [models]}}", _loc(file, node, "label"))
+                    ctx.error(f"label of {what} must be {{expr: ..., lookup: [models]}}", location(file, node, "label"))
                 else:
                     lookups = tuple(label.get("lookup") or ())
-                    label_expr = _parse(ctx, label["expr"], _loc(file, node, "label"), f"label of {what}")
+                    label_expr = parse_expression(ctx, label["expr"], location(file, node, "label"), f"label of {what}")
                     for lk in lookups:
                         if lk not in models:
-                            ctx.error(f"unknown lookup model {lk!r} in {what}{did_you_mean(lk, models)}", _loc(file, node, "label"))
+                            ctx.error(f"unknown lookup model {lk!r} in {what}{did_you_mean(lk, models)}", location(file, node, "label"))
                         elif models[lk].column_type(key_column) is None:
-                            ctx.error(f"lookup model {lk} of {what} has no column {key_column!r} to look the label up by", _loc(file, node, "label"))
+                            ctx.error(f"lookup model {lk} of {what} has no column {key_column!r} to look the label up by", location(file, node, "label"))
                     if label_expr is not None and all(lk in models for lk in lookups):
-                        _check_columns(ctx, models, lookups[0] if lookups else model, label_expr, _loc(file, node, "label"), what, allowed_tables=set(lookups))
+                        _check_columns(ctx, models, lookups[0] if lookups else model, label_expr, location(file, node, "label"), what, allowed_tables=set(lookups))
                         cols = list(label_expr.find_all(exp.Column))
                         label_type = models[cols[0].table].column_type(cols[0].name) if cols and cols[0].table in models else "string"
             members = node.get("members")
@@ -329,7 +218,7 @@ def _build_dimensions(ctx, docs, models) -> dict[str, Dimension]:
             if members is not None:
                 members_model = members.get("model") if isinstance(members, dict) else None
                 if members_model not in models:
-                    ctx.error(f"unknown members model {members_model!r} in {what}{did_you_mean(members_model, models)}", _loc(file, node, "members"))
+                    ctx.error(f"unknown members model {members_model!r} in {what}{did_you_mean(members_model, models)}", location(file, node, "members"))
                     members_model = None
             home_base = key.table if isinstance(key, exp.Column) and key.table else model
             value_type = node.get("value_type") or _type_of(models, model, key)
@@ -342,22 +231,22 @@ def _build_dimensions(ctx, docs, models) -> dict[str, Dimension]:
                 allowed_values=tuple(allowed) if allowed is not None else None, where=where,
             )
         for node in doc.get("time_dimensions") or []:
-            if not _check_fields(ctx, file, node, "time_dimension", "time dimension"):
+            if not check_fields(ctx, file, node, "time_dimension", "time dimension"):
                 continue
-            where = _loc(file, node)
+            where = location(file, node)
             model = node.get("model")
             if model not in models:
                 ctx.error(f"unknown model {model!r} in time dimension {node.get('name')}{did_you_mean(model, models)}", where)
                 continue
-            expression = _parse(ctx, node.get("expr"), _loc(file, node, "expr"), f"time dimension {node.get('name')}")
+            expression = parse_expression(ctx, node.get("expr"), location(file, node, "expr"), f"time dimension {node.get('name')}")
             if expression is None:
                 continue
-            _check_columns(ctx, models, model, expression, _loc(file, node, "expr"), f"time dimension {node.get('name')}")
+            _check_columns(ctx, models, model, expression, location(file, node, "expr"), f"time dimension {node.get('name')}")
             if _type_of(models, model, expression) != "timestamp":
                 ctx.error(f"time dimension {node.get('name')} must be a timestamp column", where)
             for grain in node.get("granularities") or []:
                 if grain not in GRANULARITIES:
-                    ctx.error(f"bad granularity {grain!r}{did_you_mean(grain, GRANULARITIES)}; valid: {', '.join(GRANULARITIES)}", _loc(file, node, "granularities"))
+                    ctx.error(f"bad granularity {grain!r}{did_you_mean(grain, GRANULARITIES)}; valid: {', '.join(GRANULARITIES)}", location(file, node, "granularities"))
                     continue
                 if not claim(grain, where):
                     continue
@@ -373,7 +262,7 @@ def _metric_input(ctx, raw, where, what) -> MetricInput | None:
     if isinstance(raw, str):
         return MetricInput(raw)
     if isinstance(raw, dict) and isinstance(raw.get("metric"), str):
-        flt = _parse(ctx, raw["filter"], where, f"filter of {what}") if raw.get("filter") is not None else None
+        flt = parse_expression(ctx, raw["filter"], where, f"filter of {what}") if raw.get("filter") is not None else None
         return MetricInput(raw["metric"], flt, raw.get("alias"))
     ctx.error(f"{what} must be a metric name or {{metric: name, filter: ..., alias: ...}}", where)
     return None
@@ -383,9 +272,9 @@ def _build_metrics(ctx, docs, models, dims) -> dict[str, Metric]:
     metrics: dict[str, Metric] = {}
     for file, doc in docs:
         for node in doc.get("metrics") or []:
-            if not _check_fields(ctx, file, node, "metric", "metric"):
+            if not check_fields(ctx, file, node, "metric", "metric"):
                 continue
-            name, where = node.get("name"), _loc(file, node)
+            name, where = node.get("name"), location(file, node)
             if not isinstance(name, str):
                 ctx.error("metric without a name", where)
                 continue
@@ -398,28 +287,28 @@ def _build_metrics(ctx, docs, models, dims) -> dict[str, Metric]:
                 continue
             mtype = node.get("type")
             if mtype not in METRIC_TYPES:
-                ctx.error(f"bad metric type {mtype!r} in {what}{did_you_mean(mtype, METRIC_TYPES)}; valid: {', '.join(METRIC_TYPES)}", _loc(file, node, "type"))
+                ctx.error(f"bad metric type {mtype!r} in {what}{did_you_mean(mtype, METRIC_TYPES)}; valid: {', '.join(METRIC_TYPES)}", location(file, node, "type"))
                 continue
             kwargs: dict[str, Any] = {}
             if mtype in AGGREGATIONS:
                 model = node.get("model")
                 if model not in models:
-                    ctx.error(f"unknown model {model!r} in {what}{did_you_mean(model, models)}", _loc(file, node, "model"))
+                    ctx.error(f"unknown model {model!r} in {what}{did_you_mean(model, models)}", location(file, node, "model"))
                     continue
-                expression = _parse(ctx, node.get("expr"), _loc(file, node, "expr"), what)
-                flt = _parse(ctx, node["filter"], _loc(file, node, "filter"), f"filter of {what}") if node.get("filter") is not None else None
+                expression = parse_expression(ctx, node.get("expr"), location(file, node, "expr"), what)
+                flt = parse_expression(ctx, node["filter"], location(file, node, "filter"), f"filter of {what}") if node.get("filter") is not None else None
                 for e, field_name in ((expression, "expr"), (flt, "filter")):
                     if e is not None:
-                        _check_columns(ctx, models, model, e, _loc(file, node, field_name), what)
+                        _check_columns(ctx, models, model, e, location(file, node, field_name), what)
                 kwargs = dict(model=model, expr=expression, filter=flt, expr_sql=str(node.get("expr")), filter_sql=str(node.get("filter") or ""))
             elif mtype == "ratio":
                 kwargs = dict(
-                    numerator=_metric_input(ctx, node.get("numerator"), _loc(file, node, "numerator"), f"numerator of {what}"),
-                    denominator=_metric_input(ctx, node.get("denominator"), _loc(file, node, "denominator"), f"denominator of {what}"),
+                    numerator=_metric_input(ctx, node.get("numerator"), location(file, node, "numerator"), f"numerator of {what}"),
+                    denominator=_metric_input(ctx, node.get("denominator"), location(file, node, "denominator"), f"denominator of {what}"),
                 )
             else:
-                inputs = [_metric_input(ctx, i, _loc(file, node, "inputs"), f"input of {what}") for i in node.get("inputs") or []]
-                expression = _parse(ctx, node.get("expr"), _loc(file, node, "expr"), what)
+                inputs = [_metric_input(ctx, i, location(file, node, "inputs"), f"input of {what}") for i in node.get("inputs") or []]
+                expression = parse_expression(ctx, node.get("expr"), location(file, node, "expr"), what)
                 kwargs = dict(inputs=tuple(i for i in inputs if i), expr=expression, expr_sql=str(node.get("expr")))
             metrics[name] = Metric(name=name, description=node.get("description") or "", type=mtype,
                                    hidden=bool(node.get("hidden")), where=where, **kwargs)
@@ -475,14 +364,14 @@ def _check_scopes(ctx, models, dims) -> None:
 
 def build_model(paths: list[Path]) -> Model:
     """Load and validate the given YAML files (raises :class:`ModelValidationError`)."""
-    ctx = _Ctx()
-    docs = _read_files(paths, ctx)
+    ctx = Problems()
+    docs = read_model_files(paths, ctx)
     models = _build_models(ctx, docs)
     dims = _build_dimensions(ctx, docs, models)
     metrics = _build_metrics(ctx, docs, models, dims)
     _check_scopes(ctx, models, dims)
     ctx.raise_if_any()
-    return Model(models=models, dimensions=dims, metrics=metrics, files=tuple(_display(p) for p in paths))
+    return Model(models=models, dimensions=dims, metrics=metrics, files=tuple(display_path(p) for p in paths))
 
 
 @functools.lru_cache(maxsize=8)
@@ -506,7 +395,7 @@ def load_model(path: str | Path | None = None) -> Model:
 
 def validate_against_warehouse(model: Model, con) -> None:
     """Check every declared table and column exists in the warehouse with a compatible type."""
-    ctx = _Ctx()
+    ctx = Problems()
     rows = con.execute(
         "SELECT table_name, column_name, data_type FROM information_schema.columns"
     ).fetchall()

@@ -2,7 +2,8 @@
 
 The semantic layer never imports Dagster: a :class:`FreshnessSource` is injected (the
 Dagster-backed one lives in ``testio_assets``). The default reads the warehouse's own load
-log ``_table_loads`` and, knowing no policy, reports state ``unknown`` (or ``never_loaded``).
+log ``_table_loads``, where the pipeline records each write and the policy in force, and
+computes the state from the age (``unknown`` without a recorded policy, ``never_loaded``).
 
 >>> import duckdb
 >>> con = duckdb.connect()
@@ -75,32 +76,72 @@ def freshness_warning(f: TableFreshness) -> str | None:
     return None
 
 
+def format_window(seconds: float) -> str:
+    """A policy window the way the pipeline writes it: ``3600`` -> ``'1h'``, ``5400`` -> ``'90m'``.
+
+    >>> format_window(3600), format_window(5400), format_window(86400), format_window(45)
+    ('1h', '90m', '1d', '45s')
+    """
+    whole = int(seconds)
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if whole >= size and whole % size == 0:
+            return f"{whole // size}{unit}"
+    return f"{whole}s"
+
+
+def state_for_age(age_seconds: float, warn_after: float | None, fail_after: float | None) -> str:
+    """``passing``, ``warning`` or ``failed`` for an age under a policy (``unknown`` without one).
+
+    >>> [state_for_age(a, 3600, 7200) for a in (10, 3600, 7200)]
+    ['passing', 'warning', 'failed']
+    """
+    if fail_after is None:
+        return "unknown"
+    if age_seconds >= fail_after:
+        return "failed"
+    if warn_after is not None and age_seconds >= warn_after:
+        return "warning"
+    return "passing"
+
+
 class WarehouseLoadLogFreshness:
-    """Reads ``_table_loads`` (table_name, loaded_at, run_id, row_count) over a connection."""
+    """Reads the warehouse's load log ``_table_loads``: when each table was written and the
+    freshness policy in force then (``warn_after_seconds``, ``fail_after_seconds``), so an
+    answer knows its data's age and state without Dagster. A log written without policy
+    columns gives state ``unknown``; a table missing from it is ``never_loaded``."""
 
     def __init__(self, con, now=None):
         self.con = con
         self.now = now
 
+    def _load_log(self, tables: Sequence[str]) -> dict[str, dict]:
+        try:
+            cursor = self.con.execute(
+                "SELECT * FROM _table_loads WHERE table_name IN (SELECT UNNEST(?))", [list(tables)]
+            )
+        except Exception:  # noqa: BLE001 - no load log: every table is never_loaded
+            return {}
+        columns = [d[0] for d in cursor.description]
+        return {row["table_name"]: row for row in (dict(zip(columns, r)) for r in cursor.fetchall())}
+
     def table_freshness(self, tables: Sequence[str]) -> Mapping[str, TableFreshness]:
         now = self.now() if callable(self.now) else (self.now or datetime.now(timezone.utc))
-        rows: dict[str, datetime | None] = {}
-        try:
-            for name, loaded_at in self.con.execute(
-                "SELECT table_name, loaded_at FROM _table_loads WHERE table_name IN (SELECT UNNEST(?))",
-                [list(tables)],
-            ).fetchall():
-                rows[name] = loaded_at
-        except Exception:  # noqa: BLE001 - no load log: every table is never_loaded
-            rows = {}
+        log = self._load_log(tables)
         out = {}
         for table in tables:
-            loaded = rows.get(table)
+            row = log.get(table)
+            loaded = row.get("loaded_at") if row else None
             if loaded is None:
                 out[table] = TableFreshness(table, None, None, "never_loaded", None, "warehouse _table_loads")
                 continue
             loaded = loaded.replace(tzinfo=timezone.utc) if loaded.tzinfo is None else loaded
             age = max(0.0, (now - loaded).total_seconds())
-            out[table] = TableFreshness(table, loaded, age, "unknown", None,
-                                        "warehouse _table_loads (no policy known)")
+            warn, fail = row.get("warn_after_seconds"), row.get("fail_after_seconds")
+            if fail is None:
+                out[table] = TableFreshness(table, loaded, age, "unknown", None,
+                                            "warehouse _table_loads (no policy recorded)")
+                continue
+            policy = (f"warn after {format_window(warn)}, " if warn is not None else "") + f"fail after {format_window(fail)}"
+            out[table] = TableFreshness(table, loaded, age, state_for_age(age, warn, fail), policy,
+                                        "warehouse _table_loads (computed from the policy recorded at load)")
         return out

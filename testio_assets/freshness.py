@@ -18,6 +18,8 @@ from datetime import timedelta
 
 import dagster as dg
 
+from semantic.freshness import format_window
+
 OVERRIDE_ENV = "TESTIO_FRESHNESS_POLICIES"
 
 
@@ -66,12 +68,9 @@ def parse_duration(text: str) -> timedelta:
 
 
 def format_duration(value: timedelta) -> str:
-    """``timedelta(hours=2)`` -> ``"2h"``; ``timedelta(minutes=90)`` -> ``"90m"``."""
-    seconds = int(value.total_seconds())
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds % size == 0 and seconds >= size:
-            return f"{seconds // size}{unit}"
-    return f"{seconds}s"
+    """``timedelta(hours=2)`` -> ``"2h"``; ``timedelta(minutes=90)`` -> ``"90m"`` (the semantic
+    layer writes recorded policies the same way)."""
+    return format_window(value.total_seconds())
 
 
 def policy_windows(environ: Mapping[str, str] | None = None) -> dict[str, FreshnessWindows]:

@@ -16,7 +16,7 @@ from datetime import datetime, timezone
 
 import dagster as dg
 
-from semantic.freshness import TableFreshness
+from semantic.freshness import TableFreshness, state_for_age as semantic_state_for_age
 from testio_assets.freshness import FreshnessWindows, policy_windows
 
 PASSING, WARNING, FAILED, NEVER_LOADED = "passing", "warning", "failed", "never_loaded"
@@ -35,7 +35,7 @@ class AssetFreshness:
 
 
 def state_for_age(age_seconds: float | None, windows: FreshnessWindows) -> str:
-    """Dagster's time-window rule.
+    """Dagster's time-window rule, the same the semantic layer applies to recorded policies.
 
     >>> from datetime import timedelta
     >>> w = FreshnessWindows(warn=timedelta(hours=1), fail=timedelta(hours=2))
@@ -44,11 +44,7 @@ def state_for_age(age_seconds: float | None, windows: FreshnessWindows) -> str:
     """
     if age_seconds is None:
         return NEVER_LOADED
-    if age_seconds >= windows.fail.total_seconds():
-        return FAILED
-    if age_seconds >= windows.warn.total_seconds():
-        return WARNING
-    return PASSING
+    return semantic_state_for_age(age_seconds, windows.warn.total_seconds(), windows.fail.total_seconds())
 
 
 def _source_text(state: str, recorded: str | None) -> str:

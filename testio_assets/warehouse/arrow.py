@@ -21,6 +21,7 @@ _ARROW_TYPES: dict[str, pa.DataType] = {
     "BIGINT": pa.int64(),
     "VARCHAR": pa.string(),
     "BOOLEAN": pa.bool_(),
+    "DOUBLE": pa.float64(),
     "TIMESTAMP": pa.timestamp("us"),
     "BIGINT[]": pa.list_(pa.int64()),
     "VARCHAR[]": pa.list_(pa.string()),

@@ -184,13 +184,15 @@ USERS = Table(
 
 TABLE_LOADS = Table(
     name="_table_loads",
-    description="One row per warehouse table: when it was last written, by which run, and its row count. Read by the semantic layer to report data age without Dagster.",
+    description="One row per warehouse table: when it was last written, by which run, its row count and the freshness policy in force. Read by the semantic layer to report data age and state without Dagster.",
     primary_key=("table_name",),
     columns=(
         _pk("table_name", "VARCHAR", "Warehouse table name."),
         Column("loaded_at", "TIMESTAMP", "When the table was last written, UTC."),
         Column("run_id", "VARCHAR", "Dagster run id of the write (null outside Dagster)."),
         Column("row_count", "BIGINT", "Rows in the table after the write."),
+        Column("warn_after_seconds", "DOUBLE", "Freshness policy when written: Warning from this age on (null without a policy)."),
+        Column("fail_after_seconds", "DOUBLE", "Freshness policy when written: Failed from this age on (null without a policy)."),
     ),
 )
 

@@ -23,6 +23,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
+from testio_assets.freshness import policy_windows
 from testio_assets.warehouse.schema import TABLE_LOADS, TABLES, Table, create_table_sql
 
 Source = pa.Table | str  # Arrow data, or a SELECT over the warehouse
@@ -131,9 +132,21 @@ class WarehouseWriter:
 
     def _record_load(self, table_name: str, row_count: int) -> None:
         loaded_at = datetime.now(timezone.utc).replace(tzinfo=None)
+        windows = policy_windows().get(table_name)
         self._con.execute(create_table_sql(TABLE_LOADS))
+        # A warehouse written before the policy columns existed gains them here.
+        for column in TABLE_LOADS.columns:
+            self._con.execute(
+                f"ALTER TABLE {_quote(TABLE_LOADS.name)} "
+                f"ADD COLUMN IF NOT EXISTS {_quote(column.name)} {column.type}"
+            )
         self._con.execute(
             f"INSERT OR REPLACE INTO {_quote(TABLE_LOADS.name)} "
-            "(table_name, loaded_at, run_id, row_count) VALUES (?, ?, ?, ?)",
-            [table_name, loaded_at, self._run_id, row_count],
+            "(table_name, loaded_at, run_id, row_count, warn_after_seconds, fail_after_seconds) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            [
+                table_name, loaded_at, self._run_id, row_count,
+                windows.warn.total_seconds() if windows else None,
+                windows.fail.total_seconds() if windows else None,
+            ],
         )

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-import dagster as dg
+from datetime import datetime, timezone
 
-from semantic import query_metrics
+import dagster as dg
+import duckdb
+
+from semantic import WarehouseLoadLogFreshness, query_metrics
 from testio_assets.freshness_state import DagsterFreshnessSource
 
 
@@ -44,3 +47,21 @@ def test_never_materialised_tables_are_reported():
         states = source.table_freshness(["bugs"])
     assert states["bugs"].state == "never_loaded"
     assert states["bugs"].last_loaded_at is None
+
+
+def test_answers_know_age_and_state_from_the_warehouse_alone(materialized, tmp_path):
+    # A notebook without Dagster: the load log carries the policy in force at each write.
+    defs, instance, materialized_at = materialized
+    warehouse = str(tmp_path / "testio.duckdb")
+    fresh = query_metrics(["bug_count"], warehouse=warehouse)
+    assert fresh.metadata["freshness"]["bugs"]["state"] == "passing"
+    assert fresh.metadata["freshness"]["bugs"]["policy"] == "warn after 1h, fail after 2h"
+    assert "policy recorded at load" in fresh.metadata["freshness"]["bugs"]["source"]
+
+    later = datetime.fromtimestamp(materialized_at + 3 * 3600, timezone.utc)
+    with duckdb.connect(str(tmp_path / "testio.read.duckdb"), read_only=True) as con:
+        stale = query_metrics(
+            ["bug_count"], ["product"], warehouse=con, freshness=WarehouseLoadLogFreshness(con, now=later)
+        )
+    assert any(w.startswith("bugs was last loaded 3 h") and "FAILED" in w for w in stale.warnings)
+    assert stale.metadata["freshness"]["products"]["state"] == "passing"  # the catalogue's 12h/1d

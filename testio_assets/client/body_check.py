@@ -15,6 +15,7 @@ True
 
 from __future__ import annotations
 
+import atexit
 import threading
 
 import duckdb
@@ -32,6 +33,15 @@ END
 _database_lock = threading.Lock()
 _database: duckdb.DuckDBPyConnection | None = None
 _local = threading.local()
+
+
+@atexit.register
+def _close_database() -> None:
+    # Closed before interpreter teardown, where DuckDB's bindings report live objects as leaks.
+    global _database
+    if _database is not None:
+        _database.close()
+        _database = None
 
 
 def _cursor() -> duckdb.DuckDBPyConnection:

@@ -98,10 +98,7 @@ def pct(values, p):
 def answer(con, sql):
     cur = con.execute(sql)
     cols = [d[0] for d in cur.description]
-    rows = cur.fetchall()
-    if cols and cols[-1] == "_total_rows":
-        cols, rows = cols[:-1], [r[:-1] for r in rows]
-    return cols, rows
+    return cols, cur.fetchall()
 
 
 def norm(rows):

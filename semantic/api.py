@@ -16,6 +16,7 @@ from datetime import date, datetime, timezone
 
 import duckdb
 import sqlglot
+from sqlglot import exp
 
 from semantic.compiler import DIALECTS, compile_query
 from semantic.config import Guardrails
@@ -96,7 +97,11 @@ def query_metrics(metrics, dimensions=(), filters=None, start_date=None, end_dat
     plan = compiled.plan
     tables = _tables(model, plan)
     with open_warehouse(warehouse) as con:
-        df = _execute(con, run.sql, config.query_timeout_s)
+        df = _execute(con, run.probe_sql, config.query_timeout_s)
+        total = len(df)
+        if total > plan.limit:
+            df = df.iloc[: plan.limit]
+            total = int(_execute(con, _count_sql(run.tree), config.query_timeout_s).iloc[0, 0])
         source = freshness or WarehouseLoadLogFreshness(con)
         try:
             fresh = dict(source.table_freshness(tables))
@@ -107,8 +112,6 @@ def query_metrics(metrics, dimensions=(), filters=None, start_date=None, end_dat
             warnings_extra = [f"freshness could not be determined: {e}"]
         else:
             warnings_extra = []
-    total = int(df["_total_rows"].iloc[0]) if len(df) else 0
-    df = df.drop(columns=["_total_rows"])
     df = _types(model, plan, df)
     warnings = list(plan.warnings) + warnings_extra
     warnings += [w for f in fresh.values() if (w := freshness_warning(f))]
@@ -154,6 +157,14 @@ def _execute(con, sql: str, timeout_s: float):
     finally:
         done.set()
         watchdog.join()  # no late interrupt may reach the connection's next statement
+
+
+def _count_sql(tree: exp.Expression) -> str:
+    """Rows of the whole answer, before sorting and the limit (asked only when it was cut)."""
+    answer = tree.copy()
+    answer.set("order", None)
+    answer.set("limit", None)
+    return exp.select(exp.Count(this=exp.Star())).from_(answer.subquery("answer"), copy=False).sql(dialect="duckdb")
 
 
 def _types(model, plan, df):

@@ -22,6 +22,7 @@ True
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import sqlglot
@@ -50,6 +51,14 @@ class Compiled:
     tree: exp.Expression
     sql: str
     dialect: str
+
+    @functools.cached_property
+    def probe_sql(self) -> str:
+        """What query_metrics runs on DuckDB: one row past the limit, to tell a cut answer from
+        a complete one without counting every answer's rows (rendered on first execution)."""
+        if self.dialect != "duckdb" or not self.plan.dimensions:
+            return self.sql
+        return self.tree.copy().limit(self.plan.limit + 1, copy=False).sql(dialect="duckdb")
 
 
 def _freeze(value):

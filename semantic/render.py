@@ -160,9 +160,6 @@ class Renderer(SourcesMixin, FiltersMixin, LabelsMixin):
                 cols.append(exp.alias_(ident, f"{d.name}_id", copy=False))
         for name in plan.metrics:
             cols.append(exp.alias_(self._metric_value(name, names), name, copy=False))
-        # rows before the limit; without dimensions the answer is always exactly one row
-        total = exp.Window(this=exp.Count(this=exp.Star())) if self.dims else exp.Literal.number(1)
-        cols.append(exp.alias_(total, "_total_rows", copy=False))
         final = final.select(*cols, copy=False)
         if self.dims:  # without dimensions there is exactly one row: nothing to sort or cut
             final = final.order_by(*[exp.Ordered(this=exp.column(c), desc=desc, nulls_first=False) for c, desc in plan.order_by], copy=False)

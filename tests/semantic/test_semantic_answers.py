@@ -191,6 +191,17 @@ def test_row_cap_cannot_be_raised(golden):
     assert any("capped" in w for w in r.warnings)
 
 
+def test_total_rows_without_an_internal_column_in_the_sql(golden):
+    cut = q(golden, ["bug_count"], ["severity"], limit=2)
+    assert list(cut.df["bug_count"]) == [6, 2]  # low 6, then critical 2 before high 2 by name
+    assert cut.metadata["total_rows"] == 3
+    assert any("showing 2 of 3 rows" in w for w in cut.warnings)
+    whole = q(golden, ["bug_count"], ["severity"], limit=3)
+    assert len(whole.df) == 3 and whole.metadata["total_rows"] == 3
+    assert not any("showing" in w for w in whole.warnings)
+    assert "_total_rows" not in cut.sql and "LIMIT 2" in cut.sql
+
+
 def test_timeout_interrupts_the_query():
     # bugs as a view of 10^16 rows: the query cannot end by itself, only by the interrupt
     con = build_warehouse(duckdb.connect(), tests=[{"test_id": 1, "status": "locked"}])

@@ -66,9 +66,13 @@ def print_run_summary(
     print(f"{'total':<16}{'':>10}{sum(calls_by_step.values()):>12}")
 
     outcomes = check_outcomes(result)
-    failed = [(name, severity) for name, passed, severity in outcomes if not passed]
-    print(f"\nChecks: {len(outcomes) - len(failed)} passed, {len(failed)} did not pass")
-    for name, severity in failed:
+    not_passed = [(name, severity) for name, passed, severity in outcomes if not passed]
+    warnings = sum(severity == "WARN" for _, severity in not_passed)
+    print(
+        f"\nChecks: {len(outcomes) - len(not_passed)} passed, {warnings} warning(s), "
+        f"{len(not_passed) - warnings} failed"
+    )
+    for name, severity in not_passed:
         print(f"  {severity:<5} {name}")
 
     names = [key.to_user_string() for key in defs.resolve_asset_graph().get_all_asset_keys()]

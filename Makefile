@@ -50,6 +50,7 @@ bench-semantic: install-dev
 
 bench-freshness: install-dev
 	$(BIN)/python benchmarks/incremental_refresh.py
+	$(BIN)/python benchmarks/alert_latency.py
 
 clean:
 	rm -rf $(VENV) data .dagster

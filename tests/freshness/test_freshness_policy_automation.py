@@ -90,14 +90,16 @@ def test_automation_requests_a_catch_up_when_freshness_slips(materialized):
 
 def test_api_roots_run_on_their_cron_without_waiting_for_upstream(materialized):
     defs, instance, materialized_at = materialized
-    start = datetime.fromtimestamp(materialized_at, timezone.utc)
-    # The first tick after a */20 boundary requests the exploratory-tests multi-asset.
-    next_boundary = start.replace(second=0, microsecond=0) + timedelta(minutes=20 - start.minute % 20)
-    if next_boundary.minute == 0 and next_boundary.hour % 6 == 0:
-        next_boundary += timedelta(minutes=20)  # a products tick too (0 */6): take the next one
-    first = dg.evaluate_automation_conditions(defs=defs, instance=instance, evaluation_time=start)
+    now = datetime.fromtimestamp(materialized_at, timezone.utc)
+    # Evaluate just after the catalogue's next 6-hourly tick, then on the following */20 tick of
+    # tests: between the two, only the tests cron passes (whatever the time the test runs at).
+    catalogue_tick = now.replace(minute=0, second=0, microsecond=0) + timedelta(hours=6 - now.hour % 6)
+    first = dg.evaluate_automation_conditions(
+        defs=defs, instance=instance, evaluation_time=catalogue_tick + timedelta(minutes=1)
+    )
     later = dg.evaluate_automation_conditions(
-        defs=defs, instance=instance, evaluation_time=next_boundary + timedelta(seconds=5), cursor=first.cursor
+        defs=defs, instance=instance, evaluation_time=catalogue_tick + timedelta(minutes=20, seconds=5),
+        cursor=first.cursor,
     )
     assert later.get_num_requested(dg.AssetKey("tests")) == 1
     assert later.get_num_requested(dg.AssetKey("products")) == 0

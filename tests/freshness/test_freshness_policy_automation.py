@@ -72,12 +72,19 @@ def test_automation_requests_a_catch_up_when_freshness_slips(materialized):
                 cursor=cursor,
             )
 
-    # Fresh data: the eager downstream assets have nothing new to do.
-    first = evaluate(materialized_at + 60)
+    # Three ticks 30 s apart inside one 5-minute bucket, so no cron (*/5, */20, 0 */6) passes
+    # between them and only freshness can explain a request.
+    warned_at = datetime.fromtimestamp(materialized_at + 61 * 60, timezone.utc)
+    into_bucket = (warned_at.minute % 5) * 60 + warned_at.second
+    if not 30 <= into_bucket <= 240:
+        warned_at += timedelta(seconds=(300 - into_bucket) % 300 + 60)
+    warned_at = warned_at.timestamp()
+
+    # Data an hour old, but the daemon has recorded nothing yet: nothing to do.
+    first = evaluate(warned_at - 30)
     assert first.get_num_requested(bugs) == 0
 
-    # An hour later the daemon records Warning: bugs is requested once, as a catch-up.
-    warned_at = materialized_at + 61 * 60
+    # The daemon records Warning: bugs is requested once, as a catch-up.
     with freshness_daemon(instance) as run_daemon_at:
         run_daemon_at(warned_at)
     second = evaluate(warned_at, first.cursor)

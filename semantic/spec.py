@@ -71,9 +71,6 @@ class SemanticModel:
     def column_type(self, name: str) -> str | None:
         return dict(self.columns).get(name)
 
-    def join_to(self, target: str) -> Join | None:
-        return next((j for j in self.joins if j.target == target), None)
-
 
 @dataclass(frozen=True)
 class Dimension:
@@ -107,13 +104,6 @@ class Dimension:
     @property
     def has_id(self) -> bool:
         return self.id_expr is not None
-
-    def key_for(self, source: str) -> exp.Expression | None:
-        """The key expression as seen from a metric source (None when unreachable)."""
-        for name, expression in self.overrides:
-            if name == source:
-                return expression
-        return self.key
 
 
 @dataclass(frozen=True)
@@ -150,10 +140,6 @@ class Metric:
     @property
     def is_simple(self) -> bool:
         return self.type in AGGREGATIONS
-
-    @property
-    def is_rate(self) -> bool:
-        return self.type in ("ratio", "avg") or (self.type == "derived")
 
 
 @dataclass(frozen=True)

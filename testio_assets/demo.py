@@ -10,9 +10,8 @@ from __future__ import annotations
 import os
 import sys
 import time
-from pathlib import Path
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+from testio_assets.instance import PROJECT_ROOT
 
 
 def _prepare_environment() -> None:

@@ -5,20 +5,21 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from semantic.warehouse import warehouse_path as semantic_warehouse_path
+
 TOKEN_ENV = "TESTIO_CUSTOMER_API_TOKEN"
 BASE_URL_ENV = "TESTIO_CUSTOMER_API_BASE_URL"
-WAREHOUSE_PATH_ENV = "TESTIO_WAREHOUSE_PATH"
 ALERT_WEBHOOK_ENV = "TESTIO_ALERT_WEBHOOK_URL"
 UI_BASE_URL_ENV = "TESTIO_DAGSTER_UI_URL"
 
 PRODUCTION_BASE_URL = "https://api.test.io/customer/v2"
-DEFAULT_WAREHOUSE_PATH = "data/testio.duckdb"
 DEFAULT_UI_BASE_URL = "http://127.0.0.1:3000"
 
 
 def warehouse_path() -> Path:
-    """The DuckDB file the assets write (``TESTIO_WAREHOUSE_PATH``, default data/testio.duckdb)."""
-    return Path(os.environ.get(WAREHOUSE_PATH_ENV) or DEFAULT_WAREHOUSE_PATH)
+    """The DuckDB file the assets write (``TESTIO_WAREHOUSE_PATH``, default data/testio.duckdb):
+    the file the semantic layer reads, by its rule (semantic cannot import this module)."""
+    return semantic_warehouse_path()
 
 
 def api_token_is_set() -> bool:

@@ -21,13 +21,9 @@ import dagster as dg
 import duckdb
 from pydantic import Field
 
+from semantic.warehouse import read_copy_path
 from testio_assets import settings
 from testio_assets.warehouse.writer import WarehouseWriter
-
-
-def read_copy_path(database: Path) -> Path:
-    """``data/testio.duckdb`` -> ``data/testio.read.duckdb``."""
-    return database.with_name(f"{database.stem}.read{database.suffix}")
 
 
 def _is_lock_conflict(exc: duckdb.Error) -> bool:

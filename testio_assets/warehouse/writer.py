@@ -53,6 +53,7 @@ class WarehouseWriter:
         self._con = con
         self._run_id = run_id
         self.tables_written: list[str] = []
+        self._load_log_ready = False  # _table_loads exists with every column on this connection
 
     @property
     def connection(self) -> duckdb.DuckDBPyConnection:
@@ -119,6 +120,7 @@ class WarehouseWriter:
                 row_count = con.execute(f"SELECT count(*) FROM {_quote(table.name)}").fetchone()[0]
                 self._record_load(table.name, row_count)
                 con.execute("COMMIT")
+                self._load_log_ready = True  # only once committed: a rollback undoes the DDL too
             except BaseException:
                 con.execute("ROLLBACK")
                 raise
@@ -133,13 +135,14 @@ class WarehouseWriter:
     def _record_load(self, table_name: str, row_count: int) -> None:
         loaded_at = datetime.now(timezone.utc).replace(tzinfo=None)
         windows = policy_windows().get(table_name)
-        self._con.execute(create_table_sql(TABLE_LOADS))
-        # A warehouse written before the policy columns existed gains them here.
-        for column in TABLE_LOADS.columns:
-            self._con.execute(
-                f"ALTER TABLE {_quote(TABLE_LOADS.name)} "
-                f"ADD COLUMN IF NOT EXISTS {_quote(column.name)} {column.type}"
-            )
+        if not self._load_log_ready:
+            self._con.execute(create_table_sql(TABLE_LOADS))
+            # A warehouse written before the policy columns existed gains them here.
+            for column in TABLE_LOADS.columns:
+                self._con.execute(
+                    f"ALTER TABLE {_quote(TABLE_LOADS.name)} "
+                    f"ADD COLUMN IF NOT EXISTS {_quote(column.name)} {column.type}"
+                )
         self._con.execute(
             f"INSERT OR REPLACE INTO {_quote(TABLE_LOADS.name)} "
             "(table_name, loaded_at, run_id, row_count, warn_after_seconds, fail_after_seconds) "

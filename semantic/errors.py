@@ -55,7 +55,24 @@ class QueryTimeoutError(SemanticError):
 
 
 class WarehouseUnavailableError(SemanticError):
-    """The warehouse file is missing or busy being written."""
+    """The warehouse file cannot be opened; the subclasses say why."""
+
+
+class WarehouseNotFoundError(WarehouseUnavailableError):
+    """No warehouse file where one was expected (nothing has been loaded yet)."""
+
+
+class WarehouseLockedError(WarehouseUnavailableError):
+    """Another connection holds the file's lock; ``holder_pid`` names its process when known."""
+
+    def __init__(self, message: str, *, holder_pid: int | None = None, holder: str | None = None):
+        super().__init__(message)
+        self.holder_pid = holder_pid
+        self.holder = holder
+
+
+class WarehouseCorruptError(WarehouseUnavailableError):
+    """The file is not a readable DuckDB database: damaged, truncated, foreign or too new."""
 
 
 class UnsupportedDialectError(SemanticError):
@@ -82,6 +99,9 @@ __all__ = [
     "GuardrailError",
     "QueryTimeoutError",
     "WarehouseUnavailableError",
+    "WarehouseNotFoundError",
+    "WarehouseLockedError",
+    "WarehouseCorruptError",
     "UnsupportedDialectError",
     "did_you_mean",
 ]

@@ -1,12 +1,16 @@
 """Open the warehouse for one query, read-only, never holding a connection between queries.
 
 Given a path: a published read copy beside it (``<stem>.read<suffix>``) is preferred whenever
-it exists (the ingestion assets replace it atomically after every write, and during a write the
-main file is newer but locked, so the copy is exactly what a reader wants); otherwise the main
-file is opened ``read_only=True``. Whoever writes the main file by other means should delete
-the copy.
+it exists (the ingestion assets replace it atomically after every audited write, and during a
+write the main file is newer but locked, so the copy is exactly what a reader wants); otherwise
+the main file is opened ``read_only=True``. Whoever writes the main file by other means should
+delete the copy.
 A lock held by a writer is retried with short backoff for ~5 s, then reported as
-:class:`WarehouseUnavailableError`. Given a DuckDB connection: it is used as is.
+:class:`WarehouseLockedError`; a damaged or foreign file as :class:`WarehouseCorruptError`; a
+missing one as :class:`WarehouseNotFoundError`. Given a DuckDB connection: it is used as is.
+
+:func:`connect` is the one connect-with-retry of the project: the pipeline's writer uses it too,
+so readers and writers recognise a lock, a damaged file and a missing file the same way.
 
 >>> import duckdb
 >>> con = duckdb.connect()
@@ -19,14 +23,35 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
 
-from semantic.errors import WarehouseUnavailableError
+from semantic.errors import (
+    WarehouseCorruptError,
+    WarehouseLockedError,
+    WarehouseNotFoundError,
+    WarehouseUnavailableError,
+)
 
 DEFAULT_PATH = "data/testio.duckdb"
+
+# DuckDB's texts (2.x) for a lock held elsewhere and for a file it cannot read as a database.
+_LOCK_HOLDER = re.compile(r"Conflicting lock is held in (?P<program>.+?) \(PID (?P<pid>\d+)\)")
+_LOCK_MARKERS = ("Could not set lock on file", "Conflicting lock is held")
+_CORRUPT_MARKERS = (
+    "not a valid DuckDB database file",
+    "Could not read enough bytes",
+    "Corrupt database file",
+    "does not match stored checksum",
+    "database file with version number",
+    "created with an older",
+    "created with a newer",
+)
+_MISSING_MARKER = "database does not exist"
 
 
 def warehouse_path(warehouse=None) -> Path:
@@ -39,9 +64,97 @@ def read_copy_path(path: Path) -> Path:
     return path.with_name(f"{path.stem}.read{path.suffix}")
 
 
+def is_corruption(exc: BaseException | None) -> bool:
+    """True when ``exc`` is DuckDB saying a file is not a (readable) database of its own."""
+    return isinstance(exc, duckdb.Error) and any(m in str(exc) for m in _CORRUPT_MARKERS)
+
+
+def lock_holder(exc: BaseException) -> tuple[int | None, str | None]:
+    """(PID, description) of the process DuckDB names as holding the lock, when it names one.
+
+    The description adds the process's command line where the system shows it (Linux), so a
+    person sees "python -m testio_assets.demo" rather than only the interpreter's path.
+    """
+    match = _LOCK_HOLDER.search(str(exc))
+    if not match:
+        return None, None
+    pid = int(match.group("pid"))
+    if pid == os.getpid():
+        return pid, "this very process (another connection it opened is still open)"
+    command = match.group("program")
+    with contextlib.suppress(OSError):
+        argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        command = " ".join(a.decode(errors="replace") for a in argv if a) or command
+    return pid, f"PID {pid}: {command}"
+
+
+def _is_lock(exc: duckdb.Error) -> bool:
+    return any(m in str(exc) for m in _LOCK_MARKERS)
+
+
+def connect(
+    target: Path | Callable[[], Path],
+    *,
+    read_only: bool,
+    retry_for_s: float,
+    lock_advice: str,
+    corrupt_advice: Callable[[Path], str],
+) -> duckdb.DuckDBPyConnection:
+    """Open ``target`` (or the path ``target()`` picks, re-picked on every attempt), retrying
+    only while another process holds the lock, with backoff, for ``retry_for_s`` seconds.
+
+    Raises :class:`WarehouseLockedError` (naming the holder and ``lock_advice``),
+    :class:`WarehouseCorruptError` (with ``corrupt_advice(path)``),
+    :class:`WarehouseNotFoundError`, or :class:`WarehouseUnavailableError` for anything else
+    DuckDB refuses; the DuckDB error is chained as the cause.
+    """
+    pick = target if callable(target) else (lambda: target)
+    deadline = time.monotonic() + retry_for_s
+    delay = 0.02
+    while True:
+        path = pick()
+        try:
+            return duckdb.connect(str(path), read_only=read_only)
+        except duckdb.Error as exc:
+            if is_corruption(exc):
+                raise WarehouseCorruptError(
+                    f"{path} is not a readable DuckDB database ({exc}); {corrupt_advice(path)}"
+                ) from exc
+            if _MISSING_MARKER in str(exc):
+                raise WarehouseNotFoundError(f"no warehouse at {path}: run `make demo` to build it") from exc
+            if not _is_lock(exc):
+                raise WarehouseUnavailableError(f"cannot open {path}: {exc}") from exc
+            if time.monotonic() + delay > deadline:
+                pid, holder = lock_holder(exc)
+                held_by = holder or "another process"
+                raise WarehouseLockedError(
+                    f"{path} is busy: {held_by} holds its lock (waited {retry_for_s:g} s); "
+                    f"{lock_advice}",
+                    holder_pid=pid,
+                    holder=holder,
+                ) from exc
+        time.sleep(delay)
+        delay = min(delay * 2, 0.5)
+
+
 def _pick(path: Path) -> Path:
     copy = read_copy_path(path)
     return copy if copy.exists() else path
+
+
+def _reader_corrupt_advice(main: Path) -> Callable[[Path], str]:
+    def advice(path: Path) -> str:
+        if path != main:
+            return (
+                f"delete it (readers then read {main} until the next run publishes a new copy), "
+                "or run `make demo` to publish a fresh one"
+            )
+        return (
+            f"rebuild it with `make demo` after moving it aside (mv {path} {path}.damaged), "
+            "or point TESTIO_WAREHOUSE_PATH (or warehouse=) at a good DuckDB file"
+        )
+
+    return advice
 
 
 @contextlib.contextmanager
@@ -51,25 +164,31 @@ def open_warehouse(warehouse=None, *, retry_for_s: float = 5.0):
         yield warehouse
         return
     path = warehouse_path(warehouse)
-    if not path.exists():
-        raise WarehouseUnavailableError(
+    if not path.exists() and not read_copy_path(path).exists():
+        raise WarehouseNotFoundError(
             f"no warehouse at {path}: run `make demo` to build it, or set TESTIO_WAREHOUSE_PATH "
             f"(or pass warehouse=) to an existing DuckDB file")
-    deadline = time.monotonic() + retry_for_s
-    delay = 0.02
-    while True:
-        target = _pick(path)
-        try:
-            con = duckdb.connect(str(target), read_only=True)
-            break
-        except (duckdb.IOException, duckdb.ConnectionException) as e:
-            if time.monotonic() >= deadline:
-                raise WarehouseUnavailableError(
-                    f"the warehouse {target} is busy being written by another process ({e}); "
-                    f"retry in a moment, or run `make demo` once the run finishes") from None
-            time.sleep(delay)
-            delay = min(delay * 2, 0.5)
+    con = connect(
+        lambda: _pick(path),
+        read_only=True,
+        retry_for_s=retry_for_s,
+        lock_advice="a run is writing it and no read copy has been published yet: retry in a "
+        "moment, or once the run finishes",
+        corrupt_advice=_reader_corrupt_advice(path),
+    )
     try:
         yield con
+    except WarehouseUnavailableError:
+        raise
+    except Exception as exc:
+        # A damaged block shows only when a query reads it; whoever ran the query may already
+        # have wrapped DuckDB's error, so look at what it chained too.
+        cause = exc if isinstance(exc, duckdb.Error) else (exc.__cause__ or exc.__context__)
+        if is_corruption(cause):
+            target = _pick(path)
+            raise WarehouseCorruptError(
+                f"{target} is damaged ({cause}); {_reader_corrupt_advice(path)(target)}"
+            ) from cause
+        raise
     finally:
         con.close()

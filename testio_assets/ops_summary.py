@@ -49,6 +49,30 @@ def check_outcomes(result: dg.ExecuteInProcessResult) -> list[tuple[str, bool, s
     return sorted(outcomes)
 
 
+def step_failures(result: dg.ExecuteInProcessResult) -> list[tuple[str, str]]:
+    """(step, message) of every failed step, the message being the error the step's own code
+    raised (with its cause and next step), not Dagster's wrapper around it."""
+    failures = []
+    for event in result.all_events:
+        if not event.is_step_failure or event.step_failure_data is None:
+            continue
+        error = event.step_failure_data.error
+        # DagsterExecutionStepExecutionError wraps what the asset raised: show that instead.
+        while error is not None and error.cause is not None and error.cls_name.startswith("Dagster"):
+            error = error.cause
+        message = error.message.strip() if error is not None else "(no error recorded)"
+        failures.append((event.step_key or "?", _short_class(message)))
+    return failures
+
+
+def _short_class(message: str) -> str:
+    """``semantic.errors.WarehouseLockedError: ...`` -> ``WarehouseLockedError: ...``."""
+    head, sep, rest = message.partition(": ")
+    if sep and " " not in head:
+        return f"{head.rpartition('.')[2]}: {rest}"
+    return message
+
+
 def print_run_summary(
     defs: dg.Definitions,
     instance: dg.DagsterInstance,
@@ -64,6 +88,12 @@ def print_run_summary(
         calls_by_step[step] = calls or 0
         print(f"{asset:<16}{rows if rows is not None else '-':>10}{calls if calls is not None else '-':>12}")
     print(f"{'total':<16}{'':>10}{sum(calls_by_step.values()):>12}")
+
+    failures = step_failures(result)
+    if failures:
+        print("\nFailed steps:")
+        for step, message in failures:
+            print(f"  {step}: {message}")
 
     outcomes = check_outcomes(result)
     not_passed = [(name, severity) for name, passed, severity in outcomes if not passed]

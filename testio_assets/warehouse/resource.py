@@ -2,17 +2,16 @@
 
 DuckDB allows one writing process per file, and even a read-only handle in another process
 blocks a writer. So connections here live only for the duration of a ``with`` block (never at
-import time), a blocked connect is retried for a bounded time, and after every successful
-write the file is checkpointed, closed and copied to ``<stem>.read.duckdb`` through a
-temporary file and an atomic ``os.replace``: notebooks and the semantic layer read that copy
-and never hold a lock on the file the assets write.
+import time), a blocked connect is retried for a few seconds and then reported with the process
+holding the lock, and after every successful write the file is checkpointed, closed and copied
+to ``<stem>.read.duckdb`` through a temporary file and an atomic ``os.replace``: notebooks and
+the semantic layer read that copy and never hold a lock on the file the assets write.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -21,13 +20,10 @@ import dagster as dg
 import duckdb
 from pydantic import Field
 
-from semantic.warehouse import read_copy_path
+from semantic.warehouse import connect, read_copy_path
 from testio_assets import settings
+from testio_assets.warehouse.errors import disk_full_error, is_disk_full
 from testio_assets.warehouse.writer import WarehouseWriter
-
-
-def _is_lock_conflict(exc: duckdb.Error) -> bool:
-    return "lock" in str(exc).lower()
 
 
 class WarehouseResource(dg.ConfigurableResource):
@@ -42,7 +38,9 @@ class WarehouseResource(dg.ConfigurableResource):
         description="After each write, publish <stem>.read.duckdb for readers (atomic replace).",
     )
     connect_timeout_s: float = Field(
-        default=100.0, description="How long to retry a connect blocked by another process."
+        default=10.0,
+        description="How long to retry a connect blocked by another process before failing "
+        "with the process that holds the lock.",
     )
 
     @property
@@ -61,11 +59,11 @@ class WarehouseResource(dg.ConfigurableResource):
         """A writer on a fresh connection; on success the read copy is published."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
         con = self._connect(read_only=False)
-        writer = WarehouseWriter(con, run_id)
+        writer = WarehouseWriter(con, run_id, path=self.path)
         try:
             yield writer
             # Fold the WAL into the file so the copy below is complete on its own.
-            con.execute("CHECKPOINT")
+            writer.checkpoint()
         finally:
             con.close()
         if self.publish_read_copy and writer.tables_written:
@@ -89,21 +87,41 @@ class WarehouseResource(dg.ConfigurableResource):
             con.close()
 
     def publish(self) -> Path:
-        """Copy the (closed, checkpointed) main file onto the read copy atomically."""
+        """Copy the (closed, checkpointed) main file onto the read copy atomically; on failure
+        no partial file is left and the previous copy stays."""
         target = self.read_copy
         staging = target.with_name(target.name + ".tmp")
-        shutil.copyfile(self.path, staging)
-        os.replace(staging, target)
+        try:
+            shutil.copyfile(self.path, staging)
+            os.replace(staging, target)
+        except BaseException as exc:
+            staging.unlink(missing_ok=True)
+            if is_disk_full(exc):
+                raise disk_full_error(exc, target, f"publishing the read copy {target}") from exc
+            raise
         return target
 
     def _connect(self, *, read_only: bool) -> duckdb.DuckDBPyConnection:
-        deadline = time.monotonic() + self.connect_timeout_s
-        delay = 0.05
-        while True:
-            try:
-                return duckdb.connect(str(self.path), read_only=read_only)
-            except duckdb.Error as exc:
-                if not _is_lock_conflict(exc) or time.monotonic() + delay > deadline:
-                    raise
-            time.sleep(delay)
-            delay = min(delay * 2, 2.0)
+        return connect(
+            self.path,
+            read_only=read_only,
+            retry_for_s=self.connect_timeout_s,
+            lock_advice=(
+                "the pipeline needs the file to itself while it writes. Close that connection "
+                f"(a notebook or SQL tool should open the read copy {self.read_copy} instead, "
+                "as query_metrics does) or let that run finish, then run again"
+            ),
+            corrupt_advice=self._corrupt_advice,
+        )
+
+    def _corrupt_advice(self, path: Path) -> str:
+        rebuild = (
+            f"rebuild it from the API: move it aside (mv {path} {path}.damaged) and run "
+            "`make demo` (every asset refreshes fully when its table is missing)"
+        )
+        if not self.read_copy.exists():
+            return rebuild
+        return (
+            f"restore the last published copy, which holds everything readers last saw "
+            f"(cp {self.read_copy} {path}), or {rebuild}"
+        )

@@ -15,15 +15,20 @@ Three modes cover full and incremental refreshes:
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 from collections.abc import Callable, Sequence
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any
 
 import duckdb
 import pyarrow as pa
 
+from semantic.errors import WarehouseCorruptError
+from semantic.warehouse import is_corruption
 from testio_assets.freshness import policy_windows
+from testio_assets.warehouse.errors import disk_full_error, is_disk_full
 from testio_assets.warehouse.schema import TABLE_LOADS, TABLES, Table, create_table_sql
 
 Source = pa.Table | str  # Arrow data, or a SELECT over the warehouse
@@ -49,9 +54,12 @@ def _replace_table_sql(table: Table) -> str:
 class WarehouseWriter:
     """Writes through one open connection; get one from ``WarehouseResource.writer()``."""
 
-    def __init__(self, con: duckdb.DuckDBPyConnection, run_id: str | None) -> None:
+    def __init__(
+        self, con: duckdb.DuckDBPyConnection, run_id: str | None, path: Path | None = None
+    ) -> None:
         self._con = con
         self._run_id = run_id
+        self._path = path or Path("(in-memory warehouse)")
         self.tables_written: list[str] = []
         self._load_log_ready = False  # _table_loads exists with every column on this connection
 
@@ -59,6 +67,14 @@ class WarehouseWriter:
     def connection(self) -> duckdb.DuckDBPyConnection:
         """The open connection, for reads between writes (e.g. a preview)."""
         return self._con
+
+    def checkpoint(self) -> None:
+        """Fold the write-ahead log into the file (a full disk is reported as such)."""
+        try:
+            self._con.execute("CHECKPOINT")
+        except duckdb.Error as exc:
+            self._raise_typed(exc, "checkpointing the warehouse")
+            raise
 
     def replace(self, table_name: str, data: Source) -> int:
         """Full refresh: drop and recreate the table from its contract, then load ``data``."""
@@ -121,16 +137,33 @@ class WarehouseWriter:
                 self._record_load(table.name, row_count)
                 con.execute("COMMIT")
                 self._load_log_ready = True  # only once committed: a rollback undoes the DDL too
-            except BaseException:
-                con.execute("ROLLBACK")
+            except BaseException as exc:
+                # A failed COMMIT has already ended the transaction: its ROLLBACK would raise
+                # "no transaction is active" and hide the real cause.
+                with contextlib.suppress(duckdb.Error):
+                    con.execute("ROLLBACK")
+                if isinstance(exc, duckdb.Error):
+                    self._raise_typed(exc, f"writing table {table.name}")
                 raise
         finally:
-            if isinstance(data, str):
-                con.execute(f"DROP VIEW {incoming}")
-            else:
-                con.unregister(incoming)
+            with contextlib.suppress(duckdb.Error):
+                if isinstance(data, str):
+                    con.execute(f"DROP VIEW IF EXISTS {incoming}")
+                else:
+                    con.unregister(incoming)
         self.tables_written.append(table.name)
         return row_count
+
+    def _raise_typed(self, exc: duckdb.Error, doing: str) -> None:
+        """Raise the typed error for a full disk or a damaged file; other errors go on as they are."""
+        if is_disk_full(exc):
+            raise disk_full_error(exc, self._path, f"{doing} in {self._path}") from exc
+        if is_corruption(exc):
+            raise WarehouseCorruptError(
+                f"{doing} in {self._path} failed: the file is damaged ({exc}). Restore the last "
+                "published read copy over it (cp <stem>.read.duckdb <stem>.duckdb), or move it "
+                "aside and run `make demo` to rebuild it from the API"
+            ) from exc
 
     def _record_load(self, table_name: str, row_count: int) -> None:
         loaded_at = datetime.now(timezone.utc).replace(tzinfo=None)

@@ -6,7 +6,13 @@ import argparse
 import threading
 from datetime import datetime, timedelta
 
-from testio_assets.simulator.config import PRESETS, FaultConfig, SimulatorConfig
+from testio_assets.simulator.config import (
+    ENDPOINT_ENVELOPES,
+    PRESETS,
+    WRONG_BODIES,
+    FaultConfig,
+    SimulatorConfig,
+)
 from testio_assets.simulator.server import LOOPBACK_HOSTS
 from testio_assets.simulator.simulator import Simulator
 
@@ -27,17 +33,41 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--token", default=None, help="require 'Authorization: Token <token>'")
     parser.add_argument(
+        "--hang", action="append", default=[], choices=sorted(ENDPOINT_ENVELOPES), metavar="ENDPOINT",
+        help=f"never answer this endpoint (repeatable; one of {', '.join(ENDPOINT_ENVELOPES)})",
+    )
+    parser.add_argument(
+        "--wrong-body", action="append", default=[], type=_wrong_body, metavar="ENDPOINT=KIND",
+        help=f"answer this endpoint with a plausible but wrong envelope, KIND one of "
+        f"{', '.join(WRONG_BODIES)} (repeatable; e.g. bugs=stub)",
+    )
+    parser.add_argument(
         "--warm", action=argparse.BooleanOptionalAction, default=True,
         help="render every response before serving (default; a few seconds at benchmark scale)",
     )
     return parser.parse_args(argv)
 
 
+def _wrong_body(text: str) -> tuple[str, str]:
+    endpoint, sep, kind = text.partition("=")
+    if not sep or endpoint not in ENDPOINT_ENVELOPES or kind not in WRONG_BODIES:
+        raise argparse.ArgumentTypeError(
+            f"expected ENDPOINT=KIND with ENDPOINT in {', '.join(ENDPOINT_ENVELOPES)} and KIND in "
+            f"{', '.join(WRONG_BODIES)}, got {text!r}"
+        )
+    return endpoint, kind
+
+
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
+    faults = FaultConfig(
+        latency_s=args.latency_ms / 1000.0,
+        hang_endpoints=frozenset(args.hang),
+        wrong_bodies=dict(args.wrong_body),
+    )
     sim = Simulator(
         SimulatorConfig.preset(args.scale, seed=args.seed),
-        faults=FaultConfig(latency_s=args.latency_ms / 1000.0),
+        faults=faults,
         token=args.token,
         start=args.start,
         realtime=args.realtime,

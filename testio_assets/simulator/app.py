@@ -25,6 +25,8 @@ if TYPE_CHECKING:
 API_PREFIX = "/customer/v2"
 UNPAGED_TEST_LIMIT = 150
 DEFAULT_PER_PAGE = 25
+# How often a hanging request looks whether its fault was lifted or its client went away.
+HANG_POLL_S = 0.05
 
 
 @dataclass(frozen=True)
@@ -78,7 +80,15 @@ class _Endpoints:
         decision = injector.decide()
         if decision.delay_s > 0:
             await asyncio.sleep(decision.delay_s)
-        response = self._auth_failure(request) or injector.failure_response(decision)
+        endpoint = produce.__name__
+        if endpoint in self.sim.faults.hang_endpoints and not await self._hang(request, endpoint):
+            return Response(status_code=499)  # the client went away; nobody reads this
+        injector = self.sim.fault_injector  # the faults may have changed while hanging
+        response = (
+            self._auth_failure(request)
+            or injector.failure_response(decision)
+            or injector.wrong_body_response(endpoint)
+        )
         if response is None:
             try:
                 response = json_response(produce(request))
@@ -86,6 +96,15 @@ class _Endpoints:
                 response = json_response(to_json({"error": str(error)}), error.status)
         self._record(request, response.status_code)
         return response
+
+    async def _hang(self, request: Request, endpoint: str) -> bool:
+        """Wait while ``endpoint`` is configured to hang; False when the client disconnected."""
+        self.sim.hung_requests += 1
+        while endpoint in self.sim.faults.hang_endpoints:
+            if await request.is_disconnected():
+                return False
+            await asyncio.sleep(HANG_POLL_S)
+        return True
 
     async def fallback(self, request: Request) -> Response:
         status = 404 if request.method == "GET" else 405

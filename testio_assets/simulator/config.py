@@ -2,8 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from types import MappingProxyType
 from typing import Any
+
+# Endpoints by name (the app's handler names), with their envelope key and whether it holds a list.
+ENDPOINT_ENVELOPES: Mapping[str, tuple[str, bool]] = MappingProxyType({
+    "products": ("products", True),
+    "product": ("product", False),
+    "features": ("features", True),
+    "section_features": ("features", True),
+    "user_stories": ("user_stories", True),
+    "exploratory_tests": ("exploratory_tests", True),
+    "exploratory_test": ("exploratory_test", False),
+    "bugs": ("bugs", True),
+})
+# Plausible but wrong answers: a well-formed envelope holding nothing, or one bare stub row.
+WRONG_BODIES = ("empty", "stub")
 
 
 @dataclass(frozen=True)
@@ -62,6 +78,11 @@ class FaultConfig:
     The probabilities are exclusive alternatives for one request (their sum must stay below 1),
     so a client that retries always gets through eventually. ``poison_test_ids`` is different:
     any exploratory-tests page whose range holds one of those tests answers 500 every time.
+
+    Persistent faults by endpoint name (see ``ENDPOINT_ENVELOPES``): ``hang_endpoints`` never
+    answer (until the fault is lifted or the client goes away), and ``wrong_bodies`` answer
+    every request with a well-formed but wrong envelope: ``"empty"`` (``{"bugs": []}``) or
+    ``"stub"`` (``{"bugs": [{"id": 999999}]}``, one row holding nothing but an id).
     """
 
     latency_s: float = 0.0
@@ -74,6 +95,8 @@ class FaultConfig:
     timeout_delay_s: float = 2.0
     malformed_probability: float = 0.0
     poison_test_ids: frozenset[int] = field(default_factory=frozenset)
+    hang_endpoints: frozenset[str] = field(default_factory=frozenset)
+    wrong_bodies: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         probabilities = (
@@ -87,3 +110,13 @@ class FaultConfig:
         if min(self.latency_s, self.latency_jitter_s, self.timeout_delay_s, self.retry_after_s) < 0:
             raise ValueError("latency, jitter, timeout delay and Retry-After must be >= 0")
         object.__setattr__(self, "poison_test_ids", frozenset(self.poison_test_ids))
+        object.__setattr__(self, "hang_endpoints", frozenset(self.hang_endpoints))
+        object.__setattr__(self, "wrong_bodies", MappingProxyType(dict(self.wrong_bodies)))
+        unknown = (set(self.hang_endpoints) | set(self.wrong_bodies)) - set(ENDPOINT_ENVELOPES)
+        if unknown:
+            raise ValueError(
+                f"unknown endpoint(s) {sorted(unknown)}; known: {', '.join(ENDPOINT_ENVELOPES)}"
+            )
+        bad = {kind for kind in self.wrong_bodies.values() if kind not in WRONG_BODIES}
+        if bad:
+            raise ValueError(f"unknown wrong body {sorted(bad)}; choose one of {WRONG_BODIES}")

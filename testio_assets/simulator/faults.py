@@ -6,6 +6,7 @@ request order always produce the same faults, whatever the probabilities.
 
 from __future__ import annotations
 
+import json
 import random
 import threading
 import time
@@ -14,7 +15,7 @@ from email.utils import formatdate
 
 from starlette.responses import Response
 
-from testio_assets.simulator.config import FaultConfig
+from testio_assets.simulator.config import ENDPOINT_ENVELOPES, FaultConfig
 
 RATE_LIMIT = "rate_limit"
 TRANSIENT = "transient"
@@ -27,6 +28,7 @@ MALFORMED_BODIES = (
     ('{"data": null}', "application/json"),
     ('{"bugs": [', "application/json"),
 )
+STUB_ID = 999999
 
 
 @dataclass(frozen=True)
@@ -83,3 +85,16 @@ class FaultInjector:
             body, media_type = MALFORMED_BODIES[decision.variant % len(MALFORMED_BODIES)]
             return Response(body, status_code=200, media_type=media_type)
         return None
+
+    def wrong_body_response(self, endpoint: str) -> Response | None:
+        """The plausible-but-wrong answer configured for ``endpoint``, or None."""
+        kind = self.config.wrong_bodies.get(endpoint)
+        if kind is None:
+            return None
+        envelope, many = ENDPOINT_ENVELOPES[endpoint]
+        stub = {"id": STUB_ID} if kind == "stub" else None
+        if many:
+            content = json.dumps({envelope: [stub] if stub else []})
+        else:
+            content = json.dumps({envelope: stub or {}})
+        return Response(content, status_code=200, media_type="application/json")

@@ -41,6 +41,8 @@ class Simulator:
         self.forbidden_token = forbidden_token
         self.fault_injector = FaultInjector(faults or FaultConfig(), self.config.seed)
         self.request_log: list[RecordedRequest] = []
+        # Requests that started hanging (FaultConfig.hang_endpoints), answered or not.
+        self.hung_requests = 0
         self.app = build_app(self)
 
     # Clock

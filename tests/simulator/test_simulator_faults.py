@@ -119,3 +119,52 @@ def test_poison_pages_fail_at_every_size_and_the_rest_is_recoverable():
             recovered += response.json()["exploratory_tests"]
     assert recovered == [t for t in expected if t["id"] != poison]
     assert statuses(fetch_many(sim, 1, f"exploratory_tests/{poison}")) == [200]
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "path", "params", "kind", "body"),
+    [
+        ("products", "products", {}, "empty", {"products": []}),
+        ("bugs", "bugs", {"filter_test_cycle_ids": "1"}, "stub", {"bugs": [{"id": 999999}]}),
+        ("exploratory_tests", "products/{pid}/exploratory_tests", {"page": "1"}, "stub",
+         {"exploratory_tests": [{"id": 999999}]}),
+        ("exploratory_test", "exploratory_tests/{tid}", {}, "empty", {"exploratory_test": {}}),
+    ],
+)
+def test_wrong_bodies_are_well_formed_envelopes_served_over_http(endpoint, path, params, kind, body):
+    sim = make(wrong_bodies={endpoint: kind})
+    pid = sim.products_payload()[0]["id"]
+    tid = sim.tests_payload(pid)[0]["id"]
+    with sim.serve() as base_url:
+        response = httpx.get(f"{base_url}/customer/v2/{path.format(pid=pid, tid=tid)}", params=params)
+        other = httpx.get(f"{base_url}/customer/v2/products/{pid}/features"
+                          if endpoint != "products" else f"{base_url}/customer/v2/exploratory_tests/{tid}")
+    assert response.status_code == 200 and response.json() == body
+    assert other.status_code in (200, 422) and other.json() != body  # other endpoints unaffected
+
+
+def test_unknown_endpoints_and_bodies_are_refused():
+    with pytest.raises(ValueError, match="unknown endpoint"):
+        FaultConfig(hang_endpoints={"bug"})
+    with pytest.raises(ValueError, match="unknown wrong body"):
+        FaultConfig(wrong_bodies={"bugs": "nonsense"})
+
+
+def test_a_hanging_endpoint_never_answers_until_the_fault_is_lifted():
+    sim = make(hang_endpoints={"bugs"})
+    with sim.serve() as base_url:
+        with pytest.raises(httpx.ReadTimeout):
+            httpx.get(f"{base_url}/bugs", params={"filter_test_cycle_ids": "1"}, timeout=0.3)
+        assert httpx.get(f"{base_url}/products").status_code == 200
+
+        async def lift_while_waiting() -> httpx.Response:
+            async with httpx.AsyncClient(base_url=base_url, timeout=30) as client:
+                waiting = asyncio.ensure_future(client.get("bugs", params={"filter_test_cycle_ids": "1"}))
+                while sim.hung_requests < 2:
+                    await asyncio.sleep(0.01)
+                assert not waiting.done()
+                sim.faults = FaultConfig()
+                return await waiting
+
+        assert asyncio.run(lift_while_waiting()).status_code == 200
+    assert sim.hung_requests == 2

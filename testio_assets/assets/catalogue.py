@@ -2,20 +2,33 @@
 
 import dagster as dg
 
-from testio_assets.assets.metadata import WRITER_POOL, asset_spec_kwargs, table_metadata
+from testio_assets.assets.metadata import (
+    WRITER_POOL,
+    GuardConfig,
+    asset_spec_kwargs,
+    table_metadata,
+)
 from testio_assets.client.resource import TestIOApiResource
 from testio_assets.ingestion.fetch import fetch_features, product_stub, run_fetch
 from testio_assets.ingestion.normalize import normalize_features, normalize_products
+from testio_assets.warehouse.guards import stored_ids
 from testio_assets.warehouse.resource import WarehouseResource
 
 
 @dg.asset(pool=WRITER_POOL, **asset_spec_kwargs("products"))
 def products(
-    context: dg.AssetExecutionContext, testio_api: TestIOApiResource, warehouse: WarehouseResource
+    context: dg.AssetExecutionContext,
+    config: GuardConfig,
+    testio_api: TestIOApiResource,
+    warehouse: WarehouseResource,
 ) -> dg.MaterializeResult:
     fetched = run_fetch(testio_api, context.log, lambda client: client.get_products())
     data = normalize_products(fetched.value)
     with warehouse.writer(context.run_id) as writer:
+        config.guard(context.op_def.name).check_kept(
+            "products", stored_ids(writer.connection, "products", "product_id"),
+            data["product_id"].to_pylist(),
+        )
         rows = writer.replace("products", data)
         metadata = table_metadata(
             writer.connection, "products", rows, api=testio_api, stats=fetched.stats
@@ -26,7 +39,10 @@ def products(
 
 @dg.asset(deps=[products], pool=WRITER_POOL, **asset_spec_kwargs("features"))
 def features(
-    context: dg.AssetExecutionContext, testio_api: TestIOApiResource, warehouse: WarehouseResource
+    context: dg.AssetExecutionContext,
+    config: GuardConfig,
+    testio_api: TestIOApiResource,
+    warehouse: WarehouseResource,
 ) -> dg.MaterializeResult:
     with warehouse.reader() as con:
         rows = con.execute("SELECT product_id, section_ids FROM products ORDER BY product_id").fetchall()
@@ -34,6 +50,7 @@ def features(
     fetched = run_fetch(testio_api, context.log, lambda client: fetch_features(client, stubs))
     data = normalize_features(fetched.value)
     with warehouse.writer(context.run_id) as writer:
+        config.guard(context.op_def.name).check_replace(writer.connection, "features", data)
         rows_written = writer.replace("features", data)
         metadata = table_metadata(
             writer.connection, "features", rows_written, api=testio_api, stats=fetched.stats,

@@ -21,7 +21,12 @@ from testio_assets.assets.metadata import (
 )
 from testio_assets.client.resource import TestIOApiResource
 from testio_assets.client.stats import UnrecoverableRange
-from testio_assets.ingestion.fetch import SAFETY_PAGES, fetch_test_listings, run_fetch
+from testio_assets.ingestion.fetch import (
+    SAFETY_PAGES,
+    TestListings,
+    fetch_test_listings,
+    run_fetch,
+)
 from testio_assets.ingestion.incremental import (
     full_listing_pages,
     listing_plans,
@@ -34,6 +39,7 @@ from testio_assets.ingestion.normalize import (
     normalize_tests,
 )
 from testio_assets.warehouse.arrow import arrow_table
+from testio_assets.warehouse.guards import ShrinkGuard
 from testio_assets.warehouse.resource import WarehouseResource
 
 TEST_TABLES = ("tests", "test_features", "test_platforms")
@@ -52,6 +58,18 @@ def fetch_issues_table(ranges: list[UnrecoverableRange], run_id: str) -> pa.Tabl
             "run_id": [run_id] * len(ranges),
         },
     )
+
+
+def _check_listings(guard: ShrinkGuard, con, listings: TestListings) -> None:
+    """A product whose listing came back empty, though tests of it are stored and no page of
+    it failed, lost its tests in the answer, not upstream: refuse to go on."""
+    failed = {r.product_id for r in listings.unrecoverable}
+    stored = con.execute("SELECT product_id, list(test_id) FROM tests GROUP BY product_id").fetchall() \
+        if table_exists(con, "tests") else []
+    for product_id, test_ids in stored:
+        if product_id in listings.by_product and not listings.by_product[product_id] \
+                and product_id not in failed:
+            guard.check_kept(f"tests of product {product_id}", test_ids, [])
 
 
 @dg.multi_asset(
@@ -92,7 +110,16 @@ def exploratory_tests(
         "test_platforms": normalize_test_platforms(listings.by_product),
     }
     issues = fetch_issues_table(listings.unrecoverable, context.run_id)
+    guard = config.guard(context.op_def.name)
     with warehouse.writer(context.run_id) as writer:
+        _check_listings(guard, writer.connection, listings)
+        for name, data in tables.items():
+            if incremental and name != "tests":
+                guard.check_replace_where(
+                    writer.connection, name, data, column="test_id", keys=listed_ids
+                )
+            elif not incremental:
+                guard.check_replace(writer.connection, name, data)
         writer.replace("_fetch_issues", issues)
         row_counts = {}
         for name, data in tables.items():

@@ -11,6 +11,7 @@ from pydantic import Field
 
 from testio_assets.client.resource import TestIOApiResource
 from testio_assets.client.stats import CallStats
+from testio_assets.warehouse.guards import DEFAULT_MAX_SHRINK_SHARE, ShrinkGuard
 from testio_assets.warehouse.schema import TABLES
 
 GROUP = "testio"
@@ -21,7 +22,28 @@ WRITER_POOL = "duckdb_writer"
 PREVIEW_ROWS = 5
 
 
-class RefreshConfig(dg.Config):
+class GuardConfig(dg.Config):
+    """Run configuration of every asset that writes from the API: how much a load may shrink
+    what is stored before the step refuses to write it (see ``warehouse.guards``)."""
+
+    allow_shrink: bool = Field(
+        default=False,
+        description="Accept on purpose a load that drops stored products or tests, or shrinks "
+        "a table by more than max_shrink_share (e.g. data really deleted upstream).",
+    )
+    max_shrink_share: float = Field(
+        default=DEFAULT_MAX_SHRINK_SHARE,
+        ge=0.0,
+        le=1.0,
+        description="Largest share of a table's rows (or of the rows being replaced) a load "
+        "may remove without allow_shrink.",
+    )
+
+    def guard(self, op: str) -> ShrinkGuard:
+        return ShrinkGuard(op, self.max_shrink_share, self.allow_shrink)
+
+
+class RefreshConfig(GuardConfig):
     """Run configuration of the assets that refresh incrementally: tests (with test_features
     and test_platforms) and bugs.
 

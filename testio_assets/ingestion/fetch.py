@@ -25,6 +25,7 @@ from testio_assets.client.listing import TestListing
 from testio_assets.client.resource import TestIOApiResource
 from testio_assets.client.stats import CallStats, UnrecoverableRange
 from testio_assets.ingestion.bug_bodies import BugBodyDecoder, first_occurrences
+from testio_assets.ingestion.required import check_bugs_table
 
 T = TypeVar("T")
 
@@ -197,6 +198,7 @@ async def fetch_bugs_table(
             # A decode cannot be cancelled mid-query: let each finish before the database closes.
             await asyncio.gather(*decoding, return_exceptions=True)
     table = first_occurrences(pa.concat_tables(parts))
+    check_bugs_table(table)
     log.info("bugs: %d bugs fetched for %d tests", table.num_rows, len(test_ids))
     return table
 

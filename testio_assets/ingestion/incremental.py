@@ -27,17 +27,10 @@ import pyarrow as pa
 
 from testio_assets.ingestion.fetch import ListingPlan
 from testio_assets.warehouse.arrow import arrow_table
+from testio_assets.warehouse.guards import table_exists
 from testio_assets.warehouse.schema import BUG_FETCHES, FROZEN_TEST_STATUSES
 
 _FROZEN = ", ".join(f"'{status}'" for status in FROZEN_TEST_STATUSES)
-
-
-def table_exists(con: duckdb.DuckDBPyConnection, table_name: str) -> bool:
-    return bool(
-        con.execute(
-            "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [table_name]
-        ).fetchone()[0]
-    )
 
 
 def listing_plans(

@@ -2,7 +2,8 @@
 
 Pure functions: no I/O, no Dagster. Each keeps the first occurrence of a primary key (the
 listing is newest first, so the first copy is the freshest) and never stores a
-``test_environment`` credential: only the environment's id and title survive.
+``test_environment`` credential: only the environment's id and title survive. A record lacking
+a field every row of its kind needs fails with :class:`InvalidRecordError` (see ``required``).
 
 >>> to_utc("2025-10-06T13:00:00+02:00")
 datetime.datetime(2025, 10, 6, 11, 0)
@@ -19,6 +20,7 @@ import pyarrow as pa
 
 from testio_assets.client.concurrency import collector_paused
 from testio_assets.ingestion.bug_bodies import BugBodyDecoder, first_occurrences
+from testio_assets.ingestion.required import InvalidRecordError, check_required
 from testio_assets.warehouse.arrow import arrow_table
 
 
@@ -56,6 +58,8 @@ def _unique(values: Iterable[Any]) -> list[Any]:
 
 
 def normalize_products(products: Iterable[Mapping[str, Any]]) -> pa.Table:
+    products = list(products)
+    check_required("product", products, endpoint="products")
     cols = _columns(
         ("product_id", "name", "description", "product_type", "default_section_id",
          "has_sections", "section_ids", "section_names")
@@ -80,6 +84,8 @@ def normalize_products(products: Iterable[Mapping[str, Any]]) -> pa.Table:
 def normalize_features(features: Iterable[Mapping[str, Any]]) -> pa.Table:
     """Catalogue features (as the client returns them, with ``product_id`` and ``section_ids``),
     de-duplicated by id; a feature listed twice keeps the union of its sections."""
+    features = list(features)
+    check_required("feature", features, endpoint="products/{id}/features")
     by_id: dict[int, dict[str, Any]] = {}
     for feature in features:
         sections = list(feature.get("section_ids") or [])
@@ -113,11 +119,33 @@ def _unique_tests(listings: Mapping[int, Iterable[Mapping[str, Any]]]):
                 yield product_id, test
 
 
+def _check_tests(listings: Mapping[int, Iterable[Mapping[str, Any]]]) -> None:
+    """Every listed test (and each test feature it embeds) has its required fields, and says
+    it belongs to the product whose listing returned it."""
+    for product_id, tests in listings.items():
+        endpoint = f"products/{product_id}/exploratory_tests"
+        where = f" (listed under product {product_id})"
+        check_required("test", tests, endpoint=endpoint, where=where)
+        check_required(
+            "test feature",
+            (feature for test in tests for feature in test.get("features") or []),
+            endpoint=endpoint, where=where,
+        )
+        strangers = [t for t in tests if t["product"]["id"] != product_id]
+        if strangers:
+            raise InvalidRecordError(
+                "test",
+                [f"id {t['id']} says product {t['product']['id']}{where}" for t in strangers],
+                len(strangers), endpoint=endpoint,
+            )
+
+
 @collector_paused()
 def normalize_tests(
     listings: Mapping[int, Iterable[Mapping[str, Any]]], sectioned_product_ids: set[int]
 ) -> pa.Table:
     """Tests from ``{product_id: listed tests}``; ``section_id`` is null for plain products."""
+    _check_tests(listings)
     cols = _columns(
         ("test_id", "product_id", "section_id", "title", "status", "review_status",
          "testing_type", "goal_text", "instructions_text", "out_of_scope_text", "start_at",

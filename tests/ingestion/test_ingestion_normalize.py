@@ -54,9 +54,9 @@ def test_timestamps_are_naive_utc():
 
 
 def test_sections_rule_of_the_contract():
-    plain = {"id": 1, "sections": [], "sections_with_default": [{"id": 9, "name": "default-section"}]}
-    by_default = {"id": 2, "sections": [], "sections_with_default": [{"id": 3, "name": "A"}, {"id": 4, "name": "B"}]}
-    sectioned = {"id": 5, "sections": [{"id": 6, "name": "Editor"}], "sections_with_default": [{"id": 6, "name": "Editor"}]}
+    plain = {"id": 1, "name": "Plain", "sections": [], "sections_with_default": [{"id": 9, "name": "default-section"}]}
+    by_default = {"id": 2, "name": "By default", "sections": [], "sections_with_default": [{"id": 3, "name": "A"}, {"id": 4, "name": "B"}]}
+    sectioned = {"id": 5, "name": "Sectioned", "sections": [{"id": 6, "name": "Editor"}], "sections_with_default": [{"id": 6, "name": "Editor"}]}
     rows = normalize_products([plain, by_default, sectioned]).to_pylist()
     assert [(r["has_sections"], r["section_ids"]) for r in rows] == [(False, []), (True, [3, 4]), (True, [6])]
 

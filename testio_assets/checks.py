@@ -3,6 +3,11 @@
 Each table gets one multi-asset check (one step, one short read-only connection) holding its
 checks, so ``dagster asset materialize --select <table>`` runs them with the table. A failing
 check reports how many rows violate it and a few sample keys.
+
+Checks of ERROR severity are blocking: when one fails, the assets downstream of its table do
+not run in that run. The same checks are the warehouse's audit (:func:`audit`): the writer
+publishes the read copy only when every blocking check over the tables present passes, so
+readers never see a version that fails one.
 """
 
 from __future__ import annotations
@@ -32,10 +37,20 @@ class Check:
     name: str
     description: str
     evaluate: Evaluate
+    # Blocking: an ERROR check; a failure stops downstream assets and withholds publication.
+    blocking: bool = True
+    # Tables the check reads besides its own.
+    requires: tuple[str, ...] = ()
 
     @property
     def spec(self) -> dg.AssetCheckSpec:
-        return dg.AssetCheckSpec(self.name, asset=self.table, description=self.description)
+        return dg.AssetCheckSpec(
+            self.name, asset=self.table, description=self.description, blocking=self.blocking
+        )
+
+    @property
+    def tables(self) -> tuple[str, ...]:
+        return (self.table, *self.requires)
 
 
 def _exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
@@ -130,6 +145,8 @@ def foreign_key_check(
         f"{table_name}_{column}_in_{parent}",
         f"Every non-null {table_name}.{column} exists in {parent}.{parent_column}.{why}",
         evaluate,
+        blocking=severity == dg.AssetCheckSeverity.ERROR,
+        requires=(parent,),
     )
 
 
@@ -185,6 +202,8 @@ CHECKS: tuple[Check, ...] = (
         "Every page of every product's test listing was read: offsets that kept failing even "
         "one test per page (their tests are missing) are listed in the metadata.",
         _unrecoverable_pages,
+        blocking=False,  # the stored tests of those offsets are kept: the rest is still good
+        requires=("_fetch_issues",),
     ),
     foreign_key_check("test_features", "test_id", "tests", "test_id"),
     foreign_key_check(
@@ -200,8 +219,25 @@ CHECKS: tuple[Check, ...] = (
         f"At least {ATTRIBUTED_SHARE_TARGET:.0%} of bugs resolve to a catalogue feature "
         "(warns below; unattributed bugs stay in the table as their own group).",
         _attributed_share,
+        blocking=False,
     ),
 )
+
+
+def audit(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """The blocking checks that fail over the tables present (a table not written yet is not a
+    bad version), each as ``name (N violations)``: empty when the version may be published."""
+    failed = []
+    for check in CHECKS:
+        if check.blocking and all(_exists(con, table) for table in check.tables):
+            try:
+                outcome = check.evaluate(con)
+            except duckdb.Error as exc:  # a table not shaped as the contract says
+                failed.append(f"{check.name} (could not run: {exc})".splitlines()[0])
+                continue
+            if not outcome["passed"]:
+                failed.append(f"{check.name} ({outcome['metadata']['violations']} violations)")
+    return failed
 
 
 def _table_checks(table_name: str, checks: Sequence[Check]) -> dg.AssetChecksDefinition:

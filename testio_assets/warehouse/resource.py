@@ -3,13 +3,20 @@
 DuckDB allows one writing process per file, and even a read-only handle in another process
 blocks a writer. So connections here live only for the duration of a ``with`` block (never at
 import time), a blocked connect is retried for a few seconds and then reported with the process
-holding the lock, and after every successful write the file is checkpointed, closed and copied
-to ``<stem>.read.duckdb`` through a temporary file and an atomic ``os.replace``: notebooks and
-the semantic layer read that copy and never hold a lock on the file the assets write.
+holding the lock, and after every successful write the file is checkpointed, audited, closed
+and copied to ``<stem>.read.duckdb`` through a temporary file and an atomic ``os.replace``:
+notebooks and the semantic layer read that copy and never hold a lock on the file the assets
+write.
+
+Write, audit, publish: the main file is where runs write; the copy is what readers get, and it
+is replaced only when every blocking check over the written tables passes
+(:func:`testio_assets.checks.audit`). Otherwise the copy stays as it was, so readers keep the
+last good version, and its own ``_table_loads`` tells them how old that is.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 from collections.abc import Iterator
@@ -24,6 +31,9 @@ from semantic.warehouse import connect, read_copy_path
 from testio_assets import settings
 from testio_assets.warehouse.errors import disk_full_error, is_disk_full
 from testio_assets.warehouse.writer import WarehouseWriter
+
+
+_LOGGER = logging.getLogger(__name__)
 
 
 class WarehouseResource(dg.ConfigurableResource):
@@ -60,13 +70,22 @@ class WarehouseResource(dg.ConfigurableResource):
         self.path.parent.mkdir(parents=True, exist_ok=True)
         con = self._connect(read_only=False)
         writer = WarehouseWriter(con, run_id, path=self.path)
+        publishing = False
         try:
             yield writer
             # Fold the WAL into the file so the copy below is complete on its own.
             writer.checkpoint()
+            publishing = self.publish_read_copy and bool(writer.tables_written)
+            failed = self._audit(con) if publishing else []
         finally:
             con.close()
-        if self.publish_read_copy and writer.tables_written:
+        if failed:
+            self._log().warning(
+                "read copy %s not published after writing %s: blocking checks fail (%s); "
+                "readers keep the previous version until a write passes them",
+                self.read_copy, ", ".join(writer.tables_written), "; ".join(failed),
+            )
+        elif publishing:
             self.publish()
 
     @contextmanager
@@ -85,6 +104,22 @@ class WarehouseResource(dg.ConfigurableResource):
             yield con
         finally:
             con.close()
+
+    @staticmethod
+    def _audit(con: duckdb.DuckDBPyConnection) -> list[str]:
+        # Imported here: the checks module defines Dagster checks that use this resource, and
+        # the assets package imports it first (importing it on its own runs into a cycle).
+        import testio_assets.assets  # noqa: F401
+        from testio_assets.checks import audit
+
+        return audit(con)
+
+    def _log(self) -> logging.Logger:
+        """The run's logger inside Dagster (messages land in the run's events), else Python's."""
+        try:
+            return self.get_resource_context().log or _LOGGER
+        except Exception:  # noqa: BLE001 - used outside a run (tests, scripts)
+            return _LOGGER
 
     def publish(self) -> Path:
         """Copy the (closed, checkpointed) main file onto the read copy atomically; on failure

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+DEFAULT_RETRY_BUDGET_S = 300.0
+
 
 @dataclass(frozen=True)
 class ClientConfig:
@@ -13,11 +15,15 @@ class ClientConfig:
     token: str | None = field(default=None, repr=False)
     concurrency: int = 10
     timeout_s: float = 30.0
+    # Attempts per request for failures other than 429 (rate limits are bounded by time alone).
     max_attempts: int = 6
+    # Total time one request may take, waits included: no retry starts, and no Retry-After is
+    # waited for, past it.
+    retry_budget_s: float = DEFAULT_RETRY_BUDGET_S
     backoff_base_s: float = 0.5
     backoff_max_s: float = 30.0
-    # A server asking for a longer pause than this is obeyed only up to this bound.
-    retry_after_max_s: float = 120.0
+    # None: wait exactly as long as Retry-After asks (within the budget); a number caps the wait.
+    retry_after_max_s: float | None = None
     # Sub-pages of the page-shrinking recovery get fewer attempts so recovery time stays bounded.
     recovery_attempts: int = 2
     per_page: int = 25
@@ -30,5 +36,7 @@ class ClientConfig:
             raise ValueError("max_attempts and recovery_attempts must be at least 1")
         if self.timeout_s <= 0:
             raise ValueError(f"timeout_s must be positive, got {self.timeout_s}")
+        if self.retry_budget_s <= 0:
+            raise ValueError(f"retry_budget_s must be positive, got {self.retry_budget_s}")
         if self.per_page < 1 or self.bug_batch_size < 1:
             raise ValueError("per_page and bug_batch_size must be at least 1")

@@ -57,7 +57,16 @@ class TestIOAuthError(TestIOError):
 
 
 class TestIORequestError(TestIOError):
-    """A final failure: a 4xx other than 408/429, or retries exhausted (5xx, timeouts, network)."""
+    """A final failure: a 4xx other than 408/429, or retries exhausted (5xx, timeouts, network).
+
+    ``timed_out`` is True when the last attempt got no answer in time (``status`` is None then).
+    """
+
+    def __init__(
+        self, message: str, *, endpoint: str, status: int | None = None, timed_out: bool = False
+    ) -> None:
+        super().__init__(message, endpoint=endpoint, status=status)
+        self.timed_out = timed_out
 
 
 class TestIOResponseError(TestIOError):

@@ -8,6 +8,7 @@ import json
 import logging
 import random
 import ssl
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -38,6 +39,7 @@ class _Failure:
     reason: str
     status: int | None = None
     malformed: bool = False
+    timed_out: bool = False
     retry_after_s: float | None = None
 
 
@@ -149,22 +151,30 @@ class Fetcher:
         decode: Decode,
         attempts: int | None,
     ) -> Any:
+        """Attempt until success, a final error, ``attempts`` failures other than 429, or the
+        request's retry budget (``retry_budget_s``) would be passed by the next wait."""
         endpoint = f"{path}?{urlencode(params)}" if params else path
         attempts = attempts or self._config.max_attempts
-        attempt = 0
+        started = time.monotonic()
+        made = failed = 0  # attempts made; those that count toward `attempts` (not 429s)
         while True:
-            attempt += 1
+            made += 1
             self._stats.record_call(kind)
             outcome = await self._attempt(path, params, endpoint, decode)
             if isinstance(outcome, _Success):
                 return outcome.value
-            if attempt >= attempts:
-                raise self._final_error(endpoint, attempts, outcome)
+            if outcome.status != 429:
+                failed += 1
+                if failed >= attempts:
+                    raise self._final_error(endpoint, made, outcome)
+            delay = self._delay(made, outcome)
+            elapsed = time.monotonic() - started
+            if elapsed + delay > self._config.retry_budget_s:
+                raise self._final_error(endpoint, made, outcome, budget_spent=(elapsed, delay))
             self._stats.retries += 1
-            delay = self._delay(attempt, outcome)
             self._logger.debug(
-                "retrying %s in %.2fs (attempt %d/%d): %s",
-                endpoint, delay, attempt + 1, attempts, outcome.reason,
+                "retrying %s in %.2fs (attempt %d, %d/%d failures): %s",
+                endpoint, delay, made + 1, failed, attempts, outcome.reason,
             )
             await self._sleep(delay)
 
@@ -183,7 +193,7 @@ class Fetcher:
                     response = await self._http.get(path, params=params)
         except (TimeoutError, httpx.TimeoutException):
             self._stats.timeouts += 1
-            return _Failure(f"no answer within {timeout_s:g}s")
+            return _Failure(f"no answer within {timeout_s:g}s", timed_out=True)
         except httpx.TransportError as exc:
             return _Failure(f"network error: {type(exc).__name__}: {self._redact(str(exc))}")
 
@@ -209,13 +219,35 @@ class Fetcher:
         return _Failure(f"HTTP {status}: {snippet}", status, retry_after_s=retry_after)
 
     def _delay(self, attempt: int, failure: _Failure) -> float:
-        if failure.retry_after_s is not None:
-            return min(failure.retry_after_s, self._config.retry_after_max_s)
         config = self._config
+        if failure.retry_after_s is not None:
+            cap = config.retry_after_max_s
+            return failure.retry_after_s if cap is None else min(failure.retry_after_s, cap)
         return backoff_delay(attempt, config.backoff_base_s, config.backoff_max_s, self._rng)
 
-    def _final_error(self, endpoint: str, attempts: int, failure: _Failure) -> Exception:
+    def _final_error(
+        self,
+        endpoint: str,
+        attempts: int,
+        failure: _Failure,
+        budget_spent: tuple[float, float] | None = None,
+    ) -> Exception:
         message = f"GET {endpoint} failed after {attempts} attempt(s): {failure.reason}"
+        if budget_spent is not None:
+            elapsed, wait = budget_spent
+            asked = " as Retry-After asked" if failure.retry_after_s is not None else ""
+            message = (
+                f"GET {endpoint} gave up after {attempts} attempt(s) in {elapsed:.1f} s: waiting "
+                f"{wait:g} s more{asked} would pass the request's retry budget of "
+                f"{self._config.retry_budget_s:g} s (retry_budget_s); last failure: {failure.reason}"
+            )
+            if failure.status == 429:
+                return TestIORequestError(
+                    message + "; the API is rate limiting this client: lower the concurrency or "
+                    "raise retry_budget_s",
+                    endpoint=endpoint,
+                    status=failure.status,
+                )
         if failure.malformed:
             return TestIOResponseError(
                 message + "; the API did not send the documented JSON envelope: "
@@ -227,6 +259,7 @@ class Fetcher:
             message + "; the API may be down or overloaded: retry later or lower the concurrency",
             endpoint=endpoint,
             status=failure.status,
+            timed_out=failure.timed_out,
         )
 
 

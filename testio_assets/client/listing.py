@@ -1,11 +1,17 @@
-"""Walking a product's newest-first test pages: full or incremental, with page-500 recovery."""
+"""Walking a product's newest-first test pages: full or incremental, with page recovery.
+
+A page that keeps failing (5xx, no answer in time, or a malformed 200 body) is re-read in
+ever smaller pages; offsets that still fail one test per page are reported as unrecoverable
+ranges, with the ids of the tests listed on either side so the range can be found again.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import bisect
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from testio_assets.client.errors import TestIOError, TestIORequestError, TestIOResponseError
 from testio_assets.client.fetcher import Fetcher
@@ -34,8 +40,36 @@ class TestListing:
 @dataclass
 class _Page:
     tests: list[dict]
+    offsets: list[int]  # listing offset of each test
     short: bool  # fewer offsets than per_page hold a test: the listing ends here
     unrecoverable: list[UnrecoverableRange] = field(default_factory=list)
+
+
+def _recoverable(exc: TestIOError) -> bool:
+    """A page failure worth re-reading in smaller pages: a server error, no answer in time, or
+    a body that is not the envelope (a page too large to render may fail in any of these ways)."""
+    if isinstance(exc, TestIOResponseError):
+        return True
+    return isinstance(exc, TestIORequestError) and (
+        exc.timed_out or (exc.status is not None and exc.status >= 500)
+    )
+
+
+def _with_neighbours(
+    ranges: list[UnrecoverableRange], ids_by_offset: dict[int, int]
+) -> list[UnrecoverableRange]:
+    """Each range with the ids of the nearest tests read before and after it."""
+    offsets = sorted(ids_by_offset)
+    placed = []
+    for r in ranges:
+        before = bisect.bisect_left(offsets, r.first_offset) - 1
+        after = bisect.bisect_right(offsets, r.last_offset)
+        placed.append(replace(
+            r,
+            newer_test_id=ids_by_offset[offsets[before]] if before >= 0 else None,
+            older_test_id=ids_by_offset[offsets[after]] if after < len(offsets) else None,
+        ))
+    return placed
 
 
 class _StopRule:
@@ -103,13 +137,15 @@ class TestLister:
         rule = _StopRule(known_test_ids, refresh_until_test_id, safety_pages)
         tests: list[dict] = []
         seen: set[int] = set()
+        ids_by_offset: dict[int, int] = {}
         unrecoverable: list[UnrecoverableRange] = []
         pages_fetched = 0
 
         def consume(page_no: int, page: _Page) -> bool:
             nonlocal pages_fetched
             pages_fetched += 1
-            for test in page.tests:
+            for offset, test in zip(page.offsets, page.tests):
+                ids_by_offset[offset] = test["id"]
                 # Pages shift when tests arrive mid-walk: the same test can show up twice.
                 if test["id"] not in seen:
                     seen.add(test["id"])
@@ -122,6 +158,7 @@ class TestLister:
             consume,
             rule.last_page_needed,
         )
+        unrecoverable = _with_neighbours(unrecoverable, ids_by_offset)
         self._stats.unrecoverable_ranges.extend(unrecoverable)
         self._logger.debug(
             "listed %d tests of product %s in %d pages", len(tests), product_id, pages_fetched
@@ -177,22 +214,20 @@ class TestLister:
         self._pages_in_flight -= 1
 
     async def _page(self, product_id: int, page_no: int, per_page: int) -> _Page:
+        first = (page_no - 1) * per_page
         try:
             tests = await self._fetch(product_id, page_no, per_page)
-        except TestIORequestError as exc:
-            if exc.status is None or exc.status < 500:
+        except (TestIORequestError, TestIOResponseError) as exc:
+            if not _recoverable(exc):
                 raise
-            first = (page_no - 1) * per_page
             self._logger.warning(
-                "page %d of product %s kept failing (HTTP %s): re-reading offsets %d-%d "
-                "in smaller pages", page_no, product_id, exc.status, first, first + per_page - 1,
+                "page %d of product %s kept failing (%s): re-reading offsets %d-%d in smaller "
+                "pages", page_no, product_id, exc, first, first + per_page - 1,
             )
             return await self._recover(product_id, first, first + per_page, exc)
-        return _Page(tests, short=len(tests) < per_page)
+        return _Page(tests, list(range(first, first + len(tests))), short=len(tests) < per_page)
 
-    async def _recover(
-        self, product_id: int, lo: int, hi: int, first_error: TestIORequestError
-    ) -> _Page:
+    async def _recover(self, product_id: int, lo: int, hi: int, first_error: TestIOError) -> _Page:
         """Re-read offsets [lo, hi) with ever smaller pages; report what still fails."""
         found: dict[int, dict] = {}
         end = hi  # first offset known to lie past the end of the listing
@@ -225,10 +260,9 @@ class TestLister:
             size_tried = size
             if not failing:
                 break
+        status = None if isinstance(last_error, TestIOResponseError) else last_error.status
         unrecoverable = [
-            UnrecoverableRange(
-                product_id, a, b - 1, size_tried, last_error.status, str(last_error)
-            )
+            UnrecoverableRange(product_id, a, b - 1, size_tried, status, str(last_error))
             for a, b in _merge(failing)
         ]
         for lost in unrecoverable:
@@ -237,8 +271,10 @@ class TestLister:
                 product_id, lost.first_offset, lost.last_offset, size_tried,
             )
         extent = len(found) + sum(r.size for r in unrecoverable)
-        tests = [found[offset] for offset in sorted(found)]
-        return _Page(tests, short=extent < hi - lo, unrecoverable=unrecoverable)
+        offsets = sorted(found)
+        return _Page(
+            [found[o] for o in offsets], offsets, short=extent < hi - lo, unrecoverable=unrecoverable
+        )
 
     async def _fetch(
         self, product_id: int, page_no: int, per_page: int, attempts: int | None = None

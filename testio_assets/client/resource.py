@@ -14,7 +14,7 @@ from pydantic import Field
 
 from testio_assets import settings
 from testio_assets.client.api import TestIOClient
-from testio_assets.client.config import ClientConfig
+from testio_assets.client.config import DEFAULT_RETRY_BUDGET_S, ClientConfig
 
 if TYPE_CHECKING:
     from testio_assets.simulator import Simulator
@@ -48,7 +48,16 @@ class TestIOApiResource(dg.ConfigurableResource):
     )
     concurrency: int = Field(default=10, description="Requests in flight at most.")
     timeout_s: float = Field(default=30.0, description="Timeout of one request, in seconds.")
-    max_attempts: int = Field(default=6, description="Attempts per request, retries included.")
+    max_attempts: int = Field(
+        default=6,
+        description="Attempts per request for failures other than 429 (5xx, timeouts, "
+        "malformed bodies), retries included.",
+    )
+    retry_budget_s: float = Field(
+        default=DEFAULT_RETRY_BUDGET_S,
+        description="Total time one request may take with its retries and waits: Retry-After "
+        "is honoured as long as it fits, 429s are retried until it is spent.",
+    )
     backoff_base_s: float = Field(default=0.5, description="First retry waits up to this long.")
     per_page: int = Field(default=25, description="Tests per listing page.")
     bug_batch_size: int = Field(default=15, description="Test ids per bugs request.")
@@ -92,6 +101,7 @@ class TestIOApiResource(dg.ConfigurableResource):
             concurrency=self.concurrency,
             timeout_s=self.timeout_s,
             max_attempts=self.max_attempts,
+            retry_budget_s=self.retry_budget_s,
             backoff_base_s=self.backoff_base_s,
             per_page=self.per_page,
             bug_batch_size=self.bug_batch_size,

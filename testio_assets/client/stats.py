@@ -10,14 +10,28 @@ ENDPOINT_KINDS = ("products", "features", "section_features", "tests_pages", "te
 
 @dataclass(frozen=True)
 class UnrecoverableRange:
-    """Listing offsets of one product that kept failing even one test per page."""
+    """Listing offsets of one product that kept failing even one test per page.
+
+    The listing is newest first and test ids grow with creation, so the tests in the range are
+    those with ids between its listed neighbours: ``older_test_id`` (the first test read after
+    it, None when none was) and ``newer_test_id`` (the last test read before it, None at the
+    top of the listing).
+    """
 
     product_id: int
     first_offset: int
     last_offset: int  # inclusive
     per_page_tried: int
-    status: int | None
+    status: int | None  # last HTTP status; None for timeouts, network errors, malformed bodies
     message: str
+    newer_test_id: int | None = None
+    older_test_id: int | None = None
+
+    def holds(self, test_id: int) -> bool:
+        """Whether a test with this id would sit inside the range (between its neighbours)."""
+        return (self.older_test_id is None or test_id > self.older_test_id) and (
+            self.newer_test_id is None or test_id < self.newer_test_id
+        )
 
     @property
     def size(self) -> int:
@@ -31,6 +45,8 @@ class UnrecoverableRange:
             "per_page_tried": self.per_page_tried,
             "status": self.status,
             "message": self.message,
+            "newer_test_id": self.newer_test_id,
+            "older_test_id": self.older_test_id,
         }
 
 

@@ -43,6 +43,10 @@ class ApiError(Exception):
         self.status = status
 
 
+class PoisonedPage(Exception):
+    """A listing page holding a poison test, failing by ``FaultConfig.poison_fault``."""
+
+
 def json_response(body: str, status: int = 200) -> Response:
     return Response(body, status_code=status, media_type="application/json")
 
@@ -81,7 +85,8 @@ class _Endpoints:
         if decision.delay_s > 0:
             await asyncio.sleep(decision.delay_s)
         endpoint = produce.__name__
-        if endpoint in self.sim.faults.hang_endpoints and not await self._hang(request, endpoint):
+        hanging = lambda: endpoint in self.sim.faults.hang_endpoints  # noqa: E731
+        if hanging() and not await self._hang(request, hanging):
             return Response(status_code=499)  # the client went away; nobody reads this
         injector = self.sim.fault_injector  # the faults may have changed while hanging
         response = (
@@ -94,13 +99,21 @@ class _Endpoints:
                 response = json_response(produce(request))
             except ApiError as error:
                 response = json_response(to_json({"error": str(error)}), error.status)
+            except PoisonedPage:
+                if self.sim.faults.poison_fault == "malformed":
+                    response = json_response('{"exploratory_tests": [')
+                elif await self._hang(request, lambda: bool(self.sim.faults.poison_test_ids)):
+                    response = json_response(produce(request))  # the poison was lifted
+                else:
+                    return Response(status_code=499)
         self._record(request, response.status_code)
         return response
 
-    async def _hang(self, request: Request, endpoint: str) -> bool:
-        """Wait while ``endpoint`` is configured to hang; False when the client disconnected."""
+    async def _hang(self, request: Request, hanging: Callable[[], bool]) -> bool:
+        """Wait while ``hanging()`` holds (the fault is configured); False when the client
+        disconnected first."""
         self.sim.hung_requests += 1
-        while endpoint in self.sim.faults.hang_endpoints:
+        while hanging():
             if await request.is_disconnected():
                 return False
             await asyncio.sleep(HANG_POLL_S)
@@ -180,7 +193,9 @@ class _Endpoints:
         tests = self.data.product_tests_newest_first(product.id, now, offset, limit)
         poison = self.sim.faults.poison_test_ids
         if poison and any(t.id in poison for t in tests):
-            raise ApiError(500, "Internal Server Error")
+            if self.sim.faults.poison_fault == "error":
+                raise ApiError(500, "Internal Server Error")
+            raise PoisonedPage()
         return '{"exploratory_tests":[' + ",".join(self.data.test_json(t, now) for t in tests) + "]}"
 
     def exploratory_test(self, request: Request) -> str:

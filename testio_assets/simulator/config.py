@@ -20,6 +20,8 @@ ENDPOINT_ENVELOPES: Mapping[str, tuple[str, bool]] = MappingProxyType({
 })
 # Plausible but wrong answers: a well-formed envelope holding nothing, or one bare stub row.
 WRONG_BODIES = ("empty", "stub")
+# How a listing page holding a poison test fails: HTTP 500, no answer at all, or a cut-off body.
+POISON_FAULTS = ("error", "timeout", "malformed")
 
 
 @dataclass(frozen=True)
@@ -77,7 +79,9 @@ class FaultConfig:
 
     The probabilities are exclusive alternatives for one request (their sum must stay below 1),
     so a client that retries always gets through eventually. ``poison_test_ids`` is different:
-    any exploratory-tests page whose range holds one of those tests answers 500 every time.
+    any exploratory-tests page whose range holds one of those tests fails every time, as
+    ``poison_fault`` says: ``"error"`` (HTTP 500), ``"timeout"`` (no answer until the client
+    gives up) or ``"malformed"`` (a 200 whose body is cut off).
 
     Persistent faults by endpoint name (see ``ENDPOINT_ENVELOPES``): ``hang_endpoints`` never
     answer (until the fault is lifted or the client goes away), and ``wrong_bodies`` answer
@@ -95,6 +99,7 @@ class FaultConfig:
     timeout_delay_s: float = 2.0
     malformed_probability: float = 0.0
     poison_test_ids: frozenset[int] = field(default_factory=frozenset)
+    poison_fault: str = "error"
     hang_endpoints: frozenset[str] = field(default_factory=frozenset)
     wrong_bodies: Mapping[str, str] = field(default_factory=dict)
 
@@ -117,6 +122,8 @@ class FaultConfig:
             raise ValueError(
                 f"unknown endpoint(s) {sorted(unknown)}; known: {', '.join(ENDPOINT_ENVELOPES)}"
             )
+        if self.poison_fault not in POISON_FAULTS:
+            raise ValueError(f"unknown poison fault {self.poison_fault!r}; choose one of {POISON_FAULTS}")
         bad = {kind for kind in self.wrong_bodies.values() if kind not in WRONG_BODIES}
         if bad:
             raise ValueError(f"unknown wrong body {sorted(bad)}; choose one of {WRONG_BODIES}")

@@ -5,11 +5,12 @@ A full refresh replaces the three tables; an incremental one (see
 :mod:`testio_assets.ingestion.incremental`) upserts the listed tests and replaces the test
 features and platforms of those tests only.
 Listing offsets that stayed unreadable are stored in ``_fetch_issues`` for the
-unrecoverable-pages check: a partial listing is reported, never silently accepted.
+unrecoverable-pages check until a later walk reads past them, and a full refresh keeps the
+stored tests that sit in them (:mod:`testio_assets.ingestion.unlisted`): a partial listing is
+reported, never silently accepted, and never taken for deletions.
 """
 
 import dagster as dg
-import pyarrow as pa
 
 from testio_assets.assets.catalogue import products
 from testio_assets.assets.metadata import (
@@ -20,7 +21,6 @@ from testio_assets.assets.metadata import (
     table_metadata,
 )
 from testio_assets.client.resource import TestIOApiResource
-from testio_assets.client.stats import UnrecoverableRange
 from testio_assets.ingestion.fetch import (
     SAFETY_PAGES,
     TestListings,
@@ -38,26 +38,18 @@ from testio_assets.ingestion.normalize import (
     normalize_test_platforms,
     normalize_tests,
 )
-from testio_assets.warehouse.arrow import arrow_table
+from testio_assets.ingestion.unlisted import (
+    fetch_issues_table,
+    open_ranges,
+    stored_ranges,
+    tests_in_ranges,
+    with_stored_rows,
+)
 from testio_assets.warehouse.guards import ShrinkGuard
 from testio_assets.warehouse.resource import WarehouseResource
+from testio_assets.warehouse.schema import FETCH_ISSUES
 
 TEST_TABLES = ("tests", "test_features", "test_platforms")
-
-
-def fetch_issues_table(ranges: list[UnrecoverableRange], run_id: str) -> pa.Table:
-    return arrow_table(
-        "_fetch_issues",
-        {
-            "product_id": [r.product_id for r in ranges],
-            "first_offset": [r.first_offset for r in ranges],
-            "last_offset": [r.last_offset for r in ranges],
-            "per_page_tried": [r.per_page_tried for r in ranges],
-            "http_status": [r.status for r in ranges],
-            "message": [r.message for r in ranges],
-            "run_id": [run_id] * len(ranges),
-        },
-    )
 
 
 def _check_listings(guard: ShrinkGuard, con, listings: TestListings) -> None:
@@ -109,10 +101,20 @@ def exploratory_tests(
         "test_features": normalize_test_features(listings.by_product),
         "test_platforms": normalize_test_platforms(listings.by_product),
     }
-    issues = fetch_issues_table(listings.unrecoverable, context.run_id)
     guard = config.guard(context.op_def.name)
     with warehouse.writer(context.run_id) as writer:
-        _check_listings(guard, writer.connection, listings)
+        con = writer.connection
+        unread = open_ranges(stored_ranges(con), listings, set(product_ids), context.run_id)
+        # An incremental refresh leaves unlisted tests as stored anyway; a full one must not
+        # take a test hidden in an unreadable range for a test deleted upstream.
+        kept = [] if incremental else tests_in_ranges(con, [o.range for o in unread], listed_ids)
+        if kept:
+            tables = {name: with_stored_rows(con, name, data, kept) for name, data in tables.items()}
+            context.log.warning(
+                "tests: kept %d stored tests as they were: they sit in listing ranges that "
+                "could not be read (see the tests_unrecoverable_pages check)", len(kept),
+            )
+        _check_listings(guard, con, listings)
         for name, data in tables.items():
             if incremental and name != "tests":
                 guard.check_replace_where(
@@ -120,7 +122,7 @@ def exploratory_tests(
                 )
             elif not incremental:
                 guard.check_replace(writer.connection, name, data)
-        writer.replace("_fetch_issues", issues)
+        writer.replace(FETCH_ISSUES.name, fetch_issues_table(unread))
         row_counts = {}
         for name, data in tables.items():
             if not incremental:
@@ -144,6 +146,8 @@ def exploratory_tests(
             "unrecoverable_ranges": dg.MetadataValue.json(
                 [r.as_dict() for r in listings.unrecoverable]
             ),
+            "unread_ranges_open": len(unread),
+            "tests_kept_unlisted": len(kept),
         }
         results = [
             dg.MaterializeResult(

@@ -12,7 +12,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from contextlib import aclosing
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 import dagster as dg
@@ -88,6 +88,10 @@ class TestListings:
     unrecoverable: list[UnrecoverableRange]
     pages_fetched: int
     fetched_individually: int = 0
+    # Products whose walk reached the end of their listing, and the oldest test id each walk
+    # read (tests fetched one by one not included): how far each walk got.
+    complete: frozenset[int] = frozenset()
+    oldest_walked: dict[int, int] = field(default_factory=dict)
 
     @property
     def test_count(self) -> int:
@@ -144,6 +148,11 @@ async def fetch_test_listings(
         pages_fetched=sum(listing.pages_fetched for listing, _ in walked),
         fetched_individually=sum(len(plans[pid].straggler_test_ids) for pid in product_ids)
         if plans is not None else 0,
+        complete=frozenset(pid for pid, (listing, _) in zip(product_ids, walked) if listing.complete),
+        oldest_walked={
+            pid: min(test["id"] for test in listing.tests)
+            for pid, (listing, _) in zip(product_ids, walked) if listing.tests
+        },
     )
     if plans is not None:
         log.info(

@@ -198,7 +198,7 @@ TABLE_LOADS = Table(
 
 FETCH_ISSUES = Table(
     name="_fetch_issues",
-    description="Test-listing offsets that kept failing even one test per page in the last tests fetch (their tests are missing). Read by the unrecoverable-pages check.",
+    description="Test-listing offsets that kept failing even one test per page and have not been read since (stored tests there are kept, new ones are missing). A range stays until a walk reads past it. Read by the unrecoverable-pages check.",
     primary_key=("product_id", "first_offset"),
     columns=(
         _pk("product_id", "BIGINT", "Product whose listing could not be read completely."),
@@ -208,6 +208,8 @@ FETCH_ISSUES = Table(
         Column("http_status", "BIGINT", "Last HTTP status (null for timeouts or malformed bodies)."),
         Column("message", "VARCHAR", "Last error, redacted."),
         Column("run_id", "VARCHAR", "Dagster run that recorded the issue."),
+        Column("newer_test_id", "BIGINT", "Test listed just before the range (null at the top of the listing)."),
+        Column("older_test_id", "BIGINT", "Test listed just after the range (null when none was read): the range holds the ids between the two."),
     ),
 )
 

@@ -26,12 +26,18 @@ def main() -> int:
     started = time.perf_counter()
     import dagster as dg
 
+    from testio_assets.client.errors import TestIOConfigError
     from testio_assets.definitions import build_api_resource, build_definitions
     from testio_assets.ops_summary import print_run_summary
 
     api = build_api_resource()
     defs = build_definitions(api=api)
-    print(f"Materialising every TestIO asset from {api.source_description()} ...", flush=True)
+    try:
+        source = api.source_description()
+    except TestIOConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"Materialising every TestIO asset from {source} ...", flush=True)
     instance = dg.DagsterInstance.get()
     job = defs.resolve_implicit_global_asset_job_def()
     result = job.execute_in_process(

@@ -4,6 +4,7 @@ from testio_assets.client.api import TestIOClient, product_section_ids
 from testio_assets.client.config import ClientConfig
 from testio_assets.client.errors import (
     TestIOAuthError,
+    TestIOConfigError,
     TestIOError,
     TestIORequestError,
     TestIOResponseError,
@@ -17,6 +18,7 @@ __all__ = [
     "ClientConfig",
     "TestIOAuthError",
     "TestIOClient",
+    "TestIOConfigError",
     "TestIOError",
     "TestIORequestError",
     "TestIOResponseError",

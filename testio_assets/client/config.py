@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from testio_assets.client.errors import refuse_url_credentials
+
 DEFAULT_RETRY_BUDGET_S = 300.0
 
 
@@ -30,6 +32,7 @@ class ClientConfig:
     bug_batch_size: int = 15
 
     def __post_init__(self) -> None:
+        refuse_url_credentials(self.base_url, "the client's base_url")
         if self.concurrency < 1:
             raise ValueError(f"concurrency must be at least 1, got {self.concurrency}")
         if self.max_attempts < 1 or self.recovery_attempts < 1:

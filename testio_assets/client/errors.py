@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from urllib.parse import urlsplit
 
-from testio_assets.settings import TOKEN_ENV
+from testio_assets.settings import BASE_URL_ENV, TOKEN_ENV
 
 REDACTED = "***"
 
@@ -21,6 +22,33 @@ def redact(text: str, secrets: Iterable[str | None] = ()) -> str:
             text = text.replace(secret, REDACTED)
     text = _AUTH_HEADER.sub(rf"\1{REDACTED}", text)
     return _URL_USERINFO.sub(rf"\1{REDACTED}@", text)
+
+
+class TestIOConfigError(ValueError):
+    """The client's configuration is unusable (e.g. credentials written into the base URL)."""
+
+    __test__ = False
+
+
+def refuse_url_credentials(url: str, where: str = BASE_URL_ENV) -> str:
+    """``url`` unchanged, or :class:`TestIOConfigError` when it carries user-info
+    (``https://user:secret@host/...``): credentials in a URL reach logs and run records, and
+    httpx would send them as Basic auth in place of the token.
+
+    >>> refuse_url_credentials("https://api.test.io/customer/v2")
+    'https://api.test.io/customer/v2'
+    """
+    try:
+        has_userinfo = "@" in (urlsplit(url).netloc or "")
+    except ValueError:
+        has_userinfo = "@" in url
+    if has_userinfo:
+        raise TestIOConfigError(
+            f"{where} holds credentials before the host ({redact(url)}): credentials in a URL "
+            "end up in logs and run records, and would be sent as Basic auth instead of the "
+            f"token. Remove them from the URL and put the API token in {TOKEN_ENV}"
+        )
+    return url
 
 
 class TestIOError(Exception):

@@ -10,11 +10,12 @@ from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any, Optional
 
 import dagster as dg
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from testio_assets import settings
 from testio_assets.client.api import TestIOClient
 from testio_assets.client.config import DEFAULT_RETRY_BUDGET_S, ClientConfig
+from testio_assets.client.errors import refuse_url_credentials
 
 if TYPE_CHECKING:
     from testio_assets.simulator import Simulator
@@ -36,6 +37,8 @@ class TestIOApiResource(dg.ConfigurableResource):
     """
 
     __test__ = False  # not a pytest test class despite the name
+    # A refused value (credentials in base_url) must not be echoed by the validation error.
+    model_config = {**dg.ConfigurableResource.model_config, "hide_input_in_errors": True}
 
     token: Optional[str] = Field(
         default=None,
@@ -70,6 +73,14 @@ class TestIOApiResource(dg.ConfigurableResource):
         default=None, description="Internal: a simulator injected with for_simulator()."
     )
 
+    @field_validator("base_url")
+    @classmethod
+    def _no_credentials_in_base_url(cls, value: Optional[str]) -> Optional[str]:
+        # Refused at construction, before the value can enter the definitions Dagster stores.
+        if value and not isinstance(value, dg.EnvVar):
+            refuse_url_credentials(value, "the testio_api resource's base_url")
+        return value
+
     @classmethod
     def for_simulator(cls, simulator: Simulator, **config: Any) -> TestIOApiResource:
         """A resource serving from the given simulator instance (tests, benchmarks)."""
@@ -90,9 +101,13 @@ class TestIOApiResource(dg.ConfigurableResource):
         return f"built-in simulator (scale {self.simulator_scale}, seed {self.simulator_seed})"
 
     def resolved_base_url(self) -> str:
+        """The URL requests go to; refused (:class:`TestIOConfigError`) when it carries
+        credentials, before it can reach a description, a log or metadata."""
         if self.uses_simulator:
             return SIMULATOR_BASE_URL
-        return self.base_url or settings.api_base_url()
+        if self.base_url:
+            return refuse_url_credentials(self.base_url, "the testio_api resource's base_url")
+        return refuse_url_credentials(settings.api_base_url())
 
     def client_config(self) -> ClientConfig:
         return ClientConfig(

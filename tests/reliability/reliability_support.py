@@ -93,3 +93,33 @@ def run_python(code: str, *args: str, timeout: float = 120, env: dict | None = N
     )
     assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
     return json.loads(completed.stdout.strip().splitlines()[-1])
+
+
+def demo_environment(home: Path, **variables: str) -> dict[str, str]:
+    """The environment of a `python -m testio_assets.demo` with its own instance (the project's
+    dagster.yaml, every storage path under ``home``) and warehouse, plus ``variables``."""
+    import yaml
+
+    from testio_assets.instance import _absolute_base_dirs
+
+    config = yaml.safe_load((PROJECT_ROOT / "dagster.yaml").read_text())
+    (home / "dagster.yaml").write_text(yaml.safe_dump(_absolute_base_dirs(config, home)))
+    env = {**os.environ, "DAGSTER_HOME": str(home), "TESTIO_WAREHOUSE_PATH": str(home / "data" / "testio.duckdb")}
+    for name in ("TESTIO_CUSTOMER_API_TOKEN", "TESTIO_CUSTOMER_API_BASE_URL"):
+        env.pop(name, None)
+    return {**env, **variables}
+
+
+def start_demo(env: dict[str, str]) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "testio_assets.demo"],
+        cwd=PROJECT_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+
+
+def run_demo(env: dict[str, str], timeout: float = 180) -> subprocess.CompletedProcess:
+    """The demo to its end; a run that hangs fails the test after ``timeout`` s instead."""
+    return subprocess.run(
+        [sys.executable, "-m", "testio_assets.demo"],
+        cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=timeout,
+    )

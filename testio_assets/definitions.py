@@ -15,6 +15,7 @@ from testio_assets.alerts import freshness_alert_sensor
 from testio_assets.assets import ingestion_assets, ingestion_checks
 from testio_assets.automation import automation_sensor, with_automation_condition
 from testio_assets.client.resource import TestIOApiResource
+from testio_assets.dead_runs import dead_run_sweeper
 from testio_assets.freshness import policy_windows, with_freshness_policy
 from testio_assets.warehouse.resource import WarehouseResource
 
@@ -40,7 +41,7 @@ def build_definitions(
             "testio_api": api or build_api_resource(),
             "warehouse": warehouse or WarehouseResource(),
         },
-        sensors=[automation_sensor, freshness_alert_sensor],
+        sensors=[automation_sensor, freshness_alert_sensor, dead_run_sweeper],
         # Steps share one DuckDB writer; in one process they also skip a subprocess start each.
         executor=dg.in_process_executor,
     )

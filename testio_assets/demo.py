@@ -27,6 +27,7 @@ def main() -> int:
     import dagster as dg
 
     from testio_assets.client.errors import TestIOConfigError
+    from testio_assets.dead_runs import sweep_dead_runs, worker_tags
     from testio_assets.definitions import build_api_resource, build_definitions
     from testio_assets.ops_summary import print_run_summary
 
@@ -37,13 +38,17 @@ def main() -> int:
     except TestIOConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    print(f"Materialising every TestIO asset from {source} ...", flush=True)
     instance = dg.DagsterInstance.get()
+    # A run killed earlier (kill -9, a crash) would hold the writer slot forever.
+    for swept in sweep_dead_runs(instance):
+        print(f"Earlier {swept.describe()}", flush=True)
+    print(f"Materialising every TestIO asset from {source} ...", flush=True)
     job = defs.resolve_implicit_global_asset_job_def()
     result = job.execute_in_process(
         instance=instance,
         raise_on_error=False,
         run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
+        tags=worker_tags(),
     )
     print_run_summary(defs, instance, result, elapsed_s=time.perf_counter() - started)
     return 0 if result.success else 1

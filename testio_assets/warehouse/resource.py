@@ -29,6 +29,7 @@ from pydantic import Field
 
 from semantic.warehouse import connect, read_copy_path
 from testio_assets import settings
+from testio_assets.dead_runs import record_worker
 from testio_assets.warehouse.errors import disk_full_error, is_disk_full
 from testio_assets.warehouse.writer import WarehouseWriter
 
@@ -63,6 +64,12 @@ class WarehouseResource(dg.ConfigurableResource):
 
     def exists(self) -> bool:
         return self.path.exists()
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        # Every step holding the writer pool's slot uses this resource: naming the run's worker
+        # process here lets a later run tell a crashed run from a live one (dead_runs).
+        if context.instance is not None:
+            record_worker(context.instance, context.dagster_run)
 
     @contextmanager
     def writer(self, run_id: str | None = None) -> Iterator[WarehouseWriter]:

@@ -47,5 +47,5 @@ def test_every_asset_carries_the_metadata_the_ui_shows():
 
 def test_sensors_run_by_default():
     sensors = {s.name: s for s in defs.sensors}
-    assert set(sensors) == {"testio_automation", "freshness_alerts"}
+    assert set(sensors) == {"testio_automation", "freshness_alerts", "dead_run_sweeper"}
     assert all(s.default_status == dg.DefaultSensorStatus.RUNNING for s in sensors.values())

@@ -6,14 +6,22 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import time
 
 import dagster as dg
 import yaml
 from dagster._core.instance.ref import InstanceRef
+from dagster._core.storage.dagster_run import DagsterRun
 from reliability_support import PROJECT_ROOT, demo_environment, make_sim, run_demo, start_demo
 
-from testio_assets.dead_runs import WORKER_TAG, sweep_dead_runs, worker_alive, worker_tags
+from testio_assets.dead_runs import (
+    WORKER_TAG,
+    dead_run_sweeper,
+    sweep_dead_runs,
+    worker_alive,
+    worker_tags,
+)
 from testio_assets.simulator import FaultConfig
 
 TOKEN = "kill-test-token"
@@ -85,3 +93,26 @@ def test_make_ui_frees_slots_of_ended_runs():
         assert instance.run_monitoring_enabled
         assert instance.run_monitoring_settings["free_slots_after_run_end_seconds"] > 0
         assert instance.run_monitoring_max_runtime_seconds > 0
+
+
+def test_the_sweeper_sensor_fails_dead_runs_frees_ended_ones_and_spares_live_ones():
+    dead_worker = f"{socket.gethostname()}|99999999|0.00"
+    runs = {
+        "dead": (dg.DagsterRunStatus.STARTED, {WORKER_TAG: dead_worker}),
+        "ended": (dg.DagsterRunStatus.FAILURE, {WORKER_TAG: dead_worker}),
+        "live": (dg.DagsterRunStatus.STARTED, dict(worker_tags())),
+        "elsewhere": (dg.DagsterRunStatus.STARTED, {WORKER_TAG: "another-host|1|0.00"}),
+    }
+    with dg.instance_for_test() as instance:
+        storage = instance.event_log_storage
+        storage.set_concurrency_slots("duckdb_writer", len(runs))
+        for run_id, (status, tags) in runs.items():
+            instance.add_run(DagsterRun(job_name="__ASSET_JOB", run_id=run_id, status=status, tags=tags))
+            storage.claim_concurrency_slot("duckdb_writer", run_id, "bugs")
+        skip = dead_run_sweeper(dg.build_sensor_context(instance=instance))
+        assert "run dead:" in skip.skip_message and "run ended:" in skip.skip_message
+        assert instance.get_run_by_id("dead").status == dg.DagsterRunStatus.FAILURE
+        assert storage.get_concurrency_run_ids() == {"live", "elsewhere"}
+        assert instance.get_run_by_id("live").status == dg.DagsterRunStatus.STARTED
+        left = {s.run_id: s.action for s in sweep_dead_runs(instance)}
+        assert left == {"live": "running", "elsewhere": "unknown"}

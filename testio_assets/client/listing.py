@@ -272,9 +272,11 @@ class TestLister:
             )
         extent = len(found) + sum(r.size for r in unrecoverable)
         offsets = sorted(found)
-        return _Page(
-            [found[o] for o in offsets], offsets, short=extent < hi - lo, unrecoverable=unrecoverable
-        )
+        # A page of which nothing could be read ends the walk: past it, nothing tells whether
+        # the listing goes on (an endpoint that always fails would otherwise be walked
+        # forever). The range has no older neighbour, so every older stored test is kept.
+        short = extent < hi - lo or not found
+        return _Page([found[o] for o in offsets], offsets, short=short, unrecoverable=unrecoverable)
 
     async def _fetch(
         self, product_id: int, page_no: int, per_page: int, attempts: int | None = None

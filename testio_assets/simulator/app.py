@@ -111,13 +111,24 @@ class _Endpoints:
 
     async def _hang(self, request: Request, hanging: Callable[[], bool]) -> bool:
         """Wait while ``hanging()`` holds (the fault is configured); False when the client
-        disconnected first."""
+        disconnected first.
+
+        Disconnection is watched with a plain ASGI ``receive()`` rather than Starlette's
+        ``is_disconnected()``, whose anyio cancel scope can swallow the client's own timeout
+        when the app runs in-process.
+        """
         self.sim.hung_requests += 1
-        while hanging():
-            if await request.is_disconnected():
-                return False
-            await asyncio.sleep(HANG_POLL_S)
-        return True
+        message = asyncio.ensure_future(request.receive())
+        try:
+            while hanging():
+                done, _ = await asyncio.wait({message}, timeout=HANG_POLL_S)
+                if done:
+                    if message.result().get("type") == "http.disconnect":
+                        return False
+                    message = asyncio.ensure_future(request.receive())  # the (empty) body
+            return True
+        finally:
+            message.cancel()
 
     async def fallback(self, request: Request) -> Response:
         status = 404 if request.method == "GET" else 405

@@ -3,6 +3,8 @@ Retry-After within a per-request time budget instead of a fixed number of attemp
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from client_helpers import RecordingSleep, client_for, make_sim, run
 
@@ -75,3 +77,39 @@ def test_a_wait_past_the_budget_fails_at_once_saying_why():
     assert caught.value.status == 429 and not sleep.delays
     assert "600 s more as Retry-After asked" in message and "retry budget of 120 s" in message
     assert "lower the concurrency or raise retry_budget_s" in message
+
+
+def _within(coro, seconds: float = 60):
+    """Run ``coro``; a regression that hangs fails here instead of hanging the suite."""
+    async def bounded():
+        return await asyncio.wait_for(coro, seconds)
+
+    return run(bounded())
+
+
+def test_an_endpoint_that_never_answers_times_out_in_process():
+    sim = make_sim(FaultConfig(hang_endpoints={"bugs"}))
+    client = client_for(sim, max_attempts=2, timeout_s=0.2)
+
+    async def bugs():
+        async with client:
+            return await client.get_bugs([1, 2, 3])
+
+    with pytest.raises(TestIORequestError) as caught:
+        _within(bugs())
+    assert caught.value.timed_out and client.stats.timeouts == 2
+
+
+def test_a_listing_of_which_nothing_can_be_read_ends_with_one_open_range():
+    sim = make_sim(FaultConfig(hang_endpoints={"exploratory_tests"}))
+    pid = sim.products_payload()[0]["id"]
+
+    async def listing(client):
+        async with client:
+            return await client.get_tests(pid, per_page=5)
+
+    result = _within(listing(client_for(sim, max_attempts=1, recovery_attempts=1, timeout_s=0.05)))
+    assert result.tests == []
+    [lost] = result.unrecoverable
+    assert (lost.first_offset, lost.last_offset, lost.older_test_id, lost.newer_test_id) == (0, 4, None, None)
+    assert lost.holds(1) and lost.holds(10**9)  # every stored test of the product is kept

@@ -47,6 +47,7 @@ def disk_full_error(exc: BaseException, path: Path, doing: str) -> WarehouseDisk
     return WarehouseDiskFullError(
         f"{doing} failed: the disk is full or the file-size limit was reached ({exc}); "
         f"free space on the filesystem of {path.parent}: {_free_space(path)}. Nothing was "
-        "lost: the previous version stays in place for writers and readers. Free some space "
-        "(or raise the limit), then run again."
+        "lost: the warehouse keeps every committed write (a failed one is rolled back) and "
+        "readers keep the last published copy. Free some space (or raise the limit), then "
+        "run again."
     )

@@ -153,7 +153,7 @@ BUGS = Table(
         Column("status", "VARCHAR", "Enriched status: accepted, auto_accepted, rejected or forwarded."),
         Column("api_status", "VARCHAR", "Status as the API sent it (accepted, rejected, forwarded)."),
         Column("auto_accepted", "BOOLEAN", "Accepted automatically after 10 days without review."),
-        Column("rejection_reason", "VARCHAR", "Reason of a rejected bug, recognised from the default rejection comments; null otherwise or when unrecognised."),
+        Column("rejection_reason", "VARCHAR", "Reason of a rejected bug: the reason whose TestIO default rejection text the latest comment carrying one contains (case and whitespace ignored). Null for bugs not rejected, and for rejections in the reviewer's own words or without a comment."),
         Column("known", "BOOLEAN", "Marked as a known bug."),
         Column("language", "VARCHAR", "Language of the report."),
         Column("location", "VARCHAR", "Where the bug was found (URL or screen)."),

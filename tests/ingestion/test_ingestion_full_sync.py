@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 from datetime import datetime, timezone
 
 import duckdb
@@ -10,6 +11,7 @@ from ingestion_support import DATA_TABLES, check_results, make_sim, materialize,
 
 from testio_assets.client.resource import TestIOApiResource
 from testio_assets.warehouse.resource import read_copy_path
+from testio_assets.warehouse.schema import REJECTION_REASONS
 
 
 def _utc(text: str) -> datetime:
@@ -133,10 +135,26 @@ def test_bugs_field_by_field(synced, con):
     assert any(b.get("test_feature") is None for b in bugs), "unattributed bugs exist"
     assert any("test_feature" not in b for b in bugs), "bugs without a test_feature key exist"
     assert any(b["auto_accepted"] for b in bugs), "auto-accepted bugs exist"
-    reasons = con.execute(
-        "SELECT count(*) FILTER (rejection_reason IS NOT NULL), count(*) FROM bugs WHERE status = 'rejected'"
-    ).fetchone()
-    assert 0 < reasons[0] <= reasons[1]
+
+
+def test_rejection_reasons_over_http_equal_the_simulators_own(synced, con):
+    """Each bug's reason, derived from the comments fetched over HTTP, is the reason the
+    simulator attached to its latest default comment (None for free text, no comment, or a bug
+    that is not rejected)."""
+    sim = synced[0]
+    now = sim.clock.timestamp()
+    truth = {
+        bug.id: bug.rejection_reason_at(now)
+        for test in sim.dataset.visible_tests(now) for bug in sim.dataset.bugs(test, now)
+    }
+    stored = dict(con.execute("SELECT bug_id, rejection_reason FROM bugs").fetchall())
+    assert stored == truth
+    reasons = collections.Counter(truth.values())
+    assert set(reasons) == {*REJECTION_REASONS, None}
+    rejected_unnamed = con.execute(
+        "SELECT count(*) FROM bugs WHERE status = 'rejected' AND rejection_reason IS NULL"
+    ).fetchone()[0]
+    assert rejected_unnamed > 0, "free-text and comment-less rejections stay NULL"
 
 
 def test_testers_and_customers_are_separate_identities(con):

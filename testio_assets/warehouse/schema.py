@@ -64,16 +64,24 @@ PRODUCTS = Table(
 
 FEATURES = Table(
     name="features",
-    description="The feature catalogue of every product, de-duplicated by feature id across sections.",
+    description=(
+        "The feature catalogue of every product, de-duplicated by feature id across sections, "
+        "plus inferred members: features that test features name but the catalogue no longer "
+        "lists (retired, or not returned yet), kept so every feature id resolves. An inferred "
+        "row carries what the newest test feature naming it says (title, description, how to "
+        "find, user stories) and that test's product; the catalogue's row replaces it when the "
+        "catalogue lists the feature again."
+    ),
     primary_key=("feature_id",),
     columns=(
         _pk("feature_id", "BIGINT", "Catalogue feature id (global)."),
-        Column("product_id", "BIGINT", "Product the feature belongs to."),
-        Column("title", "VARCHAR", "Feature title."),
+        Column("product_id", "BIGINT", "Product the feature belongs to (inferred: the product of the test naming it)."),
+        Column("title", "VARCHAR", "Feature title (inferred: the title the newest test feature carries)."),
         Column("description", "VARCHAR", "Feature description (may be null)."),
         Column("howtofind", "VARCHAR", "How to find the feature (may be null)."),
         Column("user_stories", "VARCHAR[]", "User-story titles embedded in the feature payload."),
-        Column("section_ids", "BIGINT[]", "Sections listing this feature (empty for products without sections)."),
+        Column("section_ids", "BIGINT[]", "Sections listing this feature (empty for products without sections, and for inferred features)."),
+        Column("inferred", "BOOLEAN", "True for a feature the catalogue does not list, inferred from the test features naming it; false for catalogue features."),
     ),
 )
 

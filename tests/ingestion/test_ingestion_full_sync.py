@@ -168,6 +168,27 @@ def test_testers_and_customers_are_separate_identities(con):
         assert roles[f"tester:{name}"] == "tester" and roles[f"customer:{name}"] == "customer"
 
 
+def test_users_counts_equal_direct_counts_over_tests_and_bugs(synced, con):
+    """Every user's figures equal counts taken directly, in Python, over the warehouse's tests
+    (every status) and bugs, and over the simulator's own payloads."""
+    tests = con.execute("SELECT created_by, submitted_by FROM tests").fetchall()
+    created = collections.Counter(c for c, _ in tests if c is not None)
+    submitted = collections.Counter(s for _, s in tests if s is not None)
+    reported = collections.Counter(
+        a for (a,) in con.execute("SELECT author_name FROM bugs").fetchall() if a is not None
+    )
+    expected = {
+        **{f"customer:{name}": (0, created[name], submitted[name]) for name in {*created, *submitted}},
+        **{f"tester:{name}": (count, 0, 0) for name, count in reported.items()},
+    }
+    users = con.execute("SELECT user_id, bugs_reported, tests_created, tests_submitted FROM users").fetchall()
+    assert {user_id: tuple(counts) for user_id, *counts in users} == expected
+    payloads = synced[0].tests_payload()
+    assert created == collections.Counter(t["created_by"] for t in payloads if t["created_by"])
+    assert submitted == collections.Counter(t["submitted_by"] for t in payloads if t["submitted_by"])
+    assert any(created[name] != submitted[name] for name in created), "roles differ for someone"
+
+
 def test_no_credential_is_stored(synced, con):
     secrets = {
         t["test_environment"][k]

@@ -119,7 +119,7 @@ TEST_FEATURES = Table(
     columns=(
         _pk("test_feature_id", "BIGINT", "Test-feature id (what a bug's test_feature.id refers to)."),
         Column("test_id", "BIGINT", "Test this feature snapshot belongs to."),
-        Column("feature_id", "BIGINT", "Catalogue feature id (may not be in features yet)."),
+        Column("feature_id", "BIGINT", "Catalogue feature id; always in features, as an inferred member when the catalogue does not list it."),
         Column("title", "VARCHAR", "Feature title at the time of the test."),
         Column("description", "VARCHAR", "Feature description at the time of the test."),
         Column("howtofind", "VARCHAR", "How to find the feature."),

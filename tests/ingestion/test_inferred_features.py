@@ -9,7 +9,7 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 import pytest
-from ingestion_support import make_sim, materialize
+from ingestion_support import make_sim, materialize, rows_by_key
 
 from semantic import query_metrics
 from testio_assets.assets import exploratory_tests
@@ -24,7 +24,7 @@ FEATURE_REFERENCE = "test_features_feature_id_in_features"
 def features_table(database: Path) -> dict[int, tuple]:
     con = duckdb.connect(str(database), read_only=True)
     try:
-        return {r[0]: r[1:] for r in con.execute("SELECT feature_id, title, inferred FROM features").fetchall()}
+        return rows_by_key(con, "SELECT feature_id, title, inferred FROM features")
     finally:
         con.close()
 

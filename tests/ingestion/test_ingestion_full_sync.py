@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 
 import duckdb
 import pytest
-from ingestion_support import DATA_TABLES, check_results, make_sim, materialize, table_rows
+from ingestion_support import DATA_TABLES, check_results, make_sim, materialize, rows_by_key, table_rows
 
 from testio_assets.client.resource import TestIOApiResource
 from testio_assets.warehouse.resource import read_copy_path
@@ -118,13 +118,11 @@ def test_offset_timestamps_are_converted(synced, con):
 
 def test_bugs_field_by_field(synced, con):
     bugs = synced[0].bugs_payload()
-    stored = {
-        row[0]: row[1:]
-        for row in con.execute(
-            "SELECT bug_id, test_id, test_feature_id, feature_id, status, api_status, "
-            "auto_accepted, author_name, reported_at, severity, device_os_names FROM bugs"
-        ).fetchall()
-    }
+    stored = rows_by_key(
+        con,
+        "SELECT bug_id, test_id, test_feature_id, feature_id, status, api_status, "
+        "auto_accepted, author_name, reported_at, severity, device_os_names FROM bugs",
+    )
     for bug in bugs:
         test_feature = bug.get("test_feature") or {}
         status = "auto_accepted" if bug["status"] == "accepted" and bug["auto_accepted"] else bug["status"]
@@ -226,13 +224,11 @@ def test_features_the_catalogue_no_longer_lists_are_inferred_members(synced, con
                     newest_snapshot[feature["feature_id"]] = (feature, product["id"])
     retired = set(newest_snapshot) - catalogue
     assert retired, "the tiny customer's tests name features the catalogue no longer lists"
-    rows = {
-        row[0]: row[1:]
-        for row in con.execute(
-            "SELECT feature_id, product_id, title, description, howtofind, user_stories, "
-            "section_ids, inferred FROM features"
-        ).fetchall()
-    }
+    rows = rows_by_key(
+        con,
+        "SELECT feature_id, product_id, title, description, howtofind, user_stories, "
+        "section_ids, inferred FROM features",
+    )
     assert {fid for fid, row in rows.items() if row[-1]} == retired
     assert {fid for fid, row in rows.items() if row[-1] is False} == catalogue
     for fid in retired:

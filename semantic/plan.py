@@ -4,7 +4,9 @@ immutable :class:`QueryPlan` that the renderer turns into SQL.
 >>> from semantic.loader import load_model
 >>> p = plan_query(load_model(), ["bugs_per_test"], ["feature"])
 >>> [s.model for s in p.sources], p.spine_needs_scope
-(['tests', 'bugs'], True)
+(['bugs', 'tests'], False)
+>>> plan_query(load_model(), ["bug_count"], ["feature"]).spine_needs_scope
+True
 """
 
 from __future__ import annotations

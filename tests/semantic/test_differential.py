@@ -21,15 +21,12 @@ from reference import (
     BUG_DIMENSIONS, DIMENSIONS, METRICS, NEEDS_TESTS, ReferenceQueryError, assert_frames_match,
     load_tables, reference_query,
 )
+from semantic import query_metrics
 from semantic.dates import resolve_date_range
 from semantic.errors import SemanticError
 from testio_assets.warehouse.schema import BUG_STATUSES, REJECTION_REASONS, SEVERITIES
 from warehouse_fixtures import build_warehouse
 
-try:
-    from semantic import query_metrics
-except ImportError:  # the compiler lands separately; until then there is nothing to compare
-    pytest.skip("semantic.query_metrics is not available yet", allow_module_level=True)
 
 settings.register_profile("default", max_examples=150, deadline=None,
                           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])

@@ -9,13 +9,10 @@ import duckdb
 import pytest
 
 from reference import METRICS, assert_frames_match, load_tables, reference_query
+from semantic import query_metrics
 from semantic.dates import resolve_date_range
 from warehouse_fixtures import build_warehouse, golden_rows
 
-try:
-    from semantic import query_metrics
-except ImportError:  # the compiler lands separately
-    pytest.skip("semantic.query_metrics is not available yet", allow_module_level=True)
 
 TODAY = date(2025, 3, 15)
 GOLDEN = {

@@ -5,17 +5,17 @@
 True
 """
 
-from semantic.api import capabilities, explain, query_metrics
+from semantic.surfaces.query import capabilities, explain, query_metrics
 from semantic.config import Guardrails
-from semantic.dates import DateExpressionError, DateRange
+from semantic.plan.dates import DateExpressionError, DateRange
 from semantic.errors import (
     GuardrailError, InvalidFilterError, InvalidQueryError, ModelValidationError, QueryTimeoutError,
     SemanticError, UnknownDimensionError, UnknownMetricError, UnsupportedDialectError,
     WarehouseUnavailableError,
 )
-from semantic.freshness import FreshnessSource, TableFreshness, WarehouseLoadLogFreshness
-from semantic.loader import load_model
-from semantic.result import MetricResult
+from semantic.answer.freshness import FreshnessSource, TableFreshness, WarehouseLoadLogFreshness
+from semantic.model.loader import load_model
+from semantic.answer.result import MetricResult
 
 __all__ = [
     "query_metrics", "explain", "capabilities", "load_model", "MetricResult", "Guardrails",

@@ -21,7 +21,7 @@ import dagster as dg
 import duckdb
 from pydantic import Field
 
-from semantic.warehouse import read_copy_path
+from semantic.answer.warehouse import read_copy_path
 from testio_assets import settings
 from testio_assets.warehouse.writer import WarehouseWriter
 

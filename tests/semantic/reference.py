@@ -21,7 +21,7 @@ from typing import Any
 
 import pandas as pd
 
-from semantic.dates import DateRange
+from semantic.plan.dates import DateRange
 
 TABLE_NAMES = ("products", "features", "tests", "test_features", "test_platforms", "bugs")
 EXECUTED = ("running", "locked", "customer_finalized", "archived")

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from semantic.dates import (
+from semantic.plan.dates import (
     ACCEPTED_FORMS,
     DateExpressionError,
     DateRange,

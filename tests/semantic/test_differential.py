@@ -22,7 +22,7 @@ from reference import (
     load_tables, reference_query,
 )
 from semantic import query_metrics
-from semantic.dates import resolve_date_range
+from semantic.plan.dates import resolve_date_range
 from semantic.errors import SemanticError
 from testio_assets.warehouse.schema import BUG_STATUSES, REJECTION_REASONS, SEVERITIES
 from warehouse_fixtures import build_warehouse

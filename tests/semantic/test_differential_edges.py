@@ -13,7 +13,7 @@ import pytest
 
 from reference import assert_frames_match, load_tables, reference_query
 from semantic import query_metrics
-from semantic.dates import resolve_date_range
+from semantic.plan.dates import resolve_date_range
 from warehouse_fixtures import build_warehouse
 
 

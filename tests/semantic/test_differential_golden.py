@@ -10,7 +10,7 @@ import pytest
 
 from reference import METRICS, assert_frames_match, load_tables, reference_query
 from semantic import query_metrics
-from semantic.dates import resolve_date_range
+from semantic.plan.dates import resolve_date_range
 from warehouse_fixtures import build_warehouse, golden_rows
 
 

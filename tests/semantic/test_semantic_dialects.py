@@ -16,10 +16,10 @@ import pytest
 import sqlglot
 
 from semantic import UnsupportedDialectError, explain
-from semantic.compiler import DIALECTS
-from semantic.loader import load_model
-from semantic.plan import plan_query
-from semantic.render import render_plan
+from semantic.sql.compiler import DIALECTS
+from semantic.model.loader import load_model
+from semantic.plan.planner import plan_query
+from semantic.sql.render import render_plan
 from semantic_query_set import BASE, QUERIES, WEEKLY, name
 from warehouse_fixtures import build_warehouse, golden_rows
 

@@ -9,7 +9,7 @@ import duckdb
 import pytest
 
 from semantic.errors import ModelValidationError
-from semantic.loader import MODELS_DIR, load_model, validate_against_warehouse
+from semantic.model.loader import MODELS_DIR, load_model, validate_against_warehouse
 from warehouse_fixtures import build_warehouse
 
 

@@ -18,20 +18,17 @@ import duckdb
 import sqlglot
 from sqlglot import exp
 
-from semantic.compiler import DIALECTS, compile_query
+from semantic.sql.compiler import DIALECTS, compile_query
 from semantic.config import Guardrails
 from semantic.errors import QueryTimeoutError, SemanticError, WarehouseUnavailableError
-from semantic.explain import describe_metric, explain_plan, sql_form
-from semantic.freshness import WarehouseLoadLogFreshness, freshness_warning
-from semantic.loader import load_model
-from semantic.plan import TIME_VALUE_FORMATS, metric_inputs
-from semantic.result import MetricResult
-from semantic.warehouse import open_warehouse
+from semantic.answer.explain import describe_metric, explain_plan, sql_form
+from semantic.answer.freshness import WarehouseLoadLogFreshness, freshness_warning
+from semantic.model.loader import load_model
+from semantic.plan.planner import TIME_VALUE_FORMATS, metric_inputs
+from semantic.answer.result import MetricResult
+from semantic.answer.warehouse import open_warehouse
+from semantic.plan.dates import ACCEPTED_FORMS, resolve_date_range
 
-try:
-    from semantic.dates import resolve_date_range
-except ImportError:  # pragma: no cover - dates.py is written alongside
-    resolve_date_range = None
 
 
 def _today(today) -> date:
@@ -203,7 +200,6 @@ def capabilities(model=None) -> dict:
         sources = sorted({model.metrics[i.metric].model for i in metric_inputs(model, m)})
         metrics[name] = {"description": m.description, "type": m.type, "sources": sources,
                          "formula": describe_metric(model, m), "sql": sql_form(model, m)}
-    from semantic import dates
     return {
         "dimensions": dims, "metrics": metrics,
         "filters": {"syntax": "{dimension: value} equality; {dimension: [v1, v2]} IN; {dimension: None} IS NULL; "
@@ -212,6 +208,6 @@ def capabilities(model=None) -> dict:
                              "a test_status filter replaces the default; bug-only filters do not restrict tests"},
         "limits": {"max_dimensions": config.max_dimensions, "default_row_limit": config.default_row_limit,
                    "max_row_limit": config.max_row_limit, "query_timeout_s": config.query_timeout_s},
-        "date_forms": list(getattr(dates, "ACCEPTED_FORMS", ())),
+        "date_forms": list(ACCEPTED_FORMS),
         "dialects": list(DIALECTS),
     }

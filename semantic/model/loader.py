@@ -1,4 +1,4 @@
-"""Load and validate the YAML semantic model into typed objects (:mod:`semantic.spec`).
+"""Load and validate the YAML semantic model into typed objects (:mod:`semantic.model.spec`).
 
 Every mistake is a :class:`ModelValidationError` naming the file, the line, what is wrong
 and, where a name is close to a known one, a did-you-mean. The loaded model is cached per
@@ -19,7 +19,7 @@ from typing import Any
 from sqlglot import exp
 
 from semantic.errors import ModelValidationError, did_you_mean
-from semantic.model_source import (
+from semantic.model.source import (
     display_path,
     LineMap,
     Problems,
@@ -28,7 +28,7 @@ from semantic.model_source import (
     parse_expression,
     read_model_files,
 )
-from semantic.spec import (
+from semantic.model.spec import (
     AGGREGATIONS,
     CARDINALITIES,
     GRANULARITIES,
@@ -42,7 +42,7 @@ from semantic.spec import (
     SemanticModel,
 )
 
-MODELS_DIR = Path(__file__).parent / "models"
+MODELS_DIR = Path(__file__).parent.parent / "models"
 
 
 def _build_models(ctx: Problems, docs) -> dict[str, SemanticModel]:

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from sqlglot import exp
 
-from semantic.spec import Dimension
-from semantic.sqlbuild import add_join, table
+from semantic.model.spec import Dimension
+from semantic.sql.builders import add_join, table
 
 TIME_FORMATS = {"day": "%Y-%m-%d", "week": "%G-W%V", "month": "%Y-%m", "year": "%Y"}
 

@@ -12,10 +12,10 @@ from typing import Any
 
 from sqlglot import exp
 
-from semantic.plan import FilterSpec
-from semantic.spec import Dimension
-from semantic.sqlbuild import add_join, table
-from semantic.timegrain import period_bounds
+from semantic.plan.planner import FilterSpec
+from semantic.model.spec import Dimension
+from semantic.sql.builders import add_join, table
+from semantic.plan.timegrain import period_bounds
 
 
 def literal(value: Any) -> exp.Expression:

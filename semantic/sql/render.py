@@ -7,8 +7,8 @@ through a UNION spine of dimension combinations; labels looked up after aggregat
 (render_labels.py), filters as conditions and semi-joins (render_filters.py), counts COALESCEd
 to 0 and ratios NULL on a zero denominator.
 
->>> from semantic.loader import load_model
->>> from semantic.plan import plan_query
+>>> from semantic.model.loader import load_model
+>>> from semantic.plan.planner import plan_query
 >>> m = load_model()
 >>> sql = render_plan(m, plan_query(m, ["bug_count"])).sql("duckdb")
 >>> sql.startswith("WITH agg_bugs AS")
@@ -19,14 +19,14 @@ from __future__ import annotations
 
 from sqlglot import exp
 
-from semantic.loader import find_path
-from semantic.plan import QueryPlan, SourcePlan, metric_inputs, reaches
-from semantic.render_filters import FiltersMixin, literal
-from semantic.render_labels import LabelsMixin
-from semantic.render_sources import SourcesMixin, _key_alias
-from semantic.spec import Dimension, Model
-from semantic.sqlbuild import add_join, table
-from semantic.timegrain import periods
+from semantic.model.loader import find_path
+from semantic.plan.planner import QueryPlan, SourcePlan, metric_inputs, reaches
+from semantic.sql.filters import FiltersMixin, literal
+from semantic.sql.labels import LabelsMixin
+from semantic.sql.sources import SourcesMixin, _key_alias
+from semantic.model.spec import Dimension, Model
+from semantic.sql.builders import add_join, table
+from semantic.plan.timegrain import periods
 
 COUNTING = ("count", "count_distinct", "sum")
 # Any value of the key's type: the NULL flags of same_key tell a NULL from the sentinel itself.

@@ -14,7 +14,7 @@ flags keep a NULL key apart from a real key equal to the sentinel. What a dialec
 is refused with :class:`UnsupportedDialectError` (ISO week labels, below, and any construct
 sqlglot reports as unsupported).
 
->>> from semantic.loader import load_model
+>>> from semantic.model.loader import load_model
 >>> c = compile_query(load_model(), ["test_count"], ["month"], dialect="postgres")
 >>> "TO_CHAR" in c.sql
 True
@@ -30,9 +30,9 @@ from sqlglot import exp
 
 from semantic.config import Guardrails
 from semantic.errors import UnsupportedDialectError
-from semantic.plan import QueryPlan, plan_query
-from semantic.render import render_plan
-from semantic.spec import Model
+from semantic.plan.planner import QueryPlan, plan_query
+from semantic.sql.render import render_plan
+from semantic.model.spec import Model
 
 DIALECTS = ("duckdb", "postgres", "snowflake", "bigquery", "trino", "spark")
 # Granularities whose label no dialect but DuckDB renders faithfully through sqlglot: the

@@ -1,7 +1,7 @@
 """Plain-words explanation of a plan: scope, date range, dimensions, metrics, NULL handling.
 
->>> from semantic.loader import load_model
->>> from semantic.plan import plan_query
+>>> from semantic.model.loader import load_model
+>>> from semantic.plan.planner import plan_query
 >>> m = load_model()
 >>> "NULL when" in explain_plan(m, plan_query(m, ["bugs_per_test"]))
 True
@@ -9,8 +9,8 @@ True
 
 from __future__ import annotations
 
-from semantic.plan import QueryPlan
-from semantic.spec import Metric, MetricInput, Model
+from semantic.plan.planner import QueryPlan
+from semantic.model.spec import Metric, MetricInput, Model
 
 _AGG_WORDS = {"count": "the number of", "count_distinct": "the number of distinct", "sum": "the sum of",
               "avg": "the average of", "min": "the smallest", "max": "the largest"}

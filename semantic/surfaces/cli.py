@@ -62,7 +62,7 @@ def parse_where(clauses: Sequence[str]) -> dict[str, Any]:
 
 def _typed_filters(filters: dict[str, Any]) -> dict[str, Any]:
     """Shell text to the dimension's value type (``known_bug=true`` is a boolean)."""
-    from semantic.loader import load_model
+    from semantic.model.loader import load_model
 
     dimensions = load_model().dimensions
 
@@ -161,7 +161,7 @@ def _pretty(sql: str, dialect: str) -> str:
 
 
 def _list(args: argparse.Namespace) -> int:
-    from semantic.loader import load_model
+    from semantic.model.loader import load_model
 
     model = load_model()
     if args.what == "metrics":
@@ -200,7 +200,7 @@ def _validate(args: argparse.Namespace) -> int:
     import duckdb
 
     from semantic.errors import ModelValidationError
-    from semantic.loader import load_model, validate_against_warehouse
+    from semantic.model.loader import load_model, validate_against_warehouse
 
     target = args.warehouse or os.environ.get("TESTIO_WAREHOUSE_PATH") or "data/testio.duckdb"
     try:

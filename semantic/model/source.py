@@ -19,7 +19,7 @@ import yaml
 from sqlglot import exp
 
 from semantic.errors import ModelValidationError, did_you_mean
-from semantic.spec import Location
+from semantic.model.spec import Location
 
 
 class LineMap(dict):

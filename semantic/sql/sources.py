@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from sqlglot import exp
 
-from semantic.loader import find_path
-from semantic.plan import SourcePlan
-from semantic.pushdown import push_scope
-from semantic.render_filters import _in, literal
-from semantic.spec import Dimension, Join, Model
-from semantic.sqlbuild import add_join, table
+from semantic.model.loader import find_path
+from semantic.plan.planner import SourcePlan
+from semantic.sql.pushdown import push_scope
+from semantic.sql.filters import _in, literal
+from semantic.model.spec import Dimension, Join, Model
+from semantic.sql.builders import add_join, table
 
 
 def _key_alias(dim: str) -> str:

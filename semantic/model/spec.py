@@ -5,7 +5,7 @@ joins of explicit cardinality), dimensions (categorical, or time with granularit
 metrics (count, count_distinct, sum, avg, min, max with an optional filter; ratio; derived).
 Expressions from the YAML are parsed once, at load, into sqlglot trees kept here.
 
->>> from semantic.loader import load_model
+>>> from semantic.model.loader import load_model
 >>> model = load_model()
 >>> model.metrics["bug_count"].type, model.metrics["bug_count"].model
 ('count_distinct', 'bugs')

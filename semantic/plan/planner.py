@@ -1,7 +1,7 @@
 """Query resolution: names, filters and guardrails checked against the model, into an
 immutable :class:`QueryPlan` that the renderer turns into SQL.
 
->>> from semantic.loader import load_model
+>>> from semantic.model.loader import load_model
 >>> p = plan_query(load_model(), ["bugs_per_test"], ["feature"])
 >>> [s.model for s in p.sources], p.spine_needs_scope
 (['bugs', 'tests'], False)
@@ -20,8 +20,8 @@ from semantic.errors import (
     GuardrailError, InvalidFilterError, InvalidQueryError, UnknownDimensionError,
     UnknownMetricError, did_you_mean,
 )
-from semantic.loader import find_path
-from semantic.spec import Dimension, Metric, MetricInput, Model
+from semantic.model.loader import find_path
+from semantic.model.spec import Dimension, Metric, MetricInput, Model
 
 TIME_VALUE_FORMATS = {
     "day": (r"^\d{4}-\d{2}-\d{2}$", "2025-02-03"),
@@ -192,7 +192,7 @@ def _is_key(dim: Dimension) -> bool:
 
 
 def _valid_period(grain: str, value: str) -> bool:
-    from semantic.timegrain import period_start
+    from semantic.plan.timegrain import period_start
     try:
         period_start(grain, value)
         return True

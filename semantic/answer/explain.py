@@ -9,7 +9,7 @@ True
 
 from __future__ import annotations
 
-from semantic.plan.planner import QueryPlan
+from semantic.plan.query_plan import QueryPlan
 from semantic.model.spec import Metric, MetricInput, Model
 
 _AGG_WORDS = {"count": "the number of", "count_distinct": "the number of distinct", "sum": "the sum of",

@@ -24,7 +24,7 @@ from semantic.errors import QueryTimeoutError, SemanticError, WarehouseUnavailab
 from semantic.answer.explain import describe_metric, explain_plan, sql_form
 from semantic.answer.freshness import WarehouseLoadLogFreshness, freshness_warning
 from semantic.model.loader import load_model
-from semantic.plan.planner import TIME_VALUE_FORMATS, metric_inputs
+from semantic.plan.resolve import TIME_VALUE_FORMATS, metric_inputs
 from semantic.answer.result import MetricResult
 from semantic.answer.warehouse import open_warehouse
 from semantic.plan.dates import ACCEPTED_FORMS, resolve_date_range

@@ -28,22 +28,7 @@ def describe_metric(model: Model, metric: Metric) -> str:
 
 
 def describe_input(model: Model, inp: MetricInput) -> str:
-    base = model.metrics[inp.metric]
     return f"{inp.metric}" + (f" restricted to {inp.filter.sql('duckdb')}" if inp.filter is not None else "")
-
-
-def sql_form(model: Model, metric: Metric) -> str:
-    """A SQL-ish formula of a metric."""
-    if metric.is_simple:
-        fn = "COUNT(DISTINCT {})" if metric.type == "count_distinct" else f"{metric.type.upper()}({{}})"
-        body = fn.format(metric.expr_sql)
-        return f"{body} FILTER (WHERE {metric.filter_sql})" if metric.filter_sql else body
-    if metric.type == "ratio":
-        def part(i):
-            base = sql_form(model, model.metrics[i.metric])
-            return f"{base} FILTER (WHERE {i.filter.sql('duckdb')})" if i.filter is not None else base
-        return f"{part(metric.numerator)} / NULLIF({part(metric.denominator)}, 0)"
-    return metric.expr_sql
 
 
 def explain_plan(model: Model, plan: QueryPlan) -> str:

@@ -162,11 +162,12 @@ def _pretty(sql: str, dialect: str) -> str:
 
 def _list(args: argparse.Namespace) -> int:
     from semantic.model.loader import load_model
+    from semantic.sql.metrics import metric_formula
 
     model = load_model()
     if args.what == "metrics":
         rows = [
-            {"name": m.name, "type": m.type, "formula": _formula(m), "description": m.description}
+            {"name": m.name, "type": m.type, "formula": metric_formula(model, m), "description": m.description}
             for m in sorted(model.metrics.values(), key=lambda m: m.name) if not m.hidden
         ]
     else:
@@ -183,17 +184,6 @@ def _list(args: argparse.Namespace) -> int:
     for row in rows:
         print("  ".join(str(row[k]).ljust(w) for k, w in widths.items()).rstrip())
     return 0
-
-
-def _formula(metric) -> str:
-    """The metric's definition; a ratio's filtered inputs are spelled out in place."""
-    if metric.type == "ratio":
-        return " / ".join(
-            f"({part.metric} where {part.filter.sql()})" if part.filter is not None else part.metric
-            for part in (metric.numerator, metric.denominator)
-        )
-    text = f"{metric.type}({metric.expr_sql})" if metric.expr_sql else metric.type
-    return f"{text} where {metric.filter_sql}" if metric.filter_sql else text
 
 
 def _validate(args: argparse.Namespace) -> int:

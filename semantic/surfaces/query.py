@@ -19,9 +19,10 @@ import sqlglot
 from sqlglot import exp
 
 from semantic.sql.compiler import DIALECTS, compile_query
+from semantic.sql.metrics import metric_formula
 from semantic.config import Guardrails
 from semantic.errors import QueryTimeoutError, SemanticError, WarehouseUnavailableError
-from semantic.answer.explain import describe_metric, explain_plan, sql_form
+from semantic.answer.explain import describe_metric, explain_plan
 from semantic.answer.freshness import WarehouseLoadLogFreshness, freshness_warning
 from semantic.model.loader import load_model
 from semantic.plan.resolve import TIME_VALUE_FORMATS, metric_inputs
@@ -199,7 +200,7 @@ def capabilities(model=None) -> dict:
             continue
         sources = sorted({model.metrics[i.metric].model for i in metric_inputs(model, m)})
         metrics[name] = {"description": m.description, "type": m.type, "sources": sources,
-                         "formula": describe_metric(model, m), "sql": sql_form(model, m)}
+                         "formula": describe_metric(model, m), "sql": metric_formula(model, m)}
     return {
         "dimensions": dims, "metrics": metrics,
         "filters": {"syntax": "{dimension: value} equality; {dimension: [v1, v2]} IN; {dimension: None} IS NULL; "

@@ -10,6 +10,7 @@ True
 from __future__ import annotations
 
 from semantic.plan.query_plan import QueryPlan
+from semantic.plan.views import reaches
 from semantic.model.spec import Metric, MetricInput, Model
 
 _AGG_WORDS = {"count": "the number of", "count_distinct": "the number of distinct", "sum": "the sum of",
@@ -20,7 +21,7 @@ def describe_metric(model: Model, metric: Metric) -> str:
     """One sentence: how a metric is computed."""
     if metric.is_simple:
         where = f" where {metric.filter_sql}" if metric.filter_sql else ""
-        return f"{_AGG_WORDS[metric.type]} {metric.expr_sql} over {metric.model} in scope{where}"
+        return f"{_AGG_WORDS[metric.type]} {metric.expr_sql} over {model.models[metric.model].entities} in scope{where}"
     if metric.type == "ratio":
         return (f"{describe_input(model, metric.numerator)} divided by {describe_input(model, metric.denominator)}, "
                 f"each computed at its own grain for the group; NULL when the denominator is 0")
@@ -31,34 +32,65 @@ def describe_input(model: Model, inp: MetricInput) -> str:
     return f"{inp.metric}" + (f" restricted to {inp.filter.sql('duckdb')}" if inp.filter is not None else "")
 
 
-def explain_plan(model: Model, plan: QueryPlan) -> str:
+def scope_summary(model: Model) -> str:
+    """The default scope and what filters restrict, in the model's words (for capabilities).
+
+    >>> from semantic.model.loader import load_model
+    >>> scope_summary(load_model())
+    'tests in scope by default: executed tests (test_status in running, locked, customer_finalized, archived); a test_status filter replaces the default; bug-only filters do not restrict tests'
+    """
+    scope = model.scope_model
+    if scope is None:
+        return "every row of every table is in scope"
+    default = scope.default_scope
+    apart = dict.fromkeys(model.models[d.model].entity for d in model.dimensions.values()
+                          if not reaches(model, d, scope.name))
+    return (f"{scope.entities} in scope by default: {default.description} ({default.dimension} in "
+            f"{', '.join(map(str, default.values))}); a {default.dimension} filter replaces the default"
+            + "".join(f"; {entity}-only filters do not restrict {scope.entities}" for entity in apart))
+
+
+def _scope_lines(model: Model, plan: QueryPlan) -> list[str]:
+    """Which rows of the scope model are counted, and over which dates, in the model's words."""
+    if not plan.scope_model:
+        return []
+    scope = model.models[plan.scope_model]
+    default, rows = scope.default_scope, scope.entities
     lines = []
-    scope = plan.scope_model
-    if scope:
-        sdim, values = model.models[scope].default_scope
-        if plan.scope_values is not None:
-            lines.append(f"Tests in scope: tests whose status is one of {', '.join(values)} (executed tests; "
-                         f"a {sdim} filter would replace this default).")
-        else:
-            f = next(f for f in plan.filters if f.dimension == sdim)
-            lines.append(f"Tests in scope: tests with {f.describe()} (this filter replaces the executed-status default).")
-    if plan.date_start or plan.date_end:
-        s = plan.date_start.isoformat(sep=" ") if plan.date_start else "the beginning"
-        e = plan.date_end.isoformat(sep=" ") if plan.date_end else "now"
-        lines.append(f"Date range: tests whose end_at (UTC) is in [{s}, {e}); tests without end_at are out.")
+    if plan.scope_values is not None:
+        column = model.dimensions[default.dimension].key_column
+        lines.append(f"{rows.capitalize()} in scope: {rows} whose {column} is one of {', '.join(map(str, default.values))} "
+                     f"({default.description}; a {default.dimension} filter would replace this default).")
     else:
-        lines.append("Date range: all time (tests without end_at included).")
-    other = [f for f in plan.filters if not scope or f.dimension != model.models[scope].default_scope[0]]
+        f = next(f for f in plan.filters if f.dimension == default.dimension)
+        lines.append(f"{rows.capitalize()} in scope: {rows} with {f.describe()} "
+                     f"(this filter replaces the default, {default.description}).")
+    if plan.date_dimension is not None:
+        when = model.dimensions[plan.date_dimension].key.sql(dialect="duckdb")
+        if plan.date_start or plan.date_end:
+            s = plan.date_start.isoformat(sep=" ") if plan.date_start else "the beginning"
+            e = plan.date_end.isoformat(sep=" ") if plan.date_end else "now"
+            lines.append(f"Date range: {rows} whose {when} (UTC) is in [{s}, {e}); {rows} without {when} are out.")
+        else:
+            lines.append(f"Date range: all time ({rows} without {when} included).")
+    return lines
+
+
+def explain_plan(model: Model, plan: QueryPlan) -> str:
+    """The plan in plain words: scope, dates, filters, rows, each metric, NULLs, order and limit."""
+    lines = _scope_lines(model, plan)
+    default = model.models[plan.scope_model].default_scope if plan.scope_model else None
+    other = [f for f in plan.filters if default is None or f.dimension != default.dimension]
     if other:
-        lines.append("Filters: " + "; ".join(f.describe() for f in other) +
-                     ". A feature/platform filter keeps a test when any of its features/platforms matches; "
-                     "a feature filter selects bugs by their own feature (None: unattributed bugs); "
-                     "bug filters restrict bugs only.")
+        notes = dict.fromkeys(model.dimensions[f.dimension].filter_description for f in other)
+        lines.append("Filters: " + "; ".join(f.describe() for f in other) + "."
+                     + "".join(f" {note[0].upper()}{note[1:]}." for note in notes if note))
     if plan.dimensions:
         lines.append("Grouped by: " + ", ".join(
             f"{d} ({model.dimensions[d].description.rstrip('.')})" for d in plan.dimensions) + ".")
-        lines.append("Rows: every combination present among tests in scope and among the metrics' own rows; "
-                     "NULL is a group of its own (e.g. unattributed bugs grouped by feature)"
+        among = (f"among {model.models[plan.scope_model].entities} in scope and among the metrics' own rows"
+                 if plan.rows_from_scope else "among the metrics' own rows")
+        lines.append(f"Rows: every combination present {among}; NULL is a group of its own"
                      + ("; every known member is listed (fill_missing)." if plan.fill_missing else "."))
     else:
         lines.append("No dimensions: one row.")

@@ -33,6 +33,7 @@ from semantic.model.spec import (
     CARDINALITIES,
     GRANULARITIES,
     METRIC_TYPES,
+    DefaultScope,
     Dimension,
     Join,
     Location,
@@ -102,12 +103,13 @@ def _build_models(ctx: Problems, docs) -> dict[str, SemanticModel]:
             joins.append(Join(name, target, jn["type"], tuple(on.items()), bool(jn.get("bridge")), bool(jn.get("required")), where))
         scope = node.get("default_scope")
         default_scope = None
-        if scope is not None:
-            default_scope = (scope.get("dimension"), tuple(scope.get("values") or ()))
+        if scope is not None and check_fields(ctx, file, scope, "default_scope", f"default_scope of {name}"):
+            default_scope = DefaultScope(scope.get("dimension"), tuple(scope.get("values") or ()),
+                                         scope.get("description") or "the default scope")
         models[name] = SemanticModel(
             name=name, table=node.get("table") or name, description=node.get("description") or "",
-            primary_key=pk, columns=tuple(columns.items()), joins=tuple(joins),
-            default_scope=default_scope, where=location(file, node),
+            primary_key=pk, columns=tuple(columns.items()), joins=tuple(joins), default_scope=default_scope,
+            entity=node.get("entity") or name, entities=node.get("entities") or name, where=location(file, node),
         )
     return models
 
@@ -220,15 +222,14 @@ def _build_dimensions(ctx, docs, models) -> dict[str, Dimension]:
                 if members_model not in models:
                     ctx.error(f"unknown members model {members_model!r} in {what}{did_you_mean(members_model, models)}", location(file, node, "members"))
                     members_model = None
-            home_base = key.table if isinstance(key, exp.Column) and key.table else model
-            value_type = node.get("value_type") or _type_of(models, model, key)
             allowed = node.get("allowed_values")
             dims[name] = Dimension(
                 name=name, description=node.get("description") or "", model=model, key=key,
-                key_column=key_column, value_type=value_type if home_base else value_type,
+                key_column=key_column, value_type=node.get("value_type") or _type_of(models, model, key),
                 overrides=tuple(overrides), id_expr=id_expr, label_expr=label_expr,
                 label_type=label_type, lookups=lookups, members_model=members_model,
-                allowed_values=tuple(allowed) if allowed is not None else None, where=where,
+                allowed_values=tuple(allowed) if allowed is not None else None,
+                filter_description=node.get("filter_description") or "", where=where,
             )
         for node in doc.get("time_dimensions") or []:
             if not check_fields(ctx, file, node, "time_dimension", "time dimension"):
@@ -352,10 +353,14 @@ def _check_metric_refs(ctx, metrics, models) -> None:
 
 
 def _check_scopes(ctx, models, dims) -> None:
+    scoped = [m for m in models.values() if m.default_scope is not None]
+    for extra in scoped[1:]:
+        ctx.error(f"only one semantic model may have a default_scope: {scoped[0].name} has one, so {extra.name} cannot",
+                  extra.where)
     for model in models.values():
         if model.default_scope is None:
             continue
-        dim, values = model.default_scope
+        dim = model.default_scope.dimension
         if dim not in dims:
             ctx.error(f"unknown dimension {dim!r} in default_scope of {model.name}{did_you_mean(dim, dims)}", model.where)
         elif dims[dim].model != model.name:

@@ -85,9 +85,12 @@ def location(file: str, node: Any, key: str | None = None) -> Location:
 
 FIELDS = {
     "top": {"semantic_models", "dimensions", "time_dimensions", "metrics"},
-    "semantic_model": {"name", "table", "description", "primary_key", "columns", "joins", "default_scope"},
+    "semantic_model": {"name", "table", "description", "entity", "entities", "primary_key", "columns", "joins",
+                       "default_scope"},
+    "default_scope": {"dimension", "values", "description"},
     "join": {"to", "type", "on", "bridge", "required"},
-    "dimension": {"name", "description", "model", "key", "overrides", "id", "label", "members", "allowed_values", "value_type"},
+    "dimension": {"name", "description", "filter_description", "model", "key", "overrides", "id", "label", "members",
+                  "allowed_values", "value_type"},
     "time_dimension": {"name", "description", "model", "expr", "granularities"},
     "metric": {"name", "description", "type", "model", "expr", "filter", "numerator", "denominator", "inputs", "hidden"},
 }

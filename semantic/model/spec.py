@@ -56,8 +56,20 @@ class Join:
 
 
 @dataclass(frozen=True)
+class DefaultScope:
+    """The rows of a model an answer counts unless a filter on ``dimension`` replaces them."""
+
+    dimension: str
+    values: tuple[Any, ...]
+    description: str  # what the default keeps, in words ("executed tests")
+
+
+@dataclass(frozen=True)
 class SemanticModel:
-    """A warehouse table with its primary key, typed columns and joins."""
+    """A warehouse table with its primary key, typed columns and joins.
+
+    ``entity`` / ``entities`` name one row and several in the words of answers and errors
+    ("a bug-only dimension", "tests in scope")."""
 
     name: str
     table: str
@@ -65,7 +77,9 @@ class SemanticModel:
     primary_key: tuple[str, ...]
     columns: tuple[tuple[str, str], ...]  # (name, value type)
     joins: tuple[Join, ...] = ()
-    default_scope: tuple[str, tuple[Any, ...]] | None = None  # (dimension, values)
+    default_scope: DefaultScope | None = None
+    entity: str = ""
+    entities: str = ""
     where: Location | None = None
 
     def column_type(self, name: str) -> str | None:
@@ -95,6 +109,7 @@ class Dimension:
     members_model: str | None = None
     allowed_values: tuple[Any, ...] | None = None
     granularity: str | None = None  # set for time dimensions
+    filter_description: str = ""  # what a filter on it keeps, in words, where that is not obvious
     where: Location | None = None
 
     @property
@@ -150,6 +165,11 @@ class Model:
     dimensions: dict[str, Dimension]
     metrics: dict[str, Metric]
     files: tuple[str, ...] = field(default=())
+
+    @property
+    def scope_model(self) -> SemanticModel | None:
+        """The semantic model whose default scope every answer starts from (at most one has one)."""
+        return next((sm for sm in self.models.values() if sm.default_scope), None)
 
     def __hash__(self) -> int:  # dicts inside: hash by identity, models are cached singletons
         return id(self)

@@ -32,9 +32,9 @@ from semantic.plan.timegrain import periods
 from semantic.plan.views import filtered_on_own_column, reaches
 
 
-def _date_dimension(model: Model, scope_model: str | None, date_start, date_end) -> str | None:
+def _date_dimension(model: Model, scope_model: str | None) -> str | None:
     """The time dimension a date range bounds: the scope model's (any grain: they share the key)."""
-    if not scope_model or not (date_start or date_end):
+    if not scope_model:
         return None
     return next((d.name for d in model.dimensions.values() if d.is_time and d.model == scope_model), None)
 
@@ -42,7 +42,7 @@ def _date_dimension(model: Model, scope_model: str | None, date_start, date_end)
 def _members(model: Model, dim: Dimension, scope_model, scope_values, date_start, date_end) -> Members:
     """Every member of a dimension, for ``fill_missing``."""
     values = None
-    if scope_model and scope_values is not None and model.models[scope_model].default_scope[0] == dim.name:
+    if scope_model and scope_values is not None and model.models[scope_model].default_scope.dimension == dim.name:
         values = tuple(scope_values)
     elif dim.is_time and date_start and date_end:
         values = tuple(periods(dim.granularity, date_start, date_end))
@@ -133,21 +133,21 @@ def plan_query(
     for d in dobjs:
         for src, names in owner.items():
             if not reaches(model, d, src):
-                grain = "bug" if d.model == "bugs" else d.model
                 raise UnknownDimensionError(
-                    f"dimension {d.name!r} is {grain}-grain and cannot group metric {names[0]!r} "
+                    f"dimension {d.name!r} is {model.models[d.model].entity}-grain and cannot group metric {names[0]!r} "
                     f"(computed on {src}); it can group only metrics computed on "
                     f"{', '.join(sorted(s for s in model.models if reaches(model, d, s) and any(mm.model == s for mm in model.metrics.values())))}")
-    scope_model = next((sm.name for sm in model.models.values() if sm.default_scope), None)
+    scope_model = model.scope_model.name if model.scope_model else None
     scope_values = None
     if scope_model:
-        sdim, svalues = model.models[scope_model].default_scope
-        scope_values = None if any(f.dimension == sdim for f in fspecs) else svalues
-    date_dimension = _date_dimension(model, scope_model, date_start, date_end)
+        default = model.models[scope_model].default_scope
+        scope_values = None if any(f.dimension == default.dimension for f in fspecs) else default.values
+    date_dimension = _date_dimension(model, scope_model)
+    bounded = date_dimension if date_start or date_end else None
 
     def source(name: str, measures: tuple[Measure, ...]) -> SourcePlan:
         applied = tuple(f for f in fspecs if reaches(model, model.dimensions[f.dimension], name))
-        return plan_source(model, name, measures, applied, dobjs, scope_model, scope_values, date_dimension)
+        return plan_source(model, name, measures, applied, dobjs, scope_model, scope_values, bounded)
 
     sources = [source(src, tuple(measures.values())) for src, measures in by_source.items()]
     warnings: list[str] = [w for f in fspecs if (w := unapplied_filter_warning(model, f, mobjs))]
@@ -167,8 +167,8 @@ def plan_query(
     return QueryPlan(
         metrics=tuple(m.name for m in mobjs), dimensions=tuple(d.name for d in dobjs),
         sources=tuple(sources), filters=fspecs, scope_model=scope_model, scope_values=scope_values,
-        date_start=date_start, date_end=date_end, date_dimension=date_dimension, scope_keys=scope_keys,
-        row_sources=_row_sources(model, sources, dobjs, scope_model, from_scope),
+        date_start=date_start, date_end=date_end, date_dimension=date_dimension, rows_from_scope=from_scope,
+        scope_keys=scope_keys, row_sources=_row_sources(model, sources, dobjs, scope_model, from_scope),
         fill_missing=bool(fill_missing), members=members, order_by=order, limit=limit, warnings=tuple(warnings),
     )
 

@@ -115,7 +115,8 @@ class QueryPlan:
     scope_values: tuple[Any, ...] | None  # default scope values, None when replaced by a filter
     date_start: datetime | None
     date_end: datetime | None
-    date_dimension: str | None  # the time dimension the date range bounds
+    date_dimension: str | None  # the time dimension a date range bounds (the scope model's)
+    rows_from_scope: bool  # every dimension reaches the scope model: its rows in scope give the rows
     scope_keys: SourcePlan | None  # the scope's combinations join the spine
     row_sources: tuple[str, ...]  # sources whose own combinations join the spine
     fill_missing: bool

@@ -88,8 +88,9 @@ def unapplied_filter_warning(model: Model, f: FilterSpec, metrics: list[Metric])
         restricted |= applies
     if not unapplied:
         return None
-    effect = "it restricts the bug counts but not" if restricted else "it does not restrict"
-    return f"the filter {f.describe()} is on a bug-only dimension: {effect} {'; nor '.join(unapplied)}"
+    entity = model.models[dim.model].entity
+    effect = f"it restricts the {entity} counts but not" if restricted else "it does not restrict"
+    return f"the filter {f.describe()} is on a {entity}-only dimension: {effect} {'; nor '.join(unapplied)}"
 
 
 def resolve_filter(model: Model, name: str, value: Any) -> FilterSpec:

@@ -70,7 +70,7 @@ def plan_source(model: Model, source: str, measures: tuple[Measure, ...], filter
     if scope_model:
         joins.add(find_path(model.models, source, scope_model) or ())
         if scope_values is not None:
-            scope_dim = model.dimensions[model.models[scope_model].default_scope[0]]
+            scope_dim = model.dimensions[model.models[scope_model].default_scope.dimension]
             scope = dimension_view(model, scope_dim, source, home=True)
         if date_dimension is not None:
             dates = dimension_view(model, model.dimensions[date_dimension], source)

@@ -22,7 +22,7 @@ from semantic.sql.compiler import DIALECTS, compile_query
 from semantic.sql.metrics import metric_formula
 from semantic.config import Guardrails
 from semantic.errors import QueryTimeoutError, SemanticError, WarehouseUnavailableError
-from semantic.answer.explain import describe_metric, explain_plan
+from semantic.answer.explain import describe_metric, explain_plan, scope_summary
 from semantic.answer.freshness import WarehouseLoadLogFreshness, freshness_warning
 from semantic.model.loader import load_model
 from semantic.plan.resolve import TIME_VALUE_FORMATS, metric_inputs
@@ -186,9 +186,8 @@ def capabilities(model=None) -> dict:
     config = Guardrails.from_env()
     dims = {}
     for name, d in sorted(model.dimensions.items()):
-        grain = "bug" if d.model == "bugs" and not d.overrides else "test"
         dims[name] = {
-            "description": d.description, "grain": grain, "has_id": d.has_id,
+            "description": d.description, "grain": model.models[d.model].entity, "has_id": d.has_id,
             "id_column": f"{name}_id" if d.has_id else None, "value_type": d.label_type or d.value_type,
             "allowed_values": list(d.allowed_values) if d.allowed_values is not None else None,
             "time_granularity": d.granularity,
@@ -205,8 +204,7 @@ def capabilities(model=None) -> dict:
         "dimensions": dims, "metrics": metrics,
         "filters": {"syntax": "{dimension: value} equality; {dimension: [v1, v2]} IN; {dimension: None} IS NULL; "
                               "[v1, None] IN or NULL; '<dimension>_id' filters on the id of entity dimensions",
-                    "scope": "tests default to executed statuses (running, locked, customer_finalized, archived); "
-                             "a test_status filter replaces the default; bug-only filters do not restrict tests"},
+                    "scope": scope_summary(model)},
         "limits": {"max_dimensions": config.max_dimensions, "default_row_limit": config.default_row_limit,
                    "max_row_limit": config.max_row_limit, "query_timeout_s": config.query_timeout_s},
         "date_forms": list(ACCEPTED_FORMS),

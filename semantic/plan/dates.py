@@ -16,20 +16,18 @@ datetime.date(2025, 2, 28)
 from __future__ import annotations
 
 import re
-from calendar import monthrange
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 
 from semantic.errors import SemanticError
+from semantic.plan.timegrain import add_periods, calendar_period
 
 __all__ = [
     "ACCEPTED_FORMS",
     "DateExpressionError",
     "DateRange",
-    "period_bounds",
     "parse_date_expression",
     "resolve_date_range",
-    "shift",
 ]
 
 ACCEPTED_FORMS = (
@@ -42,8 +40,6 @@ ACCEPTED_FORMS = (
     "last week, last month, last quarter, last year (the whole previous calendar period)",
     "YTD (1 January of this year to today)",
 )
-
-UNITS = ("day", "week", "month", "quarter", "year")
 
 DateOrPeriod = date | tuple[date, date]
 
@@ -83,42 +79,6 @@ class DateRange:
 
 def _fmt(moment: datetime | None) -> str:
     return f"{moment:%Y-%m-%d %H:%M} UTC"
-
-
-def shift(day: date, unit: str, n: int) -> date:
-    """``day`` moved back by ``n`` units, calendar months/years clamped to the month's last day.
-
-    >>> shift(date(2024, 2, 29), "year", 1)
-    datetime.date(2023, 2, 28)
-    """
-    if unit == "day":
-        return day - timedelta(days=n)
-    if unit == "week":
-        return day - timedelta(weeks=n)
-    months = n * {"month": 1, "quarter": 3, "year": 12}[unit]
-    index = day.year * 12 + day.month - 1 - months
-    year, month = divmod(index, 12)
-    month += 1
-    return date(year, month, min(day.day, monthrange(year, month)[1]))
-
-
-def period_bounds(unit: str, day: date) -> tuple[date, date]:
-    """First and last day of the calendar period (ISO week from Monday) containing ``day``.
-
-    >>> period_bounds("quarter", date(2025, 5, 17))
-    (datetime.date(2025, 4, 1), datetime.date(2025, 6, 30))
-    """
-    if unit == "day":
-        return day, day
-    if unit == "week":
-        first = day - timedelta(days=day.weekday())
-        return first, first + timedelta(days=6)
-    if unit == "year":
-        return date(day.year, 1, 1), date(day.year, 12, 31)
-    span = 3 if unit == "quarter" else 1
-    first_month = (day.month - 1) // span * span + 1
-    last_month = first_month + span - 1
-    return date(day.year, first_month, 1), date(day.year, last_month, monthrange(day.year, last_month)[1])
 
 
 _NUMBER = r"(\d{1,6})"
@@ -162,17 +122,17 @@ def _parse_spoken(spoken: str, today: date) -> DateOrPeriod:
     if match := _ISO.fullmatch(spoken):
         return date(*map(int, match.groups()))
     if match := _AGO.fullmatch(spoken):
-        return shift(today, match[2], int(match[1]))
+        return add_periods(match[2], today, -int(match[1]))
     if match := _LAST_N.fullmatch(spoken):
         n = int(match[1])
         if n < 1:
             raise ValueError("the number of periods must be at least 1")
-        return shift(today, match[2], n) + timedelta(days=1), today
+        return add_periods(match[2], today, -n) + timedelta(days=1), today
     if match := _CURRENT.fullmatch(spoken):
-        return period_bounds(match[1], today)[0], today
+        return calendar_period(match[1], today)[0], today
     if match := _PREVIOUS.fullmatch(spoken):
-        first = period_bounds(match[1], today)[0]
-        return period_bounds(match[1], first - timedelta(days=1))
+        first = calendar_period(match[1], today)[0]
+        return calendar_period(match[1], first - timedelta(days=1))
     raise _error(f"unrecognised date {spoken!r}")
 
 

@@ -9,7 +9,6 @@ FilterSpec(dimension='product', target='id', values=(1,), include_null=True)
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from sqlglot import exp
@@ -17,16 +16,9 @@ from sqlglot import exp
 from semantic.errors import InvalidFilterError, UnknownDimensionError, UnknownMetricError, did_you_mean
 from semantic.model.spec import Dimension, Metric, MetricInput, Model
 from semantic.plan.query_plan import FilterSpec
-from semantic.plan.timegrain import period_start
+from semantic.plan.timegrain import LABELS, is_label
 from semantic.plan.views import reaches
 
-TIME_VALUE_FORMATS = {
-    "day": (r"^\d{4}-\d{2}-\d{2}$", "2025-02-03"),
-    "week": (r"^\d{4}-W\d{2}$", "2025-W07"),
-    "month": (r"^\d{4}-\d{2}$", "2025-02"),
-    "quarter": (r"^\d{4}-Q[1-4]$", "2025-Q1"),
-    "year": (r"^\d{4}$", "2025"),
-}
 _PY_TYPES = {"integer": (int,), "string": (str,), "boolean": (bool,), "float": (int, float)}
 
 
@@ -120,20 +112,12 @@ def resolve_filter(model: Model, name: str, value: Any) -> FilterSpec:
                 f"filter {name if target == 'label' else name + '_id'}={v!r}: expected {vtype} values"
                 f"{' (true/false)' if vtype == 'boolean' else ''}, or None for NULL")
         if dim.is_time:
-            rx, example = TIME_VALUE_FORMATS[dim.granularity]
-            if not re.match(rx, v) or not _valid_period(dim.granularity, v):
-                raise InvalidFilterError(f"filter {name}={v!r}: expected a {dim.granularity} like {example!r}")
+            if not is_label(dim.granularity, v):
+                raise InvalidFilterError(f"filter {name}={v!r}: expected a {dim.granularity} like "
+                                         f"{LABELS[dim.granularity].example!r}")
     ordered = tuple(dict.fromkeys(values))
     return FilterSpec(name, target, ordered, include_null)
 
 
 def _is_key(dim: Dimension) -> bool:
     return isinstance(dim.id_expr, exp.Column) and dim.id_expr.name == "key"
-
-
-def _valid_period(grain: str, value: str) -> bool:
-    try:
-        period_start(grain, value)
-        return True
-    except ValueError:
-        return False

@@ -14,7 +14,7 @@ from sqlglot import exp
 
 from semantic.model.spec import Dimension, Model
 from semantic.plan.query_plan import DimensionView, FilterSpec
-from semantic.plan.timegrain import period_bounds
+from semantic.plan.timegrain import label_bounds
 from semantic.sql.builders import add_join, in_values, literal, table
 
 
@@ -38,7 +38,7 @@ def condition(dim: Dimension, f: FilterSpec, key: exp.Expression) -> exp.Express
     if dim.is_time:
         parts = []
         for v in f.values:
-            start, end = period_bounds(dim.granularity, v)
+            start, end = label_bounds(dim.granularity, v)
             parts.append(exp.and_(key.copy() >= literal(start), key.copy() < literal(end), copy=False))
         if f.include_null:
             parts.append(exp.Is(this=key.copy(), expression=exp.null()))

@@ -13,10 +13,9 @@ from __future__ import annotations
 from sqlglot import exp
 
 from semantic.model.spec import Dimension, Model
+from semantic.plan.timegrain import LABELS
 from semantic.plan.views import qualify
 from semantic.sql.builders import add_join, table
-
-TIME_FORMATS = {"day": "%Y-%m-%d", "week": "%G-W%V", "month": "%Y-%m", "year": "%Y"}
 
 
 def labels_select(model: Model, dim: Dimension) -> exp.Select:
@@ -66,4 +65,4 @@ def time_label(dim: Dimension, key: exp.Expression) -> exp.Expression:
         year = exp.TimeToStr(this=exp.cast(key.copy(), "DATE"), format=exp.Literal.string("%Y"))
         q = exp.cast(exp.Extract(this=exp.var("QUARTER"), expression=key.copy()), "VARCHAR")
         return exp.DPipe(this=exp.DPipe(this=year, expression=exp.Literal.string("-Q")), expression=q)
-    return exp.TimeToStr(this=exp.cast(key, "DATE"), format=exp.Literal.string(TIME_FORMATS[dim.granularity]))
+    return exp.TimeToStr(this=exp.cast(key, "DATE"), format=exp.Literal.string(LABELS[dim.granularity].strftime))

@@ -25,7 +25,8 @@ from semantic.errors import QueryTimeoutError, SemanticError, WarehouseUnavailab
 from semantic.answer.explain import describe_metric, explain_plan, scope_summary
 from semantic.answer.freshness import WarehouseLoadLogFreshness, freshness_warning
 from semantic.model.loader import load_model
-from semantic.plan.resolve import TIME_VALUE_FORMATS, metric_inputs
+from semantic.plan.resolve import metric_inputs
+from semantic.plan.timegrain import LABELS
 from semantic.answer.result import MetricResult
 from semantic.answer.warehouse import open_warehouse
 from semantic.plan.dates import ACCEPTED_FORMS, resolve_date_range
@@ -191,7 +192,7 @@ def capabilities(model=None) -> dict:
             "id_column": f"{name}_id" if d.has_id else None, "value_type": d.label_type or d.value_type,
             "allowed_values": list(d.allowed_values) if d.allowed_values is not None else None,
             "time_granularity": d.granularity,
-            "label_format": TIME_VALUE_FORMATS[d.granularity][1] if d.is_time else None,
+            "label_format": LABELS[d.granularity].example if d.is_time else None,
         }
     metrics = {}
     for name, m in sorted(model.metrics.items()):

@@ -65,6 +65,18 @@ def format_age(seconds: float) -> str:
     return f"{s} s"
 
 
+def data_age(f: Mapping) -> str:
+    """One table's age and state, from :meth:`TableFreshness.to_dict` (an answer's metadata).
+
+    >>> data_age({"table": "bugs", "age_seconds": 11520.0, "state": "failed"})
+    'bugs: 3 h 12 min old (failed)'
+    """
+    age = f.get("age_seconds")
+    shown = "never loaded" if f.get("state") == "never_loaded" else (
+        f"{format_age(age)} old" if age is not None else "age unknown")
+    return f"{f['table']}: {shown} ({f['state']})"
+
+
 def freshness_warning(f: TableFreshness) -> str | None:
     """The warning an answer carries for a stale or never-loaded table, else None."""
     if f.state == "never_loaded":
@@ -89,10 +101,11 @@ def format_window(seconds: float) -> str:
     return f"{whole}s"
 
 
-def state_for_age(age_seconds: float, warn_after: float | None, fail_after: float | None) -> str:
-    """``passing``, ``warning`` or ``failed`` for an age under a policy (``unknown`` without one).
+def state_under_policy(age_seconds: float, warn_after: float | None, fail_after: float | None) -> str:
+    """``passing``, ``warning`` or ``failed`` for an age under a policy's windows in seconds
+    (``unknown`` without a fail window).
 
-    >>> [state_for_age(a, 3600, 7200) for a in (10, 3600, 7200)]
+    >>> [state_under_policy(a, 3600, 7200) for a in (10, 3600, 7200)]
     ['passing', 'warning', 'failed']
     """
     if fail_after is None:
@@ -142,6 +155,6 @@ class WarehouseLoadLogFreshness:
                                             "warehouse _table_loads (no policy recorded)")
                 continue
             policy = (f"warn after {format_window(warn)}, " if warn is not None else "") + f"fail after {format_window(fail)}"
-            out[table] = TableFreshness(table, loaded, age, state_for_age(age, warn, fail), policy,
+            out[table] = TableFreshness(table, loaded, age, state_under_policy(age, warn, fail), policy,
                                         "warehouse _table_loads (computed from the policy recorded at load)")
         return out

@@ -15,6 +15,8 @@ from typing import Any
 
 import pandas as pd
 
+from semantic.answer.freshness import data_age
+
 
 @dataclass
 class MetricResult:
@@ -39,12 +41,7 @@ class MetricResult:
         parts = [self.df.to_html(index=False, na_rep="NULL", max_rows=200)]
         for w in self.warnings:
             parts.append(f'<div style="color:#a15c00">&#9888; {html.escape(w)}</div>')
-        ages = []
-        for f in (self.metadata.get("freshness") or {}).values():
-            age = f.get("age_seconds")
-            shown = "never loaded" if f.get("state") == "never_loaded" else (
-                f"{age / 60:.0f} min old" if age is not None else "age unknown")
-            ages.append(f"{html.escape(f['table'])}: {shown} ({html.escape(f['state'])})")
+        ages = [html.escape(data_age(f)) for f in (self.metadata.get("freshness") or {}).values()]
         if ages:
             parts.append(f'<div style="color:#666;font-size:smaller">Data age: {"; ".join(ages)}</div>')
         meta = self.metadata

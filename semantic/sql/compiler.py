@@ -1,7 +1,7 @@
 """Compile a query to SQL text for a dialect: resolve -> plan -> sqlglot tree -> SQL.
 
-Compiled SQL is cached per normalised query, the model is loaded once, and no sqlglot
-optimizer pass runs in the hot path.
+Compiled SQL is kept for the 1,024 most recently used queries (normalised), the model is loaded
+once, and no sqlglot optimizer pass runs in the hot path.
 
 Dialects. The pieces of an answer are stitched by outer joins on NULL-safe key equality (the
 NULL group is a group). DuckDB gets ``IS NOT DISTINCT FROM``, which it hash-joins. Elsewhere
@@ -23,6 +23,8 @@ True
 from __future__ import annotations
 
 import functools
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 
 import sqlglot
@@ -30,9 +32,10 @@ from sqlglot import exp
 
 from semantic.config import Guardrails
 from semantic.errors import UnsupportedDialectError
-from semantic.plan.planner import QueryPlan, plan_query
-from semantic.sql.render import render_plan
 from semantic.model.spec import Model
+from semantic.plan.planner import plan_query
+from semantic.plan.query_plan import QueryPlan
+from semantic.sql.render import render_plan
 
 DIALECTS = ("duckdb", "postgres", "snowflake", "bigquery", "trino", "spark")
 # Granularities whose label no dialect but DuckDB renders faithfully through sqlglot: the
@@ -60,6 +63,14 @@ class Compiled:
             return self.sql
         return self.tree.copy().limit(self.plan.limit + 1, copy=False).sql(dialect="duckdb")
 
+    @property
+    def count_sql(self) -> str:
+        """Rows of the whole answer on DuckDB, before sorting and the limit (asked when it was cut)."""
+        answer = self.tree.copy()
+        answer.set("order", None)
+        answer.set("limit", None)
+        return exp.select(exp.Count(this=exp.Star())).from_(answer.subquery("answer"), copy=False).sql(dialect="duckdb")
+
 
 def _freeze(value):
     if isinstance(value, dict):
@@ -76,29 +87,51 @@ def compile_query(model: Model, metrics, dimensions=(), filters=None, *, date_st
     if dialect not in DIALECTS:
         raise UnsupportedDialectError(f"unknown dialect {dialect!r}; supported: {', '.join(DIALECTS)}")
     config = config or Guardrails()
-    key = (id(model), _freeze(metrics), _freeze(dimensions), _freeze(filters), date_start, date_end,
+    key = (model, _freeze(metrics), _freeze(dimensions), _freeze(filters), date_start, date_end,
            _freeze(sort_by), sort_order, _freeze(limit), bool(fill_missing), dialect,
            config.max_dimensions, config.default_row_limit, config.max_row_limit)
+    args = (model, metrics, dimensions, filters, date_start, date_end, sort_by, sort_order, limit, fill_missing,
+            dialect, config)
     try:
         hash(key)
-    except TypeError:
-        return _compile(model, metrics, dimensions, filters, date_start, date_end, sort_by, sort_order,
-                        limit, fill_missing, dialect, config)
-    return _lru(key, model, (metrics, dimensions, filters, date_start, date_end, sort_by, sort_order,
-                   limit, fill_missing, dialect, config))
+    except TypeError:  # a value nobody can hash (it will be refused by the planner anyway)
+        return _compile(*args)
+    return _COMPILED.get(key, lambda: _compile(*args))
 
 
-_CACHE: dict = {}
+class LruCache:
+    """The ``size`` most recently used compiled queries; the least recently used goes first.
+
+    >>> cache = LruCache(2)
+    >>> [cache.get(k, lambda: k.upper()) for k in ("a", "b", "a", "c")]
+    ['A', 'B', 'A', 'C']
+    >>> list(cache.items)
+    ['a', 'c']
+    """
+
+    def __init__(self, size: int):
+        self.size = size
+        self.items: OrderedDict = OrderedDict()
+        self.lock = threading.Lock()  # notebooks and tests ask from several threads
+
+    def get(self, key, compute):
+        with self.lock:
+            if key in self.items:
+                self.items.move_to_end(key)
+                return self.items[key]
+        value = compute()
+        with self.lock:
+            self.items[key] = value
+            while len(self.items) > self.size:
+                self.items.popitem(last=False)
+        return value
+
+    def clear(self) -> None:
+        with self.lock:
+            self.items.clear()
 
 
-def _lru(key, model, args):
-    hit = _CACHE.get(key)
-    if hit is None:
-        hit = _compile(model, *args)
-        if len(_CACHE) > 1024:
-            _CACHE.clear()
-        _CACHE[key] = hit
-    return hit
+_COMPILED = LruCache(1024)
 
 
 def _compile(model, metrics, dimensions, filters, date_start, date_end, sort_by, sort_order, limit,
@@ -123,4 +156,4 @@ def _compile(model, metrics, dimensions, filters, date_start, date_end, sort_by,
 
 def clear_cache() -> None:
     """Forget compiled queries (used by benchmarks to time cold compiles)."""
-    _CACHE.clear()
+    _COMPILED.clear()

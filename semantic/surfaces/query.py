@@ -10,27 +10,25 @@
 
 from __future__ import annotations
 
-import threading
 import time
 from datetime import date, datetime, timezone
 
-import duckdb
-import sqlglot
+import pandas as pd
 from sqlglot import exp
 
-from semantic.sql.compiler import DIALECTS, compile_query
-from semantic.sql.metrics import metric_formula
-from semantic.config import Guardrails
-from semantic.errors import QueryTimeoutError, SemanticError, WarehouseUnavailableError
+from semantic.answer.execute import execute
 from semantic.answer.explain import describe_metric, explain_plan, scope_summary
 from semantic.answer.freshness import WarehouseLoadLogFreshness, freshness_warning
-from semantic.model.loader import load_model
-from semantic.plan.resolve import metric_inputs
-from semantic.plan.timegrain import LABELS
 from semantic.answer.result import MetricResult
 from semantic.answer.warehouse import open_warehouse
+from semantic.config import Guardrails
+from semantic.errors import SemanticError
+from semantic.model.loader import load_model
 from semantic.plan.dates import ACCEPTED_FORMS, resolve_date_range
-
+from semantic.plan.resolve import metric_inputs
+from semantic.plan.timegrain import LABELS
+from semantic.sql.compiler import DIALECTS, compile_query
+from semantic.sql.metrics import metric_formula
 
 
 def _today(today) -> date:
@@ -57,7 +55,7 @@ def _tables(model, plan) -> list[str]:
         names.add(model.models[plan.scope_model].table)
     for d in plan.dimensions + tuple(f.dimension for f in plan.filters):
         dim = model.dimensions[d]
-        for c in dim.key.find_all(sqlglot.exp.Column):
+        for c in dim.key.find_all(exp.Column):
             if c.table:
                 names.add(model.models[c.table].table)
         names.update(model.models[lk].table for lk in dim.lookups)
@@ -67,9 +65,8 @@ def _tables(model, plan) -> list[str]:
 def explain(metrics, dimensions=(), filters=None, start_date=None, end_date=None, sort_by=None,
             sort_order="desc", limit=None, *, fill_missing=False, dialect="duckdb", warehouse=None,
             today=None, freshness=None, config=None, model=None) -> MetricResult:
-    """Compile without executing: the SQL and the explanation (``df`` is empty)."""
-    import pandas as pd
-
+    """Compile without executing: the SQL and the explanation (``df`` is empty). ``warehouse`` and
+    ``freshness`` are accepted so that a call to ``query_metrics`` can become one to ``explain``."""
     model, config, rng, compiled = _prepare(metrics, dimensions, filters, start_date, end_date, sort_by,
                                             sort_order, limit, fill_missing, dialect, today, config, model)
     plan = compiled.plan
@@ -96,11 +93,11 @@ def query_metrics(metrics, dimensions=(), filters=None, start_date=None, end_dat
     plan = compiled.plan
     tables = _tables(model, plan)
     with open_warehouse(warehouse) as con:
-        df = _execute(con, run.probe_sql, config.query_timeout_s)
+        df = execute(con, run.probe_sql, config.query_timeout_s)
         total = len(df)
         if total > plan.limit:
             df = df.iloc[: plan.limit]
-            total = int(_execute(con, _count_sql(run.tree), config.query_timeout_s).iloc[0, 0])
+            total = int(execute(con, run.count_sql, config.query_timeout_s).iloc[0, 0])
         source = freshness or WarehouseLoadLogFreshness(con)
         try:
             fresh = dict(source.table_freshness(tables))
@@ -123,47 +120,6 @@ def query_metrics(metrics, dimensions=(), filters=None, start_date=None, end_dat
         "freshness": {t: f.to_dict() for t, f in fresh.items()},
     }
     return MetricResult(df, compiled.sql, explain_plan(model, plan), warnings, meta)
-
-
-# DuckDB drops an interrupt that arrives before the query starts, so the watchdog repeats it.
-INTERRUPT_EVERY_S = 0.01
-
-
-def _watch(con, timeout_s: float, done: threading.Event) -> None:
-    """From the deadline on, interrupt the connection until the query has returned."""
-    if done.wait(timeout_s):
-        return
-    while True:
-        con.interrupt()
-        if done.wait(INTERRUPT_EVERY_S):
-            return
-
-
-def _execute(con, sql: str, timeout_s: float):
-    done = threading.Event()
-    watchdog = threading.Thread(target=_watch, args=(con, timeout_s, done), name="semantic-query-timeout", daemon=True)
-    watchdog.start()
-    try:
-        return con.execute(sql).df()
-    except duckdb.InterruptException:
-        raise QueryTimeoutError(f"the query ran longer than the {timeout_s:g} s timeout and was interrupted; "
-                                f"narrow the date range, filter, or use fewer dimensions") from None
-    except duckdb.CatalogException as e:
-        raise WarehouseUnavailableError(f"the warehouse lacks a table or column the model needs ({e}); "
-                                        f"run `make demo` to (re)build it") from None
-    except duckdb.Error as e:
-        raise SemanticError(f"the warehouse could not answer this query: {e}") from None
-    finally:
-        done.set()
-        watchdog.join()  # no late interrupt may reach the connection's next statement
-
-
-def _count_sql(tree: exp.Expression) -> str:
-    """Rows of the whole answer, before sorting and the limit (asked only when it was cut)."""
-    answer = tree.copy()
-    answer.set("order", None)
-    answer.set("limit", None)
-    return exp.select(exp.Count(this=exp.Star())).from_(answer.subquery("answer"), copy=False).sql(dialect="duckdb")
 
 
 def _types(model, plan, df):

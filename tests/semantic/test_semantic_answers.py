@@ -233,7 +233,7 @@ class _LosesEarlyInterrupts:
 
 
 def test_an_interrupt_before_the_query_starts_is_repeated():
-    from semantic.surfaces.query import _execute
+    from semantic.answer.execute import execute as _execute
 
     with pytest.raises(QueryTimeoutError, match="timeout"):
         _execute(_LosesEarlyInterrupts(), "SELECT 1", timeout_s=0.001)

@@ -33,6 +33,7 @@ from semantic.model.spec import (
     CARDINALITIES,
     GRANULARITIES,
     METRIC_TYPES,
+    VALUE_TYPES,
     DefaultScope,
     Dimension,
     Join,
@@ -67,8 +68,8 @@ def _build_models(ctx: Problems, docs) -> dict[str, SemanticModel]:
             ctx.error(f"semantic model {name} needs a 'columns' mapping of column: type", location(file, node))
             columns = {}
         for col, typ in columns.items():
-            if typ not in ("integer", "string", "boolean", "timestamp", "float"):
-                ctx.error(f"bad type {typ!r} for column {col!r} in semantic model {name}; valid: integer, string, boolean, timestamp, float", location(file, columns, col))
+            if typ not in VALUE_TYPES:
+                ctx.error(f"bad type {typ!r} for column {col!r} in semantic model {name}; valid: {', '.join(VALUE_TYPES)}", location(file, columns, col))
         pk = node.get("primary_key")
         pk = tuple([pk] if isinstance(pk, str) else (pk or ()))
         if not pk:
@@ -98,7 +99,7 @@ def _build_models(ctx: Problems, docs) -> dict[str, SemanticModel]:
                     ctx.error(f"unknown column {s!r} in join {name} -> {target}{did_you_mean(s, columns)}", location(file, on, s))
                 if t not in tcols:
                     ctx.error(f"unknown column {t!r} of {target} in join {name} -> {target}{did_you_mean(t, tcols)}", location(file, on, s))
-            if jn.get("type") == "many_to_one" and tuple(on.values()) != tuple(raw[target][1].get("primary_key") or ()) and [*on.values()] != list(raw[target][1].get("primary_key") or []):
+            if jn.get("type") == "many_to_one" and tuple(on.values()) != tuple(raw[target][1].get("primary_key") or ()):
                 ctx.error(f"join {name} -> {target} is many_to_one but does not join on {target}'s primary key", where)
             joins.append(Join(name, target, jn["type"], tuple(on.items()), bool(jn.get("bridge")), bool(jn.get("required")), where))
         scope = node.get("default_scope")
@@ -380,22 +381,19 @@ def build_model(paths: list[Path]) -> Model:
 
 
 @functools.lru_cache(maxsize=8)
-def _load_cached(path: str, stamp: tuple) -> Model:
-    root = Path(path)
-    files = sorted(root.glob("*.yaml")) + sorted(root.glob("*.yml")) if root.is_dir() else [root]
-    if not files:
-        raise ModelValidationError(f"no YAML model files in {path}", file=path)
-    return build_model(files)
+def _load_cached(files: tuple[str, ...], stamps: tuple[int, ...]) -> Model:
+    return build_model([Path(f) for f in files])
 
 
 def load_model(path: str | Path | None = None) -> Model:
-    """Load (and cache) the semantic model from a directory of YAML files or one file."""
+    """Load (and cache until a file changes) the semantic model from a directory of YAML files or one file."""
     root = Path(path) if path is not None else MODELS_DIR
     if not root.exists():
         raise ModelValidationError(f"semantic model path {root} does not exist", file=str(root))
-    files = [root] if root.is_file() else sorted(root.glob("*.y*ml"))
-    stamp = tuple((str(f), f.stat().st_mtime_ns) for f in files)
-    return _load_cached(str(root), stamp)
+    files = sorted(root.glob("*.yaml")) + sorted(root.glob("*.yml")) if root.is_dir() else [root]
+    if not files:
+        raise ModelValidationError(f"no YAML model files in {root}", file=str(root))
+    return _load_cached(tuple(map(str, files)), tuple(f.stat().st_mtime_ns for f in files))
 
 
 def validate_against_warehouse(model: Model, con) -> None:

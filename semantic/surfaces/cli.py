@@ -18,17 +18,21 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from collections.abc import Sequence
 from datetime import date
-from pathlib import Path
 from typing import Any
 
-from semantic.errors import SemanticError
+import sqlglot
+
+from semantic.answer.warehouse import open_warehouse, warehouse_path
+from semantic.errors import ModelValidationError, SemanticError
+from semantic.model.loader import load_model, validate_against_warehouse
+from semantic.sql.compiler import DIALECTS
+from semantic.sql.metrics import metric_formula
+from semantic.surfaces.query import explain, query_metrics
 
 OUTPUTS = ("table", "csv", "json")
-DIALECTS = ("duckdb", "postgres", "snowflake", "bigquery", "trino", "spark")
 
 
 class UsageError(SemanticError):
@@ -62,8 +66,6 @@ def parse_where(clauses: Sequence[str]) -> dict[str, Any]:
 
 def _typed_filters(filters: dict[str, Any]) -> dict[str, Any]:
     """Shell text to the dimension's value type (``known_bug=true`` is a boolean)."""
-    from semantic.model.loader import load_model
-
     dimensions = load_model().dimensions
 
     def convert(name: str, value: str) -> Any:
@@ -121,8 +123,6 @@ def _warehouse_option(parser: argparse.ArgumentParser) -> None:
 
 
 def _query(args: argparse.Namespace) -> int:
-    import semantic
-
     sort_by, sort_order = None, "desc"
     if args.order:
         sort_by = args.order.lstrip("-")
@@ -132,11 +132,11 @@ def _query(args: argparse.Namespace) -> int:
         start_date=args.start, end_date=args.end, sort_by=sort_by, sort_order=sort_order, limit=args.limit,
     )
     if args.explain:
-        explained = semantic.explain(**request, fill_missing=args.fill_missing, dialect=args.dialect, today=args.today)
+        explained = explain(**request, fill_missing=args.fill_missing, dialect=args.dialect, today=args.today)
         print(_pretty(explained.sql, args.dialect))
         print("\n" + "\n".join(f"-- {line}" for line in explained.explanation.splitlines()))
         return 0
-    result = semantic.query_metrics(**request, fill_missing=args.fill_missing, warehouse=args.warehouse,
+    result = query_metrics(**request, fill_missing=args.fill_missing, warehouse=args.warehouse,
                                     today=args.today)
     for warning in result.warnings:
         print(f"warning: {warning}", file=sys.stderr)
@@ -152,8 +152,6 @@ def _query(args: argparse.Namespace) -> int:
 
 def _pretty(sql: str, dialect: str) -> str:
     """The SQL laid out on several lines for reading (unchanged if sqlglot cannot re-read it)."""
-    import sqlglot
-
     try:
         return sqlglot.transpile(sql, read=dialect, write=dialect, pretty=True)[0]
     except sqlglot.errors.SqlglotError:
@@ -161,9 +159,6 @@ def _pretty(sql: str, dialect: str) -> str:
 
 
 def _list(args: argparse.Namespace) -> int:
-    from semantic.model.loader import load_model
-    from semantic.sql.metrics import metric_formula
-
     model = load_model()
     if args.what == "metrics":
         rows = [
@@ -187,17 +182,12 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _validate(args: argparse.Namespace) -> int:
-    import duckdb
-
-    from semantic.errors import ModelValidationError
-    from semantic.model.loader import load_model, validate_against_warehouse
-
-    target = args.warehouse or os.environ.get("TESTIO_WAREHOUSE_PATH") or "data/testio.duckdb"
+    target = warehouse_path(args.warehouse)
     try:
         model = load_model(args.models)
         checked = "model"
-        if Path(target).exists():
-            with duckdb.connect(target, read_only=True) as con:
+        if target.exists():
+            with open_warehouse(target) as con:
                 validate_against_warehouse(model, con)
             checked = f"model and warehouse {target}"
     except ModelValidationError as err:

@@ -9,7 +9,7 @@ that condition is not accepted or not kept in an outer join: BigQuery requires a
 both sides in a FULL/LEFT OUTER JOIN, Postgres runs a FULL JOIN only on hash- or
 merge-joinable conditions, and older Trino refuses non-equi FULL JOINs. So every other dialect
 gets the same meaning as equalities only, ``COALESCE(a, s) = COALESCE(b, s) AND (a IS NULL) =
-(b IS NULL)`` with a sentinel ``s`` of the key's type (``semantic.render.same_key``); the NULL
+(b IS NULL)`` with a sentinel ``s`` of the key's type (``semantic.sql.render.same_key``); the NULL
 flags keep a NULL key apart from a real key equal to the sentinel. What a dialect cannot keep
 is refused with :class:`UnsupportedDialectError` (ISO week labels, below, and any construct
 sqlglot reports as unsupported).

@@ -9,9 +9,9 @@ True
 
 from __future__ import annotations
 
+from semantic.model.spec import Metric, MetricInput, Model
 from semantic.plan.query_plan import QueryPlan
 from semantic.plan.views import reaches
-from semantic.model.spec import Metric, MetricInput, Model
 
 _AGG_WORDS = {"count": "the number of", "count_distinct": "the number of distinct", "sum": "the sum of",
               "avg": "the average of", "min": "the smallest", "max": "the largest"}

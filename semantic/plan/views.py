@@ -9,6 +9,8 @@
 
 from __future__ import annotations
 
+import functools
+
 from sqlglot import exp
 
 from semantic.model.loader import find_path
@@ -43,7 +45,16 @@ def join_path(model: Model, source: str, base: str, table: str) -> tuple[Join, .
 
 
 def dimension_view(model: Model, dim: Dimension, source: str, home: bool = False) -> DimensionView:
-    """The key of a dimension from a source: the source's override, or (``home``) the dimension's own key."""
+    """The key of a dimension from a source: the source's override, or (``home``) the dimension's own key.
+
+    A view depends on the model alone, so each is built once per model; nothing modifies it
+    (the renderer copies a key before putting it in a tree)."""
+    return _view(model, dim.name, source, home)
+
+
+@functools.lru_cache(maxsize=4096)
+def _view(model: Model, dimension: str, source: str, home: bool) -> DimensionView:
+    dim = model.dimensions[dimension]
     override = None if home else next((e for s, e in dim.overrides if s == source), None)
     base, key = (source, override) if override is not None else (dim.model, dim.key)
     table = key.table if isinstance(key, exp.Column) and key.table else base

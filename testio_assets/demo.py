@@ -1,8 +1,8 @@
 """``make demo``: materialise every asset, run the checks, print what was built.
 
 Runs against the real API when ``TESTIO_CUSTOMER_API_TOKEN`` is set, else the built-in
-simulator. Runs are stored under ``.dagster/`` (the same storage ``make ui`` shows), so the
-UI opens on the demo's materialisations, checks and freshness.
+simulator. Runs are stored in the same instance ``make ui`` shows (``DAGSTER_HOME``'s when
+set, else ``.dagster/``), so the UI opens on the demo's materialisations, checks and freshness.
 """
 
 from __future__ import annotations
@@ -11,18 +11,32 @@ import os
 import sys
 import time
 
-from testio_assets.instance import PROJECT_ROOT
+from testio_assets.instance import (
+    DAGSTER_HOME_ENV,
+    PROJECT_ROOT,
+    InstanceConfigError,
+    check_instance_config,
+    dagster_home,
+    instance_config,
+)
 
 
 def _prepare_environment() -> None:
-    # Same instance as `make ui`: dagster.yaml at the project root, storage in .dagster/.
-    os.environ.setdefault("DAGSTER_HOME", str(PROJECT_ROOT))
+    # Same instance as `make ui`: DAGSTER_HOME's when set, else dagster.yaml at the project
+    # root with storage in .dagster/.
+    home = dagster_home()
+    os.environ[DAGSTER_HOME_ENV] = str(home)
     os.chdir(PROJECT_ROOT)
     (PROJECT_ROOT / ".dagster").mkdir(exist_ok=True)
+    check_instance_config(instance_config(home))
 
 
 def main() -> int:
-    _prepare_environment()
+    try:
+        _prepare_environment()
+    except InstanceConfigError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     started = time.perf_counter()
     import dagster as dg
 

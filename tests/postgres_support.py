@@ -112,25 +112,29 @@ class LocalPostgres:
         con.autocommit = True
         return con
 
+    def query(self, sql: str, database: str = "postgres") -> list[tuple]:
+        """Run one statement on a short connection; its rows (empty when it returns none).
+
+        >>> server.query("SELECT 1")  # doctest: +SKIP
+        [(1,)]
+        """
+        con = self.connect(database)
+        try:
+            with con.cursor() as cur:
+                cur.execute(sql)
+                return cur.fetchall() if cur.description else []
+        finally:
+            con.close()
+
     def create_database(self, prefix: str = "test") -> str:
         """Create an empty database with a name unique to this server; return its name."""
         name = f"{prefix}_{os.getpid()}_{next(self._names)}"
-        con = self.connect()
-        try:
-            with con.cursor() as cur:
-                cur.execute(f'CREATE DATABASE "{name}"')
-        finally:
-            con.close()
+        self.query(f'CREATE DATABASE "{name}"')
         return name
 
     def drop_database(self, name: str) -> None:
         """Drop a database, ending the sessions still connected to it."""
-        con = self.connect()
-        try:
-            with con.cursor() as cur:
-                cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        finally:
-            con.close()
+        self.query(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
     def stop(self) -> None:
         """Stop the server by its process id and remove its folder. Safe to call twice."""

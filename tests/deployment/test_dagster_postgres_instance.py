@@ -65,16 +65,6 @@ def test_the_instance_stores_everything_in_postgres_with_the_project_limits(post
     assert {k: instance.run_monitoring_settings[k] for k in expected} == expected
 
 
-def _rows(postgres_server, database: str, sql: str) -> list[tuple]:
-    con = postgres_server.connect(database)
-    try:
-        with con.cursor() as cur:
-            cur.execute(sql)
-            return cur.fetchall()
-    finally:
-        con.close()
-
-
 def _workspace(instance: dg.DagsterInstance) -> WorkspaceProcessContext:
     origin = LoadableTargetOrigin(
         python_file=str(CODE_LOCATION), attribute="defs", working_directory=str(PROJECT_ROOT)
@@ -156,7 +146,10 @@ def test_materialise_freshness_and_alert_cursor_on_postgres(
     assert final_cursor.pending == ()
 
     # ... because it is all in PostgreSQL tables.
-    assert _rows(postgres_server, postgres_database, "SELECT status FROM runs") == [("SUCCESS",)]
-    assert _rows(postgres_server, postgres_database,
-                 "SELECT count(DISTINCT asset_key) FROM event_logs "
-                 "WHERE dagster_event_type = 'ASSET_MATERIALIZATION'") == [(7,)]  # fmt: skip
+    assert postgres_server.query("SELECT status FROM runs", postgres_database) == [("SUCCESS",)]
+    materialized = postgres_server.query(
+        "SELECT count(DISTINCT asset_key) FROM event_logs "
+        "WHERE dagster_event_type = 'ASSET_MATERIALIZATION'",
+        postgres_database,
+    )
+    assert materialized == [(7,)]

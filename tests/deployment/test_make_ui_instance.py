@@ -79,16 +79,10 @@ def _wait_for_instance(port: int, process: subprocess.Popen, log) -> dict:
 
 
 def _instigator_count(postgres_server, database: str) -> int:
-    con = postgres_server.connect(database)
-    try:
-        with con.cursor() as cur:
-            cur.execute("SELECT to_regclass('instigators') IS NOT NULL")
-            if not cur.fetchone()[0]:
-                return 0
-            cur.execute("SELECT count(*) FROM instigators")
-            return cur.fetchone()[0]
-    finally:
-        con.close()
+    """Sensors and schedules the daemon has registered in the instance's database."""
+    if postgres_server.query("SELECT to_regclass('instigators') IS NULL", database)[0][0]:
+        return 0
+    return postgres_server.query("SELECT count(*) FROM instigators", database)[0][0]
 
 
 def test_make_ui_runs_on_the_postgres_instance_dagster_home_names(

@@ -20,13 +20,7 @@ TESTS = Path(__file__).resolve().parents[1]
 
 
 def _scalar(server, sql: str, database: str = "postgres"):
-    con = server.connect(database)
-    try:
-        with con.cursor() as cur:
-            cur.execute(sql)
-            return cur.fetchone()[0]
-    finally:
-        con.close()
+    return server.query(sql, database)[0][0]
 
 
 def test_listens_on_loopback_tcp_with_password_authentication(postgres_server):

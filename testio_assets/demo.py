@@ -17,23 +17,27 @@ from testio_assets.instance import (
     InstanceConfigError,
     check_instance_config,
     dagster_home,
+    describe,
     instance_config,
 )
 
 
-def _prepare_environment() -> None:
-    # Same instance as `make ui`: DAGSTER_HOME's when set, else dagster.yaml at the project
-    # root with storage in .dagster/.
+def _prepare_environment() -> str:
+    """Select the instance ``make ui`` uses (DAGSTER_HOME's when set, else dagster.yaml at the
+    project root with storage in .dagster/), check it, and say which it is."""
     home = dagster_home()
+    config = instance_config(home)
+    description = describe(home, config)
+    check_instance_config(config)
     os.environ[DAGSTER_HOME_ENV] = str(home)
     os.chdir(PROJECT_ROOT)
     (PROJECT_ROOT / ".dagster").mkdir(exist_ok=True)
-    check_instance_config(instance_config(home))
+    return description
 
 
 def main() -> int:
     try:
-        _prepare_environment()
+        print(_prepare_environment(), flush=True)
     except InstanceConfigError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

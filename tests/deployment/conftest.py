@@ -1,4 +1,4 @@
-"""Fixtures for the deployment tests: a Dagster home configured by deploy/dagster.postgres.yaml
+"""Fixtures for the deployment tests: a Dagster home configured by testio_assets/deploy/dagster.postgres.yaml
 on the session's PostgreSQL, with its settings in the environment as a deployment sets them."""
 
 from __future__ import annotations

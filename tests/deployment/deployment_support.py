@@ -8,7 +8,7 @@ import dagster as dg
 from dagster._core.instance.ref import InstanceRef
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
-POSTGRES_YAML = PROJECT_ROOT / "deploy" / "dagster.postgres.yaml"
+POSTGRES_YAML = PROJECT_ROOT / "testio_assets" / "deploy" / "dagster.postgres.yaml"
 
 
 def open_instance(home: Path) -> dg.DagsterInstance:

@@ -1,4 +1,4 @@
-"""Dagster on PostgreSQL through the shipped deploy/dagster.postgres.yaml, with the pinned
+"""Dagster on PostgreSQL through the shipped testio_assets/deploy/dagster.postgres.yaml, with the pinned
 dagster-postgres and SQLAlchemy: the project's assets materialised from the simulator, the
 freshness daemon recording states, and the alert sensor's cursor kept by the sensor daemon.
 

@@ -1,5 +1,5 @@
 """`make ui` as a platform engineer runs it: with DAGSTER_HOME exported to a folder holding
-deploy/dagster.postgres.yaml, the webserver and every daemon run on PostgreSQL; without it,
+testio_assets/deploy/dagster.postgres.yaml, the webserver and every daemon run on PostgreSQL; without it,
 the project folder's instance as before."""
 
 from __future__ import annotations

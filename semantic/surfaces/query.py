@@ -28,7 +28,7 @@ from semantic.plan.dates import ACCEPTED_FORMS, resolve_date_range
 from semantic.plan.resolve import metric_inputs
 from semantic.plan.timegrain import LABELS
 from semantic.sql.compiler import DIALECTS, compile_query
-from semantic.sql.metrics import metric_formula
+from semantic.sql.metrics import metric_dtype, metric_formula
 
 
 def _today(today) -> date:
@@ -124,12 +124,7 @@ def query_metrics(metrics, dimensions=(), filters=None, start_date=None, end_dat
 
 def _types(model, plan, df):
     for name in plan.metrics:
-        metric = model.metrics[name]
-        if metric.type in ("count", "count_distinct", "sum") and all(
-                model.metrics[i.metric].type != "sum" or True for i in metric_inputs(model, metric)):
-            df[name] = df[name].astype("int64")
-        else:
-            df[name] = df[name].astype("float64")
+        df[name] = df[name].astype(metric_dtype(model, model.metrics[name]))
     for d in plan.dimensions:
         dim = model.dimensions[d]
         if dim.has_id and f"{d}_id" in df and dim.value_type == "integer":

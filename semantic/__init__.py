@@ -14,8 +14,8 @@ from semantic.answer.freshness import FreshnessSource, TableFreshness, Warehouse
 from semantic.answer.result import MetricResult
 from semantic.config import Guardrails
 from semantic.errors import (
-    GuardrailError, InvalidFilterError, InvalidQueryError, ModelValidationError, QueryTimeoutError,
-    SemanticError, UnknownDimensionError, UnknownMetricError, UnsupportedDialectError,
+    GuardrailError, InvalidFilterError, InvalidFilterValueError, InvalidQueryError, ModelValidationError,
+    QueryTimeoutError, SemanticError, UnknownDimensionError, UnknownMetricError, UnsupportedDialectError,
     WarehouseUnavailableError,
 )
 from semantic.model.loader import load_model
@@ -26,6 +26,6 @@ __all__ = [
     "query_metrics", "explain", "capabilities", "load_model", "MetricResult", "Guardrails",
     "FreshnessSource", "TableFreshness", "WarehouseLoadLogFreshness", "DateRange",
     "SemanticError", "UnknownMetricError", "UnknownDimensionError", "InvalidFilterError",
-    "InvalidQueryError", "GuardrailError", "QueryTimeoutError", "WarehouseUnavailableError",
+    "InvalidFilterValueError", "InvalidQueryError", "GuardrailError", "QueryTimeoutError", "WarehouseUnavailableError",
     "ModelValidationError", "UnsupportedDialectError", "DateExpressionError",
 ]

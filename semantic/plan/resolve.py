@@ -13,7 +13,9 @@ from typing import Any
 
 from sqlglot import exp
 
-from semantic.errors import InvalidFilterError, UnknownDimensionError, UnknownMetricError, did_you_mean
+from semantic.errors import (
+    InvalidFilterError, InvalidFilterValueError, UnknownDimensionError, UnknownMetricError, closest, did_you_mean,
+)
 from semantic.model.spec import Dimension, Metric, MetricInput, Model
 from semantic.plan.query_plan import FilterSpec
 from semantic.plan.timegrain import LABELS, is_label
@@ -85,7 +87,9 @@ def unapplied_filter_warning(model: Model, f: FilterSpec, metrics: list[Metric])
     return f"the filter {f.describe()} is on a {entity}-only dimension: {effect} {'; nor '.join(unapplied)}"
 
 
-def resolve_filter(model: Model, name: str, value: Any) -> FilterSpec:
+def filter_target(model: Model, name: str) -> tuple[Dimension, str]:
+    """The dimension a filter name reads and which of its columns: ``product`` is the label of
+    product, ``product_id`` its id (raises :class:`InvalidFilterError` for an unknown name)."""
     target = "label"
     if name not in model.dimensions and name.endswith("_id") and name[:-3] in model.dimensions \
             and model.dimensions[name[:-3]].has_id:
@@ -95,16 +99,48 @@ def resolve_filter(model: Model, name: str, value: Any) -> FilterSpec:
         raise InvalidFilterError(
             f"cannot filter on unknown dimension {name!r}{did_you_mean(name, names)}; "
             f"filters accept: {', '.join(names)}")
-    dim = model.dimensions[name]
+    return model.dimensions[name], target
+
+
+def filter_value_type(dim: Dimension, target: str) -> str:
+    """The value type a filter on a dimension's label or id compares with ("integer", "string", ...).
+
+    >>> from semantic.model.loader import load_model
+    >>> m = load_model()
+    >>> filter_value_type(m.dimensions["product"], "id"), filter_value_type(m.dimensions["customer"], "id")
+    ('integer', 'string')
+    """
+    if target == "id":
+        return "string" if dim.id_expr is not None and not _is_key(dim) else dim.value_type
+    return dim.label_type or dim.value_type
+
+
+def _check_declared(dim: Dimension, name: str, value: Any) -> None:
+    """A label value outside the dimension's declared values is an error with a suggestion."""
+    if dim.allowed_values is None or value in dim.allowed_values:
+        return
+    shown = {_shown(v): v for v in dim.allowed_values}
+    match = closest(_shown(value), shown)
+    raise InvalidFilterValueError(
+        f"filter {name}={value!r}: {value!r} is not a value of {name}"
+        f"{f'; did you mean {shown[match]!r}?' if match else ''} "
+        f"(allowed values: {', '.join(shown)}; None selects NULL)",
+        dimension=name, value=value, allowed_values=dim.allowed_values, suggestion=shown.get(match))
+
+
+def _shown(value: Any) -> str:
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
+def resolve_filter(model: Model, name: str, value: Any) -> FilterSpec:
+    dim, target = filter_target(model, name)
+    name = dim.name
     values = list(value) if isinstance(value, (list, tuple, set, frozenset)) else [value]
     if not values:
         raise InvalidFilterError(f"empty list for filter {name!r}: give at least one value (None selects NULL)")
     include_null = any(v is None for v in values)
-    values = [v for v in values if v is not None]
-    if target == "id":
-        vtype = "string" if dim.id_expr is not None and not _is_key(dim) else dim.value_type
-    else:
-        vtype = dim.label_type or dim.value_type
+    values = [_python(v) for v in values if v is not None]
+    vtype = filter_value_type(dim, target)
     for v in values:
         ok = isinstance(v, _PY_TYPES.get(vtype, (object,))) and not (vtype != "boolean" and isinstance(v, bool))
         if not ok:
@@ -115,8 +151,15 @@ def resolve_filter(model: Model, name: str, value: Any) -> FilterSpec:
             if not is_label(dim.granularity, v):
                 raise InvalidFilterError(f"filter {name}={v!r}: expected a {dim.granularity} like "
                                          f"{LABELS[dim.granularity].example!r}")
+        elif target == "label":
+            _check_declared(dim, name, v)
     ordered = tuple(dict.fromkeys(values))
     return FilterSpec(name, target, ordered, include_null)
+
+
+def _python(value: Any) -> Any:
+    """A NumPy scalar (an id taken from an answer's DataFrame) as the Python value it holds."""
+    return value.item() if type(value).__module__ == "numpy" and hasattr(value, "item") else value
 
 
 def _is_key(dim: Dimension) -> bool:

@@ -17,7 +17,7 @@ import pandas as pd
 from sqlglot import exp
 
 from semantic.answer.execute import execute
-from semantic.answer.explain import describe_metric, explain_plan, scope_summary
+from semantic.answer.explain import describe_metric, explain_plan, no_match_note, scope_summary
 from semantic.answer.freshness import WarehouseLoadLogFreshness, freshness_warning
 from semantic.answer.result import MetricResult
 from semantic.answer.warehouse import open_warehouse
@@ -110,6 +110,10 @@ def query_metrics(metrics, dimensions=(), filters=None, start_date=None, end_dat
             warnings_extra = []
     df = _types(model, plan, df)
     warnings = list(plan.warnings) + warnings_extra
+    explanation = explain_plan(model, plan)
+    if _nothing_matched(plan, df) and (note := no_match_note(model, plan)):
+        warnings.append(note)
+        explanation += "\n" + note
     warnings += [w for f in fresh.values() if (w := freshness_warning(f))]
     if total > len(df):
         warnings.append(f"showing {len(df)} of {total} rows (limit {plan.limit})")
@@ -119,7 +123,13 @@ def query_metrics(metrics, dimensions=(), filters=None, start_date=None, end_dat
         "date_range": [_iso(rng.start), _iso(rng.end)], "dialect": dialect, "tables": tables,
         "freshness": {t: f.to_dict() for t, f in fresh.items()},
     }
-    return MetricResult(df, compiled.sql, explain_plan(model, plan), warnings, meta)
+    return MetricResult(df, compiled.sql, explanation, warnings, meta)
+
+
+def _nothing_matched(plan, df) -> bool:
+    """No rows, or only rows in which every metric is 0 or NULL (the groups in scope, empty)."""
+    values = df[list(plan.metrics)]
+    return bool(((values == 0) | values.isna()).all(axis=None))
 
 
 def _types(model, plan, df):
@@ -155,7 +165,8 @@ def capabilities(model=None) -> dict:
     return {
         "dimensions": dims, "metrics": metrics,
         "filters": {"syntax": "{dimension: value} equality; {dimension: [v1, v2]} IN; {dimension: None} IS NULL; "
-                              "[v1, None] IN or NULL; '<dimension>_id' filters on the id of entity dimensions",
+                              "[v1, None] IN or NULL; '<dimension>_id' filters on the id of entity dimensions; "
+                              "a value outside a dimension's allowed_values is an InvalidFilterValueError",
                     "scope": scope_summary(model)},
         "limits": {"max_dimensions": config.max_dimensions, "default_row_limit": config.default_row_limit,
                    "max_row_limit": config.max_row_limit, "query_timeout_s": config.query_timeout_s},

@@ -15,8 +15,8 @@ from semantic.answer.result import MetricResult
 from semantic.config import Guardrails
 from semantic.errors import (
     GuardrailError, InvalidFilterError, InvalidFilterValueError, InvalidQueryError, ModelValidationError,
-    QueryTimeoutError, SemanticError, UnknownDimensionError, UnknownMetricError, UnsupportedDialectError,
-    WarehouseUnavailableError,
+    QueryTimeoutError, RoleConflictError, SemanticError, UnknownDimensionError, UnknownMetricError,
+    UnsupportedDialectError, WarehouseUnavailableError,
 )
 from semantic.model.loader import load_model
 from semantic.plan.dates import DateExpressionError, DateRange
@@ -26,6 +26,6 @@ __all__ = [
     "query_metrics", "explain", "capabilities", "load_model", "MetricResult", "Guardrails",
     "FreshnessSource", "TableFreshness", "WarehouseLoadLogFreshness", "DateRange",
     "SemanticError", "UnknownMetricError", "UnknownDimensionError", "InvalidFilterError",
-    "InvalidFilterValueError", "InvalidQueryError", "GuardrailError", "QueryTimeoutError", "WarehouseUnavailableError",
-    "ModelValidationError", "UnsupportedDialectError", "DateExpressionError",
+    "InvalidFilterValueError", "InvalidQueryError", "RoleConflictError", "GuardrailError", "QueryTimeoutError",
+    "WarehouseUnavailableError", "ModelValidationError", "UnsupportedDialectError", "DateExpressionError",
 ]

@@ -59,6 +59,12 @@ class InvalidQueryError(SemanticError):
     """Another part of the query is invalid (sort, limit, metric list, ...)."""
 
 
+class RoleConflictError(InvalidQueryError):
+    """A ratio or derived metric whose inputs read one dimension through different roles
+    (one counts a customer's submitted tests, another the tests they created) is grouped or
+    filtered by that dimension: no single number per member exists."""
+
+
 class GuardrailError(SemanticError):
     """The query exceeds a configured guardrail (dimensions, rows)."""
 
@@ -103,6 +109,7 @@ __all__ = [
     "InvalidFilterError",
     "InvalidFilterValueError",
     "InvalidQueryError",
+    "RoleConflictError",
     "GuardrailError",
     "QueryTimeoutError",
     "WarehouseUnavailableError",

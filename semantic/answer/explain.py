@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from semantic.model.spec import Metric, MetricInput, Model
 from semantic.plan.query_plan import QueryPlan
+from semantic.plan.resolve import role_readings
 from semantic.plan.views import reaches
 
 _AGG_WORDS = {"count": "the number of", "count_distinct": "the number of distinct", "sum": "the sum of",
@@ -88,6 +89,11 @@ def explain_plan(model: Model, plan: QueryPlan) -> str:
     if plan.dimensions:
         lines.append("Grouped by: " + ", ".join(
             f"{d} ({model.dimensions[d].description.rstrip('.')})" for d in plan.dimensions) + ".")
+        metrics = [model.metrics[m] for m in plan.metrics]
+        for dim in (model.dimensions[d] for d in plan.dimensions if model.dimensions[d].metric_roles):
+            readings = role_readings(model, dim, metrics)
+            lines.append(f"{dim.name} is read per metric: "
+                         + "; ".join(f"as {key} for {', '.join(names)}" for key, names in readings.items()) + ".")
         among = (f"among {model.models[plan.scope_model].entities} in scope and among the metrics' own rows"
                  if plan.rows_from_scope else "among the metrics' own rows")
         lines.append(f"Rows: every combination present {among}; NULL is a group of its own"

@@ -90,7 +90,7 @@ FIELDS = {
     "default_scope": {"dimension", "values", "description"},
     "join": {"to", "type", "on", "bridge", "required"},
     "dimension": {"name", "description", "filter_description", "model", "key", "overrides", "id", "label", "members",
-                  "allowed_values", "value_type"},
+                  "allowed_values", "value_type", "metric_roles"},
     "time_dimension": {"name", "description", "model", "expr", "granularities"},
     "metric": {"name", "description", "type", "model", "expr", "filter", "numerator", "denominator", "inputs", "hidden"},
 }

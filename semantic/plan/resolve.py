@@ -14,7 +14,8 @@ from typing import Any
 from sqlglot import exp
 
 from semantic.errors import (
-    InvalidFilterError, InvalidFilterValueError, UnknownDimensionError, UnknownMetricError, closest, did_you_mean,
+    InvalidFilterError, InvalidFilterValueError, RoleConflictError, UnknownDimensionError, UnknownMetricError, closest,
+    did_you_mean,
 )
 from semantic.model.spec import Dimension, Metric, MetricInput, Model
 from semantic.plan.query_plan import FilterSpec
@@ -130,6 +131,54 @@ def _check_declared(dim: Dimension, name: str, value: Any) -> None:
 
 def _shown(value: Any) -> str:
     return str(value).lower() if isinstance(value, bool) else str(value)
+
+
+def input_roles(model: Model, metric: str, dimensions) -> tuple[tuple[str, str], ...]:
+    """The (dimension, role dimension) pairs a simple metric reads among ``dimensions``."""
+    return tuple((d, role) for d in dimensions if (role := model.dimensions[d].role_for(metric)))
+
+
+def roles_read(model: Model, metric: Metric, dimensions) -> tuple[tuple[str, str], ...]:
+    """The roles a metric reads among ``dimensions``; a ratio or derived metric whose inputs read
+    a dimension through different roles has no single answer per member: an error.
+
+    >>> from semantic.model.loader import load_model
+    >>> m = load_model()
+    >>> roles_read(m, m.metrics["tests_submitted"], ["customer", "product"])
+    (('customer', 'submitted_by'),)
+    """
+    readings = {inp.metric: input_roles(model, inp.metric, dimensions) for inp in metric_inputs(model, metric)}
+    if len(set(readings.values())) > 1:
+        dim = next(d for d in dimensions if len({dict(r).get(d) for r in readings.values()}) > 1)
+        own = model.dimensions[dim].key_column
+        shown = "; ".join(f"{name} reads it as {dict(r).get(dim) or own}" for name, r in readings.items())
+        roles = sorted({dict(r).get(dim) or own for r in readings.values()})
+        raise RoleConflictError(
+            f"metric {metric.name} mixes two roles of dimension {dim!r} ({shown}), so a {dim} has no single "
+            f"{metric.name}; group or filter by {' or '.join(r for r in roles if r in model.dimensions) or 'one role'} "
+            f"instead")
+    return next(iter(readings.values()))
+
+
+def role_readings(model: Model, dim: Dimension, metrics: list[Metric]) -> dict[str, list[str]]:
+    """How each metric reads a dimension with metric_roles: role dimension (or the dimension's
+    own key column) -> the metrics reading it so, in order."""
+    readings: dict[str, list[str]] = {}
+    for metric in metrics:
+        role = dict(roles_read(model, metric, [dim.name])).get(dim.name)
+        readings.setdefault(role or dim.key_column, []).append(metric.name)
+    return readings
+
+
+def role_filter_warning(model: Model, f: FilterSpec, metrics: list[Metric]) -> str | None:
+    """A filter on a dimension that some of the metrics read through another role, in words."""
+    dim = model.dimensions[f.dimension]
+    readings = role_readings(model, dim, metrics) if dim.metric_roles else {}
+    if set(readings) <= {dim.key_column}:
+        return None
+    as_read = [f"as {FilterSpec(key, f.target, f.values, f.include_null).describe()} for {', '.join(names)}"
+               for key, names in readings.items()]
+    return f"the filter {f.describe()} is read per metric: {'; '.join(as_read)}"
 
 
 def resolve_filter(model: Model, name: str, value: Any) -> FilterSpec:

@@ -54,11 +54,12 @@ def _tables(model, plan) -> list[str]:
     if plan.scope_model:
         names.add(model.models[plan.scope_model].table)
     for d in plan.dimensions + tuple(f.dimension for f in plan.filters):
-        dim = model.dimensions[d]
-        for c in dim.key.find_all(exp.Column):
-            if c.table:
-                names.add(model.models[c.table].table)
-        names.update(model.models[lk].table for lk in dim.lookups)
+        dims = [model.dimensions[d]] + [model.dimensions[role] for _, role in model.dimensions[d].metric_roles]
+        for dim in dims:
+            for c in dim.key.find_all(exp.Column):
+                if c.table:
+                    names.add(model.models[c.table].table)
+            names.update(model.models[lk].table for lk in dim.lookups)
     return sorted(names)
 
 
@@ -152,6 +153,7 @@ def capabilities(model=None) -> dict:
             "description": d.description, "grain": model.models[d.model].entity, "has_id": d.has_id,
             "id_column": f"{name}_id" if d.has_id else None, "value_type": d.label_type or d.value_type,
             "allowed_values": list(d.allowed_values) if d.allowed_values is not None else None,
+            "metric_roles": dict(d.metric_roles),
             "time_granularity": d.granularity,
             "label_format": LABELS[d.granularity].example if d.is_time else None,
         }

@@ -95,7 +95,8 @@ def _id_dimensions():
 
 
 def test_every_entity_dimension_has_an_id_filter_covered_here():
-    assert set(_id_dimensions()) >= {"product", "feature", "platform", "test_environment", "tester", "customer"}
+    assert set(_id_dimensions()) >= {"product", "feature", "platform", "test_environment", "tester", "customer",
+                                     "created_by", "submitted_by"}
 
 
 @pytest.mark.parametrize("dimension", _id_dimensions())

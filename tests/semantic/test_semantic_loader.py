@@ -30,7 +30,7 @@ def edit(path: Path, old: str, new: str) -> int:
 def test_shipped_model_is_valid_and_matches_the_warehouse_schema():
     model = load_model()
     assert len([m for m in model.metrics.values() if not m.hidden]) == 13
-    assert len(model.dimensions) == 17
+    assert len(model.dimensions) == 19
     validate_against_warehouse(model, build_warehouse(duckdb.connect()))
     assert load_model() is model  # cached
 

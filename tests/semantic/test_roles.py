@@ -4,17 +4,15 @@ metric (``metric_roles`` in the YAML), in groups and in filters, and says so."""
 
 from __future__ import annotations
 
-import shutil
-from pathlib import Path
-
 import duckdb
 import pytest
 import sqlglot
 from sqlglot import exp
 
+from model_files import copy_models, edit
 from semantic import RoleConflictError, capabilities, explain, query_metrics
 from semantic.errors import InvalidQueryError, ModelValidationError
-from semantic.model.loader import MODELS_DIR, load_model
+from semantic.model.loader import load_model
 from semantic.plan.planner import plan_query
 from warehouse_fixtures import build_warehouse, golden_rows
 
@@ -25,18 +23,6 @@ MIXED_RATIO = """
     numerator: tests_submitted
     denominator: test_count
 """
-
-
-def copy_models(tmp_path: Path) -> Path:
-    target = tmp_path / "models"
-    shutil.copytree(MODELS_DIR, target)
-    return target
-
-
-def edit(path: Path, old: str, new: str) -> None:
-    text = path.read_text()
-    assert old in text
-    path.write_text(text.replace(old, new, 1))
 
 
 @pytest.fixture

@@ -2,29 +2,13 @@
 
 from __future__ import annotations
 
-import shutil
-from pathlib import Path
-
 import duckdb
 import pytest
 
+from model_files import copy_models, edit
 from semantic.errors import ModelValidationError
-from semantic.model.loader import MODELS_DIR, load_model, validate_against_warehouse
+from semantic.model.loader import load_model, validate_against_warehouse
 from warehouse_fixtures import build_warehouse
-
-
-def copy_models(tmp_path: Path) -> Path:
-    target = tmp_path / "models"
-    shutil.copytree(MODELS_DIR, target)
-    return target
-
-
-def edit(path: Path, old: str, new: str) -> int:
-    text = path.read_text()
-    assert old in text
-    line = text[: text.index(old)].count("\n") + 1
-    path.write_text(text.replace(old, new, 1))
-    return line
 
 
 def test_shipped_model_is_valid_and_matches_the_warehouse_schema():

@@ -7,17 +7,16 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import duckdb
 import pytest
 
 from semantic import InvalidFilterError, InvalidFilterValueError, capabilities, query_metrics
 from semantic.model.loader import load_model
+from semantic.surfaces.cli import main as cli
 from testio_assets.warehouse.schema import BUG_STATUSES, REJECTION_REASONS, SEVERITIES
 from warehouse_fixtures import build_warehouse, golden_rows
 
-ROOT = Path(__file__).resolve().parents[2]
 PLATFORMS = [{"test_id": 3000 + i, "operating_system_id": os_id, "operating_system_name": name}
              for i in range(1, 5) for os_id, name in ((1, "Windows"), (3, "Android")) if i % 2 or os_id == 1]
 
@@ -63,17 +62,17 @@ def test_declared_values_are_the_warehouse_vocabularies():
     assert dims["known_bug"].allowed_values == (True, False)
 
 
-def test_capabilities_and_list_dimensions_show_the_declared_values():
+def test_capabilities_and_list_dimensions_show_the_declared_values(capsys):
     dims = capabilities()["dimensions"]
     assert dims["severity"]["allowed_values"] == list(SEVERITIES)
     assert dims["tester"]["allowed_values"] is None
-    done = subprocess.run([sys.executable, "-m", "semantic", "list", "dimensions", "--output", "json"], cwd=ROOT,
-                          capture_output=True, text=True, timeout=120)
-    listed = {row["name"]: row["values"] for row in json.loads(done.stdout)}
-    assert listed["severity"] == list(SEVERITIES) and listed["tester"] is None
-    table = subprocess.run([sys.executable, "-m", "semantic", "list", "dimensions"], cwd=ROOT,
-                           capture_output=True, text=True, timeout=120).stdout
-    assert "|".join(SEVERITIES) in table
+    assert cli(["list", "dimensions", "--output", "json"]) == 0
+    listed = {row["name"]: row["values"] for row in json.loads(capsys.readouterr().out)}
+    assert listed["severity"] == list(SEVERITIES) and listed["known_bug"] == [True, False]
+    assert listed["tester"] is None
+    assert cli(["list", "dimensions"]) == 0
+    table = capsys.readouterr().out
+    assert "|".join(SEVERITIES) in table and "true|false" in table
 
 
 @pytest.mark.parametrize(("dimensions", "rows"), [((), 1), (("product",), 1), (("severity",), 0)])

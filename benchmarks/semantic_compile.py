@@ -19,9 +19,9 @@ import sqlglot
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests" / "semantic")]
 
-from semantic.api import _prepare  # noqa: E402
-from semantic.compiler import clear_cache  # noqa: E402
-from semantic.loader import load_model  # noqa: E402
+from semantic.surfaces.query import _prepare  # noqa: E402
+from semantic.sql.compiler import clear_cache  # noqa: E402
+from semantic.model.loader import load_model  # noqa: E402
 from semantic_query_set import QUERIES  # noqa: E402
 
 REPEAT = 30

@@ -1,7 +1,7 @@
-"""``python -m semantic``: the command line of :mod:`semantic.cli`."""
+"""``python -m semantic``: the command line of :mod:`semantic.surfaces.cli`."""
 
 import sys
 
-from semantic.cli import main
+from semantic.surfaces.cli import main
 
 sys.exit(main())

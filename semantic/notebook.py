@@ -18,9 +18,9 @@ from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Any
 
+from semantic.answer.freshness import data_age
 from semantic.errors import SemanticError
-
-TIME_DIMENSIONS = ("day", "week", "month", "quarter", "year")
+from semantic.model.spec import GRANULARITIES
 
 __all__ = ["Answer", "ask", "query_metrics", "split_names"]
 
@@ -92,10 +92,7 @@ class Answer:
 
     def _notes_text(self) -> str:
         notes = [f"warning: {w}" for w in self.result.warnings]
-        ages = []
-        for table, fresh in (self.result.metadata.get("freshness") or {}).items():
-            age = fresh.get("age_seconds")
-            ages.append(f"{table} {fresh.get('state')}" + ("" if age is None else f", {age / 60:.0f} min old"))
+        ages = [data_age(fresh) for fresh in (self.result.metadata.get("freshness") or {}).values()]
         if ages:
             notes.append("data age: " + "; ".join(ages))
         return "\n".join(notes)
@@ -124,7 +121,7 @@ class Answer:
         if not dims:
             ax.bar(metrics, [frame[m].iloc[0] if len(frame) else 0 for m in metrics], **kwargs)
             return ax
-        time = next((d for d in dims if d in TIME_DIMENSIONS), None)
+        time = next((d for d in dims if d in GRANULARITIES), None)  # time dimensions are named after their grain
         other = [d for d in dims if d != time]
         labels = frame[dims].astype(object).where(frame[dims].notna(), "(none)").astype(str)
         if time is not None:

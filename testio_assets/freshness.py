@@ -18,7 +18,7 @@ from datetime import timedelta
 
 import dagster as dg
 
-from semantic.freshness import format_window
+from semantic.answer.freshness import format_window
 
 OVERRIDE_ENV = "TESTIO_FRESHNESS_POLICIES"
 

@@ -16,7 +16,7 @@ from datetime import datetime, timezone
 
 import dagster as dg
 
-from semantic.freshness import TableFreshness, state_for_age as semantic_state_for_age
+from semantic.answer.freshness import TableFreshness, state_under_policy as semantic_state_for_age
 from testio_assets.freshness import FreshnessWindows, policy_windows
 
 PASSING, WARNING, FAILED, NEVER_LOADED = "passing", "warning", "failed", "never_loaded"

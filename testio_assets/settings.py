@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from semantic.warehouse import warehouse_path as semantic_warehouse_path
+from semantic.answer.warehouse import warehouse_path as semantic_warehouse_path
 
 TOKEN_ENV = "TESTIO_CUSTOMER_API_TOKEN"
 BASE_URL_ENV = "TESTIO_CUSTOMER_API_BASE_URL"

@@ -10,6 +10,7 @@ from testio_assets.assets.metadata import (
 )
 from testio_assets.client.resource import TestIOApiResource
 from testio_assets.ingestion.fetch import fetch_features, product_stub, run_fetch
+from testio_assets.ingestion.inferred_features import catalogue_with_inferred_sql
 from testio_assets.ingestion.normalize import normalize_features, normalize_products
 from testio_assets.warehouse.guards import stored_ids
 from testio_assets.warehouse.resource import WarehouseResource
@@ -37,6 +38,9 @@ def products(
     return dg.MaterializeResult(metadata=metadata)
 
 
+CATALOGUE_VIEW = "_catalogue_features"
+
+
 @dg.asset(deps=[products], pool=WRITER_POOL, **asset_spec_kwargs("features"))
 def features(
     context: dg.AssetExecutionContext,
@@ -50,11 +54,25 @@ def features(
     fetched = run_fetch(testio_api, context.log, lambda client: fetch_features(client, stubs))
     data = normalize_features(fetched.value)
     with warehouse.writer(context.run_id) as writer:
-        config.guard(context.op_def.name).check_replace(writer.connection, "features", data)
-        rows_written = writer.replace("features", data)
+        # The catalogue's rows against the stored catalogue (inferred members have their rule).
+        config.guard(context.op_def.name).check_replace(
+            writer.connection, "features", data, stored_where="NOT inferred"
+        )
+        # Inferred members that test features still name stay (see ingestion.inferred_features).
+        writer.connection.register(CATALOGUE_VIEW, data)
+        try:
+            rows_written = writer.replace(
+                "features", catalogue_with_inferred_sql(writer.connection, CATALOGUE_VIEW)
+            )
+        finally:
+            writer.connection.unregister(CATALOGUE_VIEW)
+        inferred = rows_written - data.num_rows
         metadata = table_metadata(
             writer.connection, "features", rows_written, api=testio_api, stats=fetched.stats,
-            extra={"products_read": len(stubs)},
+            extra={"products_read": len(stubs), "inferred_features": inferred},
         )
-    context.log.info("features: %d rows written for %d products", rows_written, len(stubs))
+    context.log.info(
+        "features: %d rows written for %d products (%d inferred from test features)",
+        rows_written, len(stubs), inferred,
+    )
     return dg.MaterializeResult(metadata=metadata)

@@ -8,6 +8,9 @@ Listing offsets that stayed unreadable are stored in ``_fetch_issues`` for the
 unrecoverable-pages check until a later walk reads past them, and a full refresh keeps the
 stored tests that sit in them (:mod:`testio_assets.ingestion.unlisted`): a partial listing is
 reported, never silently accepted, and never taken for deletions.
+Catalogue features that test features name but ``features`` lacks are added to it as inferred
+members right after (:mod:`testio_assets.ingestion.inferred_features`), so every feature id
+resolves whichever of the catalogue and the tests runs first.
 """
 
 import dagster as dg
@@ -27,6 +30,7 @@ from testio_assets.ingestion.fetch import (
     fetch_test_listings,
     run_fetch,
 )
+from testio_assets.ingestion.inferred_features import sync_inferred_features
 from testio_assets.ingestion.incremental import (
     full_listing_pages,
     listing_plans,
@@ -133,6 +137,10 @@ def exploratory_tests(
             else:
                 row_counts[name] = writer.replace_where(name, data, column="test_id", keys=listed_ids)
             context.log.info("%s: %d rows after the %s refresh", name, row_counts[name], mode)
+        # Catalogue ids the catalogue omits become inferred members of features, in this run.
+        inferred = sync_inferred_features(writer.connection)
+        writer.wrote("features")
+        context.log.info("features: %d inferred members the test features name", inferred)
         extra = {
             "refresh_mode": mode,
             "products_listed": len(product_ids),
@@ -149,12 +157,16 @@ def exploratory_tests(
             "unread_ranges_open": len(unread),
             "tests_kept_unlisted": len(kept),
         }
+        extra_by_table = {
+            "tests": extra,
+            "test_features": {"refresh_mode": mode, "inferred_features": inferred},
+        }
         results = [
             dg.MaterializeResult(
                 asset_key=name,
                 metadata=table_metadata(
                     writer.connection, name, rows, api=testio_api, stats=fetched.stats,
-                    extra=extra if name == "tests" else {"refresh_mode": mode},
+                    extra=extra_by_table.get(name, {"refresh_mode": mode}),
                 ),
             )
             for name, rows in row_counts.items()

@@ -20,9 +20,10 @@ from collections.abc import Mapping, Sequence
 import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
+from sqlglot import exp
 
 from testio_assets.client.errors import TestIOResponseError
-from testio_assets.ingestion.rejections import rejection_reason_sql, sql_literal
+from testio_assets.ingestion.rejections import rejection_reason_sql
 from testio_assets.warehouse.arrow import arrow_schema
 from testio_assets.warehouse.schema import TABLES
 
@@ -36,7 +37,8 @@ _BUG_STRUCTURE = {
     "devices": [{"operating_system": {"name": "VARCHAR"}}], "comments": ["JSON"],
 }
 
-_DOCUMENT = sql_literal(json.dumps({"bugs": [_BUG_STRUCTURE]}))
+_DOCUMENT = exp.Literal.string(json.dumps({"bugs": [_BUG_STRUCTURE]})).sql("duckdb")
+_REJECTION_REASON = rejection_reason_sql(exp.column("comments", table="bug")).sql("duckdb")
 
 _BUGS_SQL = f"""
 WITH bugs AS (
@@ -59,7 +61,7 @@ SELECT
     status,
     bug.status AS api_status,
     coalesce(bug.auto_accepted, false) AS auto_accepted,
-    CASE WHEN status = 'rejected' THEN {rejection_reason_sql("bug.comments")} END
+    CASE WHEN status = 'rejected' THEN {_REJECTION_REASON} END
         AS rejection_reason,
     bug.known AS known,
     bug.language AS language,

@@ -101,9 +101,10 @@ def normalize_features(features: Iterable[Mapping[str, Any]]) -> pa.Table:
             "howtofind": feature.get("howtofind"),
             "user_stories": list(feature.get("user_stories") or []),
             "section_ids": _unique(sections),
+            "inferred": False,
         }
     cols = _columns(("feature_id", "product_id", "title", "description", "howtofind",
-                     "user_stories", "section_ids"))
+                     "user_stories", "section_ids", "inferred"))
     for row in by_id.values():
         for name in cols:
             cols[name].append(row[name])

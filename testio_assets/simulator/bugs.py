@@ -5,21 +5,38 @@ produced lazily, dropped and produced again identically. A bug is reported durin
 waits as ``forwarded`` for the customer's triage, then is accepted or rejected, or accepted
 automatically 10 days after the report; a few decisions are revised later (never after the
 test is archived).
+
+A rejection writes the default comment of the reviewer's reason (TestIO's exact text, now and
+then re-typed: other case, line breaks, a greeting around it), or the reviewer's own words,
+which name no reason, or nothing. Questions and answers may come before it and a last word
+after it; a request_timeout rejection follows an unanswered request for information by 24
+hours. Each comment appears once its time has come.
 """
 
 from __future__ import annotations
 
 import random
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from testio_assets.simulator import vocabulary as v
 from testio_assets.simulator.clock import format_timestamp
 from testio_assets.simulator.histories import DAY, HOUR, TestHistory
 
 AUTO_ACCEPT_AFTER = 10 * DAY
-REJECTION_REASON_WEIGHTS = (30, 20, 15, 10, 10, 8, 7)
+REJECTION_REASON_WEIGHTS = {
+    "not_reproducible": 30, "intended_behavior": 20, "known_bug": 15, "ignored_instructions": 10,
+    "irrelevant": 10, "device_not_relevant": 8, "request_timeout": 7,
+}
+REQUEST_TIMEOUT_AFTER = 24 * HOUR
 UNATTRIBUTED_MISSING = 0.0125  # `test_feature` key absent
 UNATTRIBUTED_NULL = 0.0125  # `test_feature: null`
+
+
+class ThreadComment(NamedTuple):
+    at: float
+    body: str
+    reason: str | None  # the rejection reason whose default text the body carries
 
 
 @dataclass(slots=True)
@@ -30,7 +47,7 @@ class BugHistory:
     decision_at: float
     outcome: str  # accepted, auto_accepted or rejected
     revision_at: float | None
-    rejection_comment: str | None
+    thread: tuple[ThreadComment, ...]  # comments of the triage, the decision's included
     severity: str
     known: bool
     language: str
@@ -46,25 +63,41 @@ class BugHistory:
     zone: int
 
     def events(self) -> tuple[float, ...]:
-        if self.revision_at is None:
-            return (self.reported_at, self.decision_at)
-        return (self.reported_at, self.decision_at, self.revision_at)
+        """Instants at which the payload changes."""
+        revision = () if self.revision_at is None else (self.revision_at,)
+        return tuple(sorted({self.reported_at, self.decision_at, *revision, *(c.at for c in self.thread)}))
+
+    def visible_thread(self, now: float) -> list[ThreadComment]:
+        """The comments the API shows at ``now``, oldest first."""
+        comments = [c for c in self.thread if c.at <= now]
+        if self.revision_at is not None and now >= self.revision_at:
+            if self.outcome == "rejected":
+                comments.append(ThreadComment(self.revision_at, v.REOPEN_COMMENT, None))
+            else:
+                reason = v.REVOKE_COMMENT_REASON
+                comments.append(ThreadComment(self.revision_at, v.REJECTION_COMMENTS[reason], reason))
+        return sorted(comments, key=lambda c: c.at)
+
+    def status_at(self, now: float) -> tuple[str, bool]:
+        """(API status, auto_accepted) at ``now``."""
+        if now < self.decision_at:
+            return "forwarded", False
+        rejected = self.outcome == "rejected"
+        if self.revision_at is not None and now >= self.revision_at:
+            return ("accepted" if rejected else "rejected"), False
+        return ("rejected" if rejected else "accepted"), self.outcome == "auto_accepted"
+
+    def rejection_reason_at(self, now: float) -> str | None:
+        """What ingestion should derive: for a rejected bug, the reason of the latest comment
+        carrying a default text; None otherwise."""
+        if self.status_at(now)[0] != "rejected":
+            return None
+        reasons = [c.reason for c in self.visible_thread(now) if c.reason is not None]
+        return reasons[-1] if reasons else None
 
     def payload(self, now: float) -> dict:
-        status, auto, comments = "forwarded", False, []
-        if now >= self.decision_at:
-            status = "rejected" if self.outcome == "rejected" else "accepted"
-            auto = self.outcome == "auto_accepted"
-            if status == "rejected" and self.rejection_comment is not None:
-                comments.append(self._comment(1, self.rejection_comment, self.decision_at))
-            if self.revision_at is not None and now >= self.revision_at:
-                auto = False
-                if status == "rejected":
-                    status = "accepted"
-                    comments.append(self._comment(2, v.REOPEN_COMMENT, self.revision_at))
-                else:
-                    status = "rejected"
-                    comments.append(self._comment(2, v.REJECTION_COMMENTS[v.REVOKE_COMMENT_REASON], self.revision_at))
+        status, auto = self.status_at(now)
+        comments = [self._comment(k, c.body, c.at) for k, c in enumerate(self.visible_thread(now), 1)]
         body = {
             "id": self.id,
             "title": self.title,
@@ -117,24 +150,24 @@ def build_bugs(seed: int, test: TestHistory, testers: tuple[str, ...]) -> list[B
 
 
 def _build_bug(rng: random.Random, test: TestHistory, bug_id: int, reported: float, testers) -> BugHistory:
+    author = testers[min(len(testers) - 1, int(len(testers) * rng.random() ** 2))]
     draw = rng.random()
+    thread: list[ThreadComment] = []
     if draw < 0.22:
         outcome, decision = "rejected", reported + rng.uniform(1, 9 * 24) * HOUR
+        thread, decision = _rejection_thread(rng, reported, decision, author)
     elif draw < 0.22 + 0.78 * 0.28:
         outcome, decision = "auto_accepted", reported + AUTO_ACCEPT_AFTER
     else:
         outcome, decision = "accepted", reported + rng.uniform(1, 9 * 24) * HOUR
+        if rng.random() < 0.15:
+            thread = [ThreadComment(decision, rng.choice(v.AFTER_ACCEPTANCE), None)]
     revision = decision + rng.uniform(3, 50) * DAY if rng.random() < 0.04 else None
-    if revision is not None and test.archive_at is not None and revision >= test.archive_at:
-        revision = None  # archived tests are frozen
-    comment, reason = None, None
-    if outcome == "rejected":
-        kind = rng.random()
-        if kind < 0.88:
-            reason = rng.choices(tuple(v.REJECTION_COMMENTS), REJECTION_REASON_WEIGHTS)[0]
-            comment = v.REJECTION_COMMENTS[reason]
-        elif kind < 0.94:
-            comment = rng.choice(v.OTHER_REJECTION_COMMENTS)
+    if test.archive_at is not None:  # archived tests are frozen
+        if revision is not None and revision >= test.archive_at:
+            revision = None
+        thread = [c for c in thread if c.at < test.archive_at]
+    reason = next((c.reason for c in reversed(thread) if c.reason is not None), None)
     attribution_draw = rng.random()
     if attribution_draw < UNATTRIBUTED_MISSING:
         attribution = "missing"
@@ -155,12 +188,12 @@ def _build_bug(rng: random.Random, test: TestHistory, bug_id: int, reported: flo
         decision_at=decision,
         outcome=outcome,
         revision_at=revision,
-        rejection_comment=comment,
+        thread=tuple(thread),
         severity=rng.choices(v.SEVERITIES, v.SEVERITY_WEIGHTS)[0],
         known=reason == "known_bug" or rng.random() < 0.015,
         language=rng.choice(v.LANGUAGES),
         location=f"{test.environment.url}{feature_name.lower().replace(' ', '-')}",
-        author=testers[min(len(testers) - 1, int(len(testers) * rng.random() ** 2))],
+        author=author,
         attribution=attribution,
         test_feature=test_feature,
         title=f"{feature_name} {defect} on {os_name}",
@@ -173,3 +206,48 @@ def _build_bug(rng: random.Random, test: TestHistory, bug_id: int, reported: flo
         },
         zone=rng.randrange(len(v.TIME_ZONES)),
     )
+
+
+def _rejection_thread(
+    rng: random.Random, reported: float, decision: float, author: str
+) -> tuple[list[ThreadComment], float]:
+    """The comments of a rejection and its (possibly moved) decision time."""
+    kind = rng.random()
+    thread: list[ThreadComment] = []
+    if kind < 0.88:
+        reason = rng.choices(tuple(REJECTION_REASON_WEIGHTS), tuple(REJECTION_REASON_WEIGHTS.values()))[0]
+        if reason == "request_timeout":
+            asked = reported + rng.uniform(1, 72) * HOUR
+            decision = asked + REQUEST_TIMEOUT_AFTER + rng.uniform(0, 1) * HOUR
+            thread.append(ThreadComment(asked, v.INFORMATION_REQUEST, None))
+        body = _retyped(rng, v.REJECTION_COMMENTS[reason], author)
+    elif kind < 0.94:
+        reason, body = None, rng.choice(v.FREE_TEXT_REJECTIONS)
+    else:
+        return [], decision  # rejected without a word
+    if not thread and rng.random() < 0.3:  # a question first, usually answered
+        asked = rng.uniform(reported, decision)
+        thread.append(ThreadComment(asked, rng.choice(v.TRIAGE_QUESTIONS), None))
+        if rng.random() < 0.7:
+            thread.append(ThreadComment(rng.uniform(asked, decision), rng.choice(v.TESTER_ANSWERS), None))
+    thread.append(ThreadComment(decision, body, reason))
+    if rng.random() < 0.25:
+        thread.append(ThreadComment(decision + rng.uniform(1, 72) * HOUR, rng.choice(v.AFTER_REJECTION), None))
+    return thread, decision
+
+
+def _retyped(rng: random.Random, text: str, author: str) -> str:
+    """A default text as a reviewer's comment: mostly exact, sometimes with other case or
+    whitespace, or inside a longer message."""
+    draw = rng.random()
+    if draw < 0.7:
+        return text
+    if draw < 0.8:
+        return f"Hi {author},\n\n{text[0].lower()}{text[1:]}\n\nKind regards,\nYour test lead"
+    if draw < 0.9:
+        words = text.split(" ")
+        middle = len(words) // 2
+        return " ".join(words[:middle]) + rng.choice(("\n", "\r\n", " \n")) + " ".join(words[middle:])
+    if draw < 0.95:
+        return text.lower()
+    return text.replace(" ", "  ") + "\n"

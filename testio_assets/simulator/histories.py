@@ -12,7 +12,10 @@ The lifecycle follows the API contract and what production showed:
 - 70% are finalised by the customer 1-20 days after the end; every test locks 4-6 weeks
   after its end (its bugs can still change) and is archived 1-3 weeks after it locks;
 - a rare few (``NEVER_ARCHIVED``, 0.2%) stay locked for ever: stragglers an incremental
-  refresh has to keep watching even though they are years old.
+  refresh has to keep watching even though they are years old;
+- ``submitted_by`` is null until the test is submitted (``initialized``, and tests cancelled
+  before submission); about a third of submitted tests were submitted by another customer
+  user than their creator, often the customer's QA lead.
 
 So at any moment only the tests of the last two months or so, plus those stragglers, can
 still change: a few percent of a customer with a long history.
@@ -46,6 +49,12 @@ SHOWCASE = (
      "archive": None},
 )
 NEVER_ARCHIVED = 0.002
+# Roles of customer users: a test's creator is unknown now and then; 25% of the others are
+# submitted by another user than their creator, half of those by the customer's QA lead (the
+# first customer user), so per-user created and submitted counts differ visibly.
+CREATOR_UNKNOWN = 0.05
+SUBMITTED_BY_ANOTHER = 0.25
+SUBMITTED_BY_LEAD = 0.5
 LOCK_AFTER_END_DAYS = (28, 42)
 ARCHIVE_AFTER_LOCK_DAYS = (7, 21)
 DURATION_HOURS = {"rapid": (2, 6), "coverage": (24, 72), "focused": (8, 48), "usability": (24, 96), "custom": (24, 72)}
@@ -227,8 +236,14 @@ def _build_test(
     bug_count = 0
     if executed and rng.random() >= 0.06 and config.bugs_per_test > 0:
         bug_count = max(1, round(rng.gammavariate(2.0, config.bugs_per_test / 2.0)))
-    creator = None if rng.random() < 0.05 else rng.choice(customers)
-    submitter = creator if creator is not None and rng.random() < 0.7 else rng.choice(customers)
+    creator = None if rng.random() < CREATOR_UNKNOWN else rng.choice(customers)
+    submitter = creator
+    if creator is None or rng.random() < SUBMITTED_BY_ANOTHER:
+        lead = customers[0]
+        if lead != creator and rng.random() < SUBMITTED_BY_LEAD:
+            submitter = lead
+        else:
+            submitter = rng.choice([c for c in customers if c != creator])
     feature_name = chosen[0].title.split("] ")[-1].lower()
     first_bug_id = ids.bug + 1
     ids.bug += bug_count + rng.randint(0, 2)

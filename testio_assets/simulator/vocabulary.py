@@ -1,8 +1,8 @@
 """Fixed vocabularies of the synthetic customer: enumerations, weights, names and texts.
 
-``REJECTION_COMMENTS`` holds the default rejection comment sent with rejected bugs, keyed by
-the warehouse's rejection reasons (``schema.REJECTION_REASONS``); ingestion recognises a
-reason from these exact texts.
+``REJECTION_COMMENTS`` holds TestIO's default rejection comments, keyed by the warehouse's
+rejection reasons (``schema.REJECTION_REASONS``); rejected bugs carry them, exactly or
+re-typed (case, line breaks, a greeting around them), among comments that name no reason.
 """
 
 from __future__ import annotations
@@ -17,19 +17,46 @@ SEVERITIES = ("critical", "high", "low", "visual", "content", "custom")
 SEVERITY_WEIGHTS = (5, 20, 45, 15, 10, 5)
 BUG_STATUSES = ("accepted", "rejected", "forwarded")
 
+# TestIO's default rejection comments, verbatim from the API contract (request_timeout's has no
+# final period). A copy on purpose, not an import of the ingestion's table: tests compare both
+# with the contract's texts, so a typo on either side shows instead of agreeing with itself.
 REJECTION_COMMENTS: dict[str, str] = {
-    "not_reproducible": "Unfortunately we could not reproduce this bug. Please check your steps and resubmit if it persists.",
-    "intended_behavior": "Thank you for your report. This is intended behaviour of the product.",
-    "known_bug": "Thank you for your report. This bug is already known to us.",
-    "ignored_instructions": "This report ignores the test instructions.",
-    "irrelevant": "This report is irrelevant for the current test.",
-    "device_not_relevant": "The device used is not relevant for this test.",
-    "request_timeout": "The request for more information was not answered in time.",
+    "device_not_relevant": "This device is not relevant and the bug will not be fixed.",
+    "ignored_instructions": "The test instructions were not followed.",
+    "intended_behavior": "The behaviour/design described here is intentional.",
+    "irrelevant": "This bug is not relevant and will not be fixed.",
+    "known_bug": "This is a legit bug but already known.",
+    "not_reproducible": "With the information provided it was not possible to reproduce this bug.",
+    "request_timeout": "Your bug was rejected automatically, because you didn't respond to the request within 24 hours",
 }
-OTHER_REJECTION_COMMENTS = (
+# Rejections in the reviewer's own words: they name no reason (some come close to a default text).
+FREE_TEXT_REJECTIONS = (
     "Closing this one, see the discussion in our tracker.",
     "Duplicate of an earlier report in this cycle.",
+    "This bug is not relevant for this release.",
+    "Not reproducible on our side.",
 )
+# Comments around the decision: a reviewer's question and the tester's answer before it, the
+# tester's or reviewer's last word after it. None contains a default rejection text.
+TRIAGE_QUESTIONS = (
+    "Could you attach a screen recording, please?",
+    "Which build number were you using?",
+    "Does this also happen in a private window?",
+)
+TESTER_ANSWERS = (
+    "Added a video of the steps, see attachment.",
+    "It was the latest build on the staging server.",
+    "Yes, same result in a private window.",
+)
+AFTER_REJECTION = (
+    "Thanks for the report anyway!",
+    "OK, understood.",
+    "Thanks for checking, I will add more details next time.",
+    "I can still see it on my device, see the new video.",
+)
+AFTER_ACCEPTANCE = ("Thanks for the report, good catch!", "Confirmed, we are fixing it.")
+# What the reviewer asked before a request_timeout rejection, which follows 24 hours later.
+INFORMATION_REQUEST = "Please add the app version and a video of the steps."
 REOPEN_COMMENT = "Re-evaluated after discussion with the team: accepted."
 REVOKE_COMMENT_REASON = "not_reproducible"
 

@@ -76,11 +76,22 @@ class ShrinkGuard:
                 + self._accept()
             )
 
-    def check_replace(self, con: duckdb.DuckDBPyConnection, table: str, data: pa.Table) -> None:
-        """Before a full refresh of ``table`` with ``data``."""
+    def check_replace(
+        self,
+        con: duckdb.DuckDBPyConnection,
+        table: str,
+        data: pa.Table,
+        stored_where: str | None = None,
+    ) -> None:
+        """Before a full refresh of ``table`` with ``data``; ``stored_where`` limits the stored
+        rows compared to those ``data`` replaces (e.g. the catalogue's, not inferred ones)."""
         if not table_exists(con, table):
             return
-        stored = con.execute(f'SELECT count(*) FROM "{table}"').fetchall()[0][0]
+        count = f'SELECT count(*) FROM "{table}"'
+        try:
+            stored = con.execute(count + (f" WHERE {stored_where}" if stored_where else "")).fetchall()[0][0]
+        except duckdb.BinderException:  # a table written before the filtered column existed
+            stored = con.execute(count).fetchall()[0][0]
         self.check_counts(table, stored=stored, incoming=data.num_rows)
 
     def check_replace_where(

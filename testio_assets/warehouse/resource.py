@@ -27,7 +27,7 @@ import dagster as dg
 import duckdb
 from pydantic import Field
 
-from semantic.warehouse import connect, read_copy_path
+from semantic.answer.warehouse import connect, read_copy_path
 from testio_assets import settings
 from testio_assets.dead_runs import record_worker
 from testio_assets.warehouse.errors import disk_full_error, is_disk_full
@@ -83,7 +83,7 @@ class WarehouseResource(dg.ConfigurableResource):
             # Fold the WAL into the file so the copy below is complete on its own.
             writer.checkpoint()
             publishing = self.publish_read_copy and bool(writer.tables_written)
-            failed = self._audit(con) if publishing else []
+            failed = self._audit(con, writer.tables_written) if publishing else []
         finally:
             con.close()
         if failed:
@@ -112,13 +112,14 @@ class WarehouseResource(dg.ConfigurableResource):
         finally:
             con.close()
 
-    def _audit(self, con: duckdb.DuckDBPyConnection) -> list[str]:
+    def _audit(self, con: duckdb.DuckDBPyConnection, written: list[str]) -> list[str]:
         # Imported here: the checks module defines Dagster checks that use this resource, and
         # the assets package imports it first (importing it on its own runs into a cycle).
         import testio_assets.assets  # noqa: F401
         from testio_assets.checks import audit
 
-        return audit(con, self._unpublished_tables(con))
+        unpublished = self._unpublished_tables(con)
+        return audit(con, None if unpublished is None else unpublished | set(written))
 
     def _unpublished_tables(self, con: duckdb.DuckDBPyConnection) -> set[str] | None:
         """Tables whose load differs from the published copy's (None: audit everything). The

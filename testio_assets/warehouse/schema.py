@@ -64,16 +64,24 @@ PRODUCTS = Table(
 
 FEATURES = Table(
     name="features",
-    description="The feature catalogue of every product, de-duplicated by feature id across sections.",
+    description=(
+        "The feature catalogue of every product, de-duplicated by feature id across sections, "
+        "plus inferred members: features that test features name but the catalogue no longer "
+        "lists (retired, or not returned yet), kept so every feature id resolves. An inferred "
+        "row carries what the newest test feature naming it says (title, description, how to "
+        "find, user stories) and that test's product; the catalogue's row replaces it when the "
+        "catalogue lists the feature again."
+    ),
     primary_key=("feature_id",),
     columns=(
         _pk("feature_id", "BIGINT", "Catalogue feature id (global)."),
-        Column("product_id", "BIGINT", "Product the feature belongs to."),
-        Column("title", "VARCHAR", "Feature title."),
+        Column("product_id", "BIGINT", "Product the feature belongs to (inferred: the product of the test naming it)."),
+        Column("title", "VARCHAR", "Feature title (inferred: the title the newest test feature carries)."),
         Column("description", "VARCHAR", "Feature description (may be null)."),
         Column("howtofind", "VARCHAR", "How to find the feature (may be null)."),
         Column("user_stories", "VARCHAR[]", "User-story titles embedded in the feature payload."),
-        Column("section_ids", "BIGINT[]", "Sections listing this feature (empty for products without sections)."),
+        Column("section_ids", "BIGINT[]", "Sections listing this feature (empty for products without sections, and for inferred features)."),
+        Column("inferred", "BOOLEAN", "True for a feature the catalogue does not list, inferred from the test features naming it; false for catalogue features."),
     ),
 )
 
@@ -111,7 +119,7 @@ TEST_FEATURES = Table(
     columns=(
         _pk("test_feature_id", "BIGINT", "Test-feature id (what a bug's test_feature.id refers to)."),
         Column("test_id", "BIGINT", "Test this feature snapshot belongs to."),
-        Column("feature_id", "BIGINT", "Catalogue feature id (may not be in features yet)."),
+        Column("feature_id", "BIGINT", "Catalogue feature id; always in features, as an inferred member when the catalogue does not list it."),
         Column("title", "VARCHAR", "Feature title at the time of the test."),
         Column("description", "VARCHAR", "Feature description at the time of the test."),
         Column("howtofind", "VARCHAR", "How to find the feature."),
@@ -153,7 +161,7 @@ BUGS = Table(
         Column("status", "VARCHAR", "Enriched status: accepted, auto_accepted, rejected or forwarded."),
         Column("api_status", "VARCHAR", "Status as the API sent it (accepted, rejected, forwarded)."),
         Column("auto_accepted", "BOOLEAN", "Accepted automatically after 10 days without review."),
-        Column("rejection_reason", "VARCHAR", "Reason of a rejected bug, recognised from the default rejection comments; null otherwise or when unrecognised."),
+        Column("rejection_reason", "VARCHAR", "Reason of a rejected bug: the reason whose TestIO default rejection text the latest comment carrying one contains (case and whitespace ignored). Null for bugs not rejected, and for rejections in the reviewer's own words or without a comment."),
         Column("known", "BOOLEAN", "Marked as a known bug."),
         Column("language", "VARCHAR", "Language of the report."),
         Column("location", "VARCHAR", "Where the bug was found (URL or screen)."),

@@ -26,7 +26,7 @@ import duckdb
 import pyarrow as pa
 
 from semantic.errors import WarehouseCorruptError
-from semantic.warehouse import is_corruption
+from semantic.answer.warehouse import is_corruption
 from testio_assets.freshness import policy_windows
 from testio_assets.warehouse.errors import disk_full_error, is_disk_full
 from testio_assets.warehouse.schema import TABLE_LOADS, TABLES, Table, create_table_sql
@@ -67,6 +67,12 @@ class WarehouseWriter:
     def connection(self) -> duckdb.DuckDBPyConnection:
         """The open connection, for reads between writes (e.g. a preview)."""
         return self._con
+
+    def wrote(self, table_name: str) -> None:
+        """Declare a table changed through :attr:`connection` directly (not by this writer's
+        modes), so it is audited before the next publication."""
+        if table_name not in self.tables_written:
+            self.tables_written.append(table_name)
 
     def checkpoint(self) -> None:
         """Fold the write-ahead log into the file (a full disk is reported as such)."""

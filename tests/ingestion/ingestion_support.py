@@ -51,5 +51,10 @@ def table_rows(database: Path) -> dict[str, list[tuple]]:
         con.close()
 
 
+def rows_by_key(con: duckdb.DuckDBPyConnection, sql: str) -> dict:
+    """The rows of ``sql`` keyed by their first column (the rest of each row as a tuple)."""
+    return {row[0]: row[1:] for row in con.execute(sql).fetchall()}
+
+
 def check_results(result: dg.ExecuteInJobResult) -> dict[str, dg.AssetCheckEvaluation]:
     return {e.check_name: e for e in result.get_asset_check_evaluations()}

@@ -3,8 +3,9 @@
 One scenario: a first materialisation (no run config: the warehouse is empty, so it falls back
 to a full refresh), a month of simulated time, an incremental run, a full resync into a second
 warehouse at the same simulated time, and a second incremental run without a clock change.
-Seed 6 is chosen because that month holds every kind of change: new tests, running -> locked,
-a bug decision revised on a locked test, and a locked test archived.
+Seed 38 is chosen because that month holds every kind of change: new tests, running -> locked,
+a bug decision revised on a locked test, and a locked test archived; read one test per page,
+its listing also has stragglers worth fetching by id.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from testio_assets.simulator.app import RecordedRequest
 from testio_assets.warehouse.resource import WarehouseResource
 from testio_assets.warehouse.schema import FROZEN_TEST_STATUSES
 
-SEED = 6
+SEED = 38
 ADVANCE = timedelta(days=30)
 # Small pages and batches so the call counts reflect the listing depth and the tests chosen.
 PER_PAGE = 5

@@ -28,7 +28,7 @@ from semantic.errors import (
     WarehouseLockedError,
     WarehouseNotFoundError,
 )
-from semantic.warehouse import open_warehouse
+from semantic.answer.warehouse import open_warehouse
 from testio_assets.assets import ingestion_assets
 from testio_assets.client.resource import TestIOApiResource
 from testio_assets.warehouse.resource import WarehouseResource

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from semantic import capabilities
 from warehouse_fixtures import build_warehouse, golden_rows
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -119,10 +120,11 @@ def test_list(what):
     assert table.returncode == 0 and table.stdout.splitlines()[0].startswith("name")
 
 
-def test_list_metrics_shows_formulas():
+def test_list_metrics_shows_the_formulas_capabilities_show():
     rows = {r["name"]: r for r in json.loads(run("list", "metrics", "--output", "json").stdout)}
-    assert "accepted" in rows["auto_acceptance_rate"]["formula"]
-    assert rows["bugs_per_test"]["formula"] == "bug_count / test_count"
+    assert "status = 'auto_accepted'" in rows["auto_acceptance_rate"]["formula"]
+    formulas = {name: m["sql"] for name, m in capabilities()["metrics"].items()}
+    assert {name: row["formula"] for name, row in rows.items()} == formulas
 
 
 def test_validate_against_the_warehouse(warehouse):

@@ -9,15 +9,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from semantic.dates import (
+from semantic.plan.dates import (
     ACCEPTED_FORMS,
     DateExpressionError,
     DateRange,
     parse_date_expression,
-    period_bounds,
     resolve_date_range,
 )
 from semantic.errors import SemanticError
+from semantic.plan.timegrain import calendar_period
 
 settings.register_profile("default", max_examples=150, deadline=None)
 settings.register_profile("thorough", max_examples=2000, deadline=None)
@@ -213,15 +213,15 @@ def test_last_period_is_the_period_before_this_one(today, unit):
     this_first, _ = parse_date_expression(f"this {unit}", today=today)
     last_first, last_last = parse_date_expression(f"last {unit}", today=today)
     assert last_last + timedelta(days=1) == this_first
-    assert period_bounds(unit, last_first) == (last_first, last_last)
+    assert calendar_period(unit, last_first) == (last_first, last_last)
 
 
 @given(day=days, unit=units)
 def test_periods_tile_the_calendar(day, unit):
-    first, last = period_bounds(unit, day)
+    first, last = calendar_period(unit, day)
     assert first <= day <= last
-    assert period_bounds(unit, last + timedelta(days=1))[0] == last + timedelta(days=1)
-    assert period_bounds(unit, first - timedelta(days=1))[1] == first - timedelta(days=1)
+    assert calendar_period(unit, last + timedelta(days=1))[0] == last + timedelta(days=1)
+    assert calendar_period(unit, first - timedelta(days=1))[1] == first - timedelta(days=1)
     if unit == "week":
         assert first.weekday() == 0 and last.weekday() == 6
         assert first.isocalendar()[:2] == day.isocalendar()[:2]

@@ -12,13 +12,10 @@ import duckdb
 import pytest
 
 from reference import assert_frames_match, load_tables, reference_query
-from semantic.dates import resolve_date_range
+from semantic import query_metrics
+from semantic.plan.dates import resolve_date_range
 from warehouse_fixtures import build_warehouse
 
-try:
-    from semantic import query_metrics
-except ImportError:  # the compiler lands separately
-    pytest.skip("semantic.query_metrics is not available yet", allow_module_level=True)
 
 TODAY = datetime(2025, 3, 15).date()
 

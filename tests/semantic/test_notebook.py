@@ -12,14 +12,10 @@ import pytest
 from nbclient import NotebookClient
 
 from semantic.errors import SemanticError
+from semantic.notebook import Answer, ask
 from warehouse_fixtures import build_warehouse
 
 matplotlib.use("Agg")
-semantic = pytest.importorskip("semantic")
-if not hasattr(semantic, "query_metrics"):
-    pytest.skip("semantic.query_metrics is not available yet", allow_module_level=True)
-
-from semantic.notebook import Answer, ask  # noqa: E402
 
 NOTEBOOK = Path(__file__).resolve().parents[2] / "semantic" / "examples" / "metrics_tour.ipynb"
 

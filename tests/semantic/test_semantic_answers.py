@@ -233,7 +233,7 @@ class _LosesEarlyInterrupts:
 
 
 def test_an_interrupt_before_the_query_starts_is_repeated():
-    from semantic.api import _execute
+    from semantic.answer.execute import execute as _execute
 
     with pytest.raises(QueryTimeoutError, match="timeout"):
         _execute(_LosesEarlyInterrupts(), "SELECT 1", timeout_s=0.001)
@@ -286,7 +286,7 @@ def test_warehouse_paths(tmp_path, monkeypatch):
     writer = duckdb.connect(str(copy))  # a writer holds the lock: reads fall back / fail clearly
     try:
         with pytest.raises(WarehouseUnavailableError, match="busy"):
-            from semantic.warehouse import open_warehouse
+            from semantic.answer.warehouse import open_warehouse
             with open_warehouse(str(main), retry_for_s=0.1):
                 pass
     except AssertionError:

@@ -1,6 +1,8 @@
 """Generated SQL per dialect: snapshots (as parsed trees), parse-back, and faithful refusals.
 
-Regenerate the snapshots with ``SEMANTIC_UPDATE_SNAPSHOTS=1 pytest tests/semantic/test_semantic_dialects.py``.
+A missing snapshot fails the test. Write (or regenerate) the snapshots on purpose with
+``SEMANTIC_UPDATE_SNAPSHOTS=1 .venv/bin/python -m pytest tests/semantic/test_semantic_dialects.py``,
+then review the diff of ``tests/semantic/fixtures/sql/`` before committing it.
 """
 
 from __future__ import annotations
@@ -14,10 +16,10 @@ import pytest
 import sqlglot
 
 from semantic import UnsupportedDialectError, explain
-from semantic.compiler import DIALECTS
-from semantic.loader import load_model
-from semantic.plan import plan_query
-from semantic.render import render_plan
+from semantic.sql.compiler import DIALECTS
+from semantic.model.loader import load_model
+from semantic.plan.planner import plan_query
+from semantic.sql.render import render_plan
 from semantic_query_set import BASE, QUERIES, WEEKLY, name
 from warehouse_fixtures import build_warehouse, golden_rows
 
@@ -57,11 +59,13 @@ def test_snapshot(dialect, index):
     query = QUERIES[index]
     path = SNAPSHOTS / dialect / f"{name(index, query)}.sql"
     sql = sqlglot.parse_one(sql_for(query, dialect), read=dialect).sql(dialect=dialect, pretty=True)
-    if UPDATE or not path.exists():
+    if UPDATE:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(sql + "\n")
-        if not UPDATE:
-            pytest.skip(f"snapshot {path.name} written; rerun to compare")
+    elif not path.exists():
+        pytest.fail(f"no snapshot {path.relative_to(SNAPSHOTS.parent.parent)}: a snapshot is never written "
+                    f"silently; run SEMANTIC_UPDATE_SNAPSHOTS=1 pytest {Path(__file__).name} to create it, "
+                    f"then review and commit it")
     expected = sqlglot.parse_one(path.read_text(), read=dialect)
     assert sqlglot.parse_one(sql, read=dialect) == expected, f"SQL changed for {path}; regenerate if intended"
 

@@ -2,35 +2,19 @@
 
 from __future__ import annotations
 
-import shutil
-from pathlib import Path
-
 import duckdb
 import pytest
 
+from model_files import copy_models, edit
 from semantic.errors import ModelValidationError
-from semantic.loader import MODELS_DIR, load_model, validate_against_warehouse
+from semantic.model.loader import load_model, validate_against_warehouse
 from warehouse_fixtures import build_warehouse
-
-
-def copy_models(tmp_path: Path) -> Path:
-    target = tmp_path / "models"
-    shutil.copytree(MODELS_DIR, target)
-    return target
-
-
-def edit(path: Path, old: str, new: str) -> int:
-    text = path.read_text()
-    assert old in text
-    line = text[: text.index(old)].count("\n") + 1
-    path.write_text(text.replace(old, new, 1))
-    return line
 
 
 def test_shipped_model_is_valid_and_matches_the_warehouse_schema():
     model = load_model()
     assert len([m for m in model.metrics.values() if not m.hidden]) == 13
-    assert len(model.dimensions) == 17
+    assert len(model.dimensions) == 19
     validate_against_warehouse(model, build_warehouse(duckdb.connect()))
     assert load_model() is model  # cached
 
@@ -103,3 +87,33 @@ def test_against_warehouse_reports_missing_columns():
     con.execute("ALTER TABLE bugs RENAME COLUMN severity TO sev")
     with pytest.raises(ModelValidationError, match="unknown column 'severity' in semantic model bugs"):
         validate_against_warehouse(load_model(), con)
+
+
+def test_scope_and_filter_wording_comes_from_the_yaml(tmp_path):
+    from semantic import capabilities, explain
+
+    root = copy_models(tmp_path)
+    edit(root / "tests.yaml", "entity: test\n    entities: tests", "entity: cycle\n    entities: cycles")
+    edit(root / "tests.yaml", "description: executed tests", "description: cycles that ran")
+    edit(root / "bugs.yaml", "entity: bug\n", "entity: finding\n")
+    edit(root / "test_platforms.yaml", "a platform filter keeps a test", "a platform filter keeps a cycle")
+    model = load_model(root)
+    words = explain(["bugs_per_test"], ["month"], filters={"platform": "Android", "severity": "critical"},
+                    start_date="2025-02-01", model=model)
+    assert "Cycles in scope: cycles whose status is one of" in words.explanation
+    assert "(cycles that ran; a test_status filter would replace this default)" in words.explanation
+    assert "Date range: cycles whose end_at (UTC) is in [2025-02-01 00:00:00, now)" in words.explanation
+    assert "A platform filter keeps a cycle when any of its platforms matches." in words.explanation
+    assert "is on a finding-only dimension: it restricts the finding counts but not test_count" in words.warnings[0]
+    caps = capabilities(model)
+    assert caps["filters"]["scope"].startswith("cycles in scope by default: cycles that ran (test_status in ")
+    assert caps["dimensions"]["severity"]["grain"] == "finding"
+
+
+def test_a_second_default_scope_is_refused(tmp_path):
+    root = copy_models(tmp_path)
+    line = edit(root / "bugs.yaml", "    primary_key: [bug_id]\n",
+                "    primary_key: [bug_id]\n    default_scope: {dimension: severity, values: [critical]}\n")
+    with pytest.raises(ModelValidationError, match="only one semantic model may have a default_scope"):
+        load_model(root)
+    assert line > 0

@@ -108,6 +108,22 @@ def test_test_shape_credentials_offsets_platforms_features(sim, demo_tests):
     assert any(f["feature_id"] not in listed for t in demo_tests for f in t["features"])
 
 
+def test_submitters_differ_from_creators_often_enough_to_matter(demo_tests):
+    submitted = [t for t in demo_tests if t["submitted_by"] is not None]
+    by_another = [t for t in submitted if t["submitted_by"] != t["created_by"]]
+    assert 0.2 <= len(by_another) / len(submitted) <= 0.35
+    # Only tests that were submitted have a submitter: initialized ones and those cancelled
+    # before submission (never reviewed) have none.
+    for t in demo_tests:
+        assert (t["submitted_by"] is None) == (t["review_status"] == "not_reviewed"), t["id"]
+    assert {t["status"] for t in demo_tests if t["submitted_by"] is None} == {"initialized", "cancelled"}
+    created = collections.Counter(t["created_by"] for t in demo_tests if t["created_by"])
+    submitted_count = collections.Counter(t["submitted_by"] for t in submitted)
+    top_submitter, most = submitted_count.most_common(1)[0]
+    assert most >= 1.5 * created[top_submitter], "the QA lead submits far more tests than she creates"
+    assert created.most_common(1)[0][0] != top_submitter, "ranking by creator would name someone else"
+
+
 def test_bug_distributions(bugs):
     assert {b["severity"] for b in bugs} == set(SEVERITIES)
     assert {b["status"] for b in bugs} == set(BUG_STATUSES)

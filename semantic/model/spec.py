@@ -1,0 +1,185 @@
+"""Typed, immutable objects of a loaded semantic model (what the YAML files declare).
+
+Vocabulary follows dbt MetricFlow / Cube: semantic models (tables with a primary key and
+joins of explicit cardinality), dimensions (categorical, or time with granularities) and
+metrics (count, count_distinct, sum, avg, min, max with an optional filter; ratio; derived).
+Expressions from the YAML are parsed once, at load, into sqlglot trees kept here.
+
+>>> from semantic.model.loader import load_model
+>>> model = load_model()
+>>> model.metrics["bug_count"].type, model.metrics["bug_count"].model
+('count_distinct', 'bugs')
+>>> model.dimensions["week"].granularity
+'week'
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlglot import exp
+
+AGGREGATIONS = ("count", "count_distinct", "sum", "avg", "min", "max")
+METRIC_TYPES = AGGREGATIONS + ("ratio", "derived")
+CARDINALITIES = ("many_to_one", "one_to_one", "one_to_many", "many_to_many")
+GRANULARITIES = ("day", "week", "month", "quarter", "year")
+VALUE_TYPES = ("integer", "string", "boolean", "timestamp", "float")
+
+
+@dataclass(frozen=True)
+class Location:
+    """Where something was declared: file and 1-based line."""
+
+    file: str
+    line: int
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}"
+
+
+@dataclass(frozen=True)
+class Join:
+    """A join from one semantic model to another, with its cardinality."""
+
+    source: str
+    target: str
+    type: str
+    on: tuple[tuple[str, str], ...]  # (source column, target column)
+    bridge: bool = False
+    required: bool = False  # inner join: rows without a match are never counted
+    where: Location | None = None
+
+    @property
+    def fans_out(self) -> bool:
+        return self.type in ("one_to_many", "many_to_many")
+
+
+@dataclass(frozen=True)
+class DefaultScope:
+    """The rows of a model an answer counts unless a filter on ``dimension`` replaces them."""
+
+    dimension: str
+    values: tuple[Any, ...]
+    description: str  # what the default keeps, in words ("executed tests")
+
+
+@dataclass(frozen=True)
+class SemanticModel:
+    """A warehouse table with its primary key, typed columns and joins.
+
+    ``entity`` / ``entities`` name one row and several in the words of answers and errors
+    ("a bug-only dimension", "tests in scope")."""
+
+    name: str
+    table: str
+    description: str
+    primary_key: tuple[str, ...]
+    columns: tuple[tuple[str, str], ...]  # (name, value type)
+    joins: tuple[Join, ...] = ()
+    default_scope: DefaultScope | None = None
+    entity: str = ""
+    entities: str = ""
+    where: Location | None = None
+
+    def column_type(self, name: str) -> str | None:
+        return dict(self.columns).get(name)
+
+
+@dataclass(frozen=True)
+class Dimension:
+    """A categorical or time dimension.
+
+    ``key`` is the grouping expression on ``model`` (qualified columns reach joined
+    models); ``overrides`` give the key for other metric sources. ``id_expr``/``label_expr``
+    are evaluated after aggregation over the key (identifier ``key``) and the ``lookups``.
+    ``metric_roles`` name, for some metrics, another dimension (a role of the same entity,
+    with the same id) whose key groups and filters those metrics instead of ``key``.
+    """
+
+    name: str
+    description: str
+    model: str
+    key: exp.Expression
+    key_column: str
+    value_type: str
+    overrides: tuple[tuple[str, exp.Expression], ...] = ()
+    id_expr: exp.Expression | None = None
+    label_expr: exp.Expression | None = None
+    label_type: str | None = None
+    lookups: tuple[str, ...] = ()
+    members_model: str | None = None
+    allowed_values: tuple[Any, ...] | None = None
+    granularity: str | None = None  # set for time dimensions
+    filter_description: str = ""  # what a filter on it keeps, in words, where that is not obvious
+    metric_roles: tuple[tuple[str, str], ...] = ()  # (metric, role dimension)
+    where: Location | None = None
+
+    @property
+    def is_time(self) -> bool:
+        return self.granularity is not None
+
+    def role_for(self, metric: str) -> str | None:
+        """The dimension whose key reads this one for a metric (None: its own key)."""
+        return next((role for name, role in self.metric_roles if name == metric), None)
+
+    @property
+    def has_id(self) -> bool:
+        return self.id_expr is not None
+
+
+@dataclass(frozen=True)
+class MetricInput:
+    """A ratio/derived input: a metric, optionally with an extra filter."""
+
+    metric: str
+    filter: exp.Expression | None = None
+    alias: str | None = None
+
+    @property
+    def name(self) -> str:
+        return self.alias or self.metric
+
+
+@dataclass(frozen=True)
+class Metric:
+    """A metric: an aggregation over a model, a ratio of two inputs, or a derived expression."""
+
+    name: str
+    description: str
+    type: str
+    model: str | None = None
+    expr: exp.Expression | None = None
+    filter: exp.Expression | None = None
+    numerator: MetricInput | None = None
+    denominator: MetricInput | None = None
+    inputs: tuple[MetricInput, ...] = ()
+    hidden: bool = False
+    where: Location | None = None
+    expr_sql: str = ""
+    filter_sql: str = ""
+
+    @property
+    def is_simple(self) -> bool:
+        return self.type in AGGREGATIONS
+
+
+@dataclass(frozen=True)
+class Model:
+    """The whole semantic model: every semantic model, dimension and metric by name."""
+
+    models: dict[str, SemanticModel]
+    dimensions: dict[str, Dimension]
+    metrics: dict[str, Metric]
+    files: tuple[str, ...] = field(default=())
+
+    @property
+    def scope_model(self) -> SemanticModel | None:
+        """The semantic model whose default scope every answer starts from (at most one has one)."""
+        return next((sm for sm in self.models.values() if sm.default_scope), None)
+
+    def __hash__(self) -> int:  # dicts inside: hash by identity, models are cached singletons
+        return id(self)
+
+    def __eq__(self, other: object) -> bool:
+        return self is other

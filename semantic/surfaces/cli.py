@@ -1,0 +1,246 @@
+"""``testio-semantic``: query metrics, list the model and validate it from a shell (like ``mf``).
+
+    testio-semantic query --metrics bug_count,bugs_per_test --group-by month \\
+        --where "severity=critical|high" --start "this year" --order -bug_count --limit 10
+    testio-semantic query --metrics bug_count --group-by feature --explain
+    testio-semantic list metrics
+    testio-semantic list dimensions
+    testio-semantic validate
+
+Every mistake prints one line on stderr and exits 2; ``validate`` exits 1 when the model
+has problems, printing each as ``file:line: problem``.
+
+>>> parse_where(["severity=critical|high", "feature=null", "tester=x=y"])
+{'severity': ['critical', 'high'], 'feature': None, 'tester': 'x=y'}
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from datetime import date
+from typing import Any
+
+import sqlglot
+
+from semantic.answer.warehouse import open_warehouse, warehouse_path
+from semantic.errors import ModelValidationError, SemanticError
+from semantic.model.loader import load_model, validate_against_warehouse
+from semantic.plan.resolve import filter_target, filter_value_type
+from semantic.sql.compiler import DIALECTS
+from semantic.sql.metrics import metric_formula
+from semantic.surfaces.query import explain, query_metrics
+
+OUTPUTS = ("table", "csv", "json")
+
+
+class UsageError(SemanticError):
+    """A command line the parser cannot make sense of."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line instead of usage + message
+        raise UsageError(f"{message} (see {self.prog} --help)")
+
+
+def parse_where(clauses: Sequence[str]) -> dict[str, Any]:
+    """``dim=value`` as equality, ``dim=a|b`` as a list, ``dim=null`` as NULL."""
+    filters: dict[str, Any] = {}
+    for clause in clauses:
+        name, sep, value = clause.partition("=")
+        name = name.strip()
+        if not sep or not name:
+            raise UsageError(f"--where {clause!r} is not of the form dimension=value (a|b for a list, null for NULL)")
+        if name in filters:
+            raise UsageError(f"--where names {name!r} twice; give one clause with a|b for several values")
+        value = value.strip()
+        if value.lower() == "null":
+            filters[name] = None
+        elif "|" in value:
+            filters[name] = [v.strip() for v in value.split("|")]
+        else:
+            filters[name] = value
+    return filters
+
+
+def _typed_filters(filters: dict[str, Any]) -> dict[str, Any]:
+    """Shell text to the type the filter compares with (``known_bug=true`` is a boolean,
+    ``product_id=1001`` an integer); an unknown name is left for the query to refuse."""
+    model = load_model()
+
+    def convert(name: str, value: str) -> Any:
+        try:
+            kind = filter_value_type(*filter_target(model, name))
+        except SemanticError:
+            return value
+        if kind == "boolean" and value.lower() in ("true", "false"):
+            return value.lower() == "true"
+        if kind == "integer" and value.lstrip("-").isdigit():
+            return int(value)
+        return value
+
+    return {
+        name: None if value is None else [convert(name, v) for v in value] if isinstance(value, list)
+        else convert(name, value)
+        for name, value in filters.items()
+    }
+
+
+def _csv(text: str | None) -> list[str]:
+    return [part.strip() for part in (text or "").split(",") if part.strip()]
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="testio-semantic", description="Query the TestIO semantic layer.")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    query = commands.add_parser("query", help="compute metrics by dimensions")
+    query.add_argument("--metrics", required=True, help="comma-separated metric names")
+    query.add_argument("--group-by", default="", help="comma-separated dimension names (at most the configured maximum)")
+    query.add_argument("--where", action="append", default=[], metavar="DIM=VALUE",
+                       help="filter; repeatable; a|b for a list, null for NULL")
+    query.add_argument("--start", help="start date: ISO (2025-02-01) or relative ('3 months ago', 'last month', 'YTD')")
+    query.add_argument("--end", help="end date, inclusive through the end of that day")
+    query.add_argument("--order", help="metric or dimension to sort by; prefix with - for descending")
+    query.add_argument("--limit", type=int, help="maximum rows (capped by the configured row limit)")
+    query.add_argument("--fill-missing", action="store_true", help="list every member of each dimension")
+    query.add_argument("--explain", action="store_true", help="print the SQL and its explanation instead of running it")
+    query.add_argument("--dialect", default="duckdb", choices=DIALECTS, help="SQL dialect of --explain")
+    query.add_argument("--output", default="table", choices=OUTPUTS)
+    query.add_argument("--today", type=date.fromisoformat, help="the clock's date for relative dates (default: today, UTC)")
+    _warehouse_option(query)
+
+    listing = commands.add_parser("list", help="list metrics or dimensions")
+    listing.add_argument("what", choices=("metrics", "dimensions"))
+    listing.add_argument("--output", default="table", choices=("table", "json"))
+
+    validate = commands.add_parser("validate", help="load and validate the model (and the warehouse, when present)")
+    validate.add_argument("--models", help="model directory or file (default: the packaged model)")
+    _warehouse_option(validate)
+    return parser
+
+
+def _warehouse_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--warehouse", help="DuckDB file (default: $TESTIO_WAREHOUSE_PATH or data/testio.duckdb)")
+
+
+def _query(args: argparse.Namespace) -> int:
+    sort_by, sort_order = None, "desc"
+    if args.order:
+        sort_by = args.order.lstrip("-")
+        sort_order = "desc" if args.order.startswith("-") else "asc"
+    request = dict(
+        metrics=_csv(args.metrics), dimensions=_csv(args.group_by), filters=_typed_filters(parse_where(args.where)) or None,
+        start_date=args.start, end_date=args.end, sort_by=sort_by, sort_order=sort_order, limit=args.limit,
+    )
+    if args.explain:
+        explained = explain(**request, fill_missing=args.fill_missing, dialect=args.dialect, today=args.today)
+        print(_pretty(explained.sql, args.dialect))
+        print("\n" + "\n".join(f"-- {line}" for line in explained.explanation.splitlines()))
+        return 0
+    result = query_metrics(**request, fill_missing=args.fill_missing, warehouse=args.warehouse,
+                                    today=args.today)
+    for warning in result.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    frame = result.df
+    if args.output == "csv":
+        frame.to_csv(sys.stdout, index=False, lineterminator="\n")
+    elif args.output == "json":
+        print(frame.to_json(orient="records", date_format="iso"))
+    else:
+        print(frame.to_string(index=False) if len(frame) else "(no rows)")
+    return 0
+
+
+def _pretty(sql: str, dialect: str) -> str:
+    """The SQL laid out on several lines for reading (unchanged if sqlglot cannot re-read it)."""
+    try:
+        return sqlglot.transpile(sql, read=dialect, write=dialect, pretty=True)[0]
+    except sqlglot.errors.SqlglotError:
+        return sql
+
+
+def _list(args: argparse.Namespace) -> int:
+    model = load_model()
+    if args.what == "metrics":
+        rows = [
+            {"name": m.name, "type": m.type, "formula": metric_formula(model, m), "description": m.description}
+            for m in sorted(model.metrics.values(), key=lambda m: m.name) if not m.hidden
+        ]
+    else:
+        rows = [
+            {"name": d.name, "type": f"time ({d.granularity})" if d.is_time else "categorical",
+             "id": f"{d.name}_id" if d.has_id else "", "values": _values(d, args.output), "description": d.description}
+            for d in sorted(model.dimensions.values(), key=lambda d: d.name)
+        ]
+    if args.output == "json":
+        print(json.dumps(rows, indent=2))
+        return 0
+    widths = {k: max(len(k), *(len(str(r[k])) for r in rows)) for k in rows[0]}
+    print("  ".join(k.ljust(w) for k, w in widths.items()).rstrip())
+    for row in rows:
+        print("  ".join(str(row[k]).ljust(w) for k, w in widths.items()).rstrip())
+    return 0
+
+
+def _values(dim, output: str):
+    """A dimension's declared values (JSON: a list, or null when it declares none)."""
+    if output == "json":
+        return None if dim.allowed_values is None else list(dim.allowed_values)
+    return "" if dim.allowed_values is None else "|".join(str(v).lower() if isinstance(v, bool) else str(v)
+                                                           for v in dim.allowed_values)
+
+
+def _validate(args: argparse.Namespace) -> int:
+    target = warehouse_path(args.warehouse)
+    try:
+        model = load_model(args.models)
+        checked = "model"
+        if target.exists():
+            with open_warehouse(target) as con:
+                validate_against_warehouse(model, con)
+            checked = f"model and warehouse {target}"
+    except ModelValidationError as err:
+        for problem in getattr(err, "problems", None) or [str(err)]:
+            print(_located(problem), file=sys.stderr)
+        return 1
+    print(f"ok: {checked} valid ({len(model.metrics)} metrics, {len(model.dimensions)} dimensions)")
+    return 0
+
+
+def _located(problem: str) -> str:
+    """``message at file:line`` as ``file:line: message`` (what editors and CI annotate)."""
+    message, sep, where = problem.rpartition(" at ")
+    return f"{where}: {message}" if sep and ":" in where and " " not in where else problem
+
+
+def _attach_order(argv: list[str]) -> list[str]:
+    """``--order -bug_count`` as ``--order=-bug_count``: argparse would read ``-bug_count`` as an option."""
+    out = []
+    for arg in argv:
+        if out and out[-1] == "--order" and arg.startswith("-"):
+            out[-1] = f"--order={arg}"
+        else:
+            out.append(arg)
+    return out
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit code (0 ok, 1 invalid model, 2 bad input)."""
+    try:
+        args = _build_parser().parse_args(_attach_order(list(sys.argv[1:] if argv is None else argv)))
+        return {"query": _query, "list": _list, "validate": _validate}[args.command](args)
+    except SemanticError as err:
+        print(f"error: {str(err).splitlines()[0] if str(err) else type(err).__name__}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:  # `| head` closed the pipe: not an error worth a message
+        return 0
+    except Exception as err:  # never a traceback on a terminal; the message still says what failed
+        print(f"error: {type(err).__name__}: {err}".splitlines()[0], file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

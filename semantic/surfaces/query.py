@@ -1,0 +1,177 @@
+"""The query surface: ``query_metrics``, ``explain``, ``capabilities``.
+
+>>> import duckdb
+>>> con = duckdb.connect()
+>>> _ = con.execute("CREATE TABLE tests (test_id BIGINT, product_id BIGINT, status VARCHAR, testing_type VARCHAR, end_at TIMESTAMP, created_by VARCHAR, submitted_by VARCHAR, test_environment_id BIGINT, test_environment_title VARCHAR)")
+>>> _ = con.execute("INSERT INTO tests (test_id, status) VALUES (1, 'locked'), (2, 'cancelled')")
+>>> int(query_metrics(["test_count"], warehouse=con).df["test_count"][0])
+1
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import date, datetime, timezone
+
+import pandas as pd
+from sqlglot import exp
+
+from semantic.answer.execute import execute
+from semantic.answer.explain import describe_metric, explain_plan, no_match_note, scope_summary
+from semantic.answer.freshness import WarehouseLoadLogFreshness, freshness_warning
+from semantic.answer.result import MetricResult
+from semantic.answer.warehouse import open_warehouse
+from semantic.config import Guardrails
+from semantic.errors import SemanticError
+from semantic.model.loader import load_model
+from semantic.plan.dates import ACCEPTED_FORMS, resolve_date_range
+from semantic.plan.resolve import metric_inputs
+from semantic.plan.timegrain import LABELS
+from semantic.sql.compiler import DIALECTS, compile_query
+from semantic.sql.metrics import metric_dtype, metric_formula
+
+
+def _today(today) -> date:
+    if today is None:
+        return datetime.now(timezone.utc).date()
+    value = today() if callable(today) else today
+    return value.date() if isinstance(value, datetime) else value
+
+
+def _prepare(metrics, dimensions, filters, start_date, end_date, sort_by, sort_order, limit,
+             fill_missing, dialect, today, config, model):
+    model = model or load_model()
+    config = config or Guardrails.from_env()
+    rng = resolve_date_range(start_date, end_date, today=_today(today))
+    compiled = compile_query(model, metrics, dimensions, filters, date_start=rng.start, date_end=rng.end,
+                             sort_by=sort_by, sort_order=sort_order, limit=limit, fill_missing=fill_missing,
+                             dialect=dialect, config=config)
+    return model, config, rng, compiled
+
+
+def _tables(model, plan) -> list[str]:
+    names = {model.models[s.model].table for s in plan.sources}
+    if plan.scope_model:
+        names.add(model.models[plan.scope_model].table)
+    for d in plan.dimensions + tuple(f.dimension for f in plan.filters):
+        dims = [model.dimensions[d]] + [model.dimensions[role] for _, role in model.dimensions[d].metric_roles]
+        for dim in dims:
+            for c in dim.key.find_all(exp.Column):
+                if c.table:
+                    names.add(model.models[c.table].table)
+            names.update(model.models[lk].table for lk in dim.lookups)
+    return sorted(names)
+
+
+def explain(metrics, dimensions=(), filters=None, start_date=None, end_date=None, sort_by=None,
+            sort_order="desc", limit=None, *, fill_missing=False, dialect="duckdb", warehouse=None,
+            today=None, freshness=None, config=None, model=None) -> MetricResult:
+    """Compile without executing: the SQL and the explanation (``df`` is empty). ``warehouse`` and
+    ``freshness`` are accepted so that a call to ``query_metrics`` can become one to ``explain``."""
+    model, config, rng, compiled = _prepare(metrics, dimensions, filters, start_date, end_date, sort_by,
+                                            sort_order, limit, fill_missing, dialect, today, config, model)
+    plan = compiled.plan
+    meta = {"dimensions_used": list(plan.dimensions), "metrics_used": list(plan.metrics),
+            "date_range": [_iso(rng.start), _iso(rng.end)], "dialect": dialect,
+            "tables": _tables(model, plan)}
+    return MetricResult(pd.DataFrame(), compiled.sql, explain_plan(model, plan), list(plan.warnings), meta)
+
+
+def _iso(moment):
+    return moment.isoformat() if moment else None
+
+
+def query_metrics(metrics, dimensions=(), filters=None, start_date=None, end_date=None, sort_by=None,
+                  sort_order="desc", limit=None, *, fill_missing=False, dialect="duckdb", warehouse=None,
+                  today=None, freshness=None, config=None, model=None) -> MetricResult:
+    """Answer a metric question. The SQL runs on DuckDB; ``.sql`` is rendered in ``dialect``."""
+    started = time.perf_counter()
+    model, config, rng, compiled = _prepare(metrics, dimensions, filters, start_date, end_date, sort_by,
+                                            sort_order, limit, fill_missing, dialect, today, config, model)
+    run = compiled if dialect == "duckdb" else compile_query(
+        model, metrics, dimensions, filters, date_start=rng.start, date_end=rng.end, sort_by=sort_by,
+        sort_order=sort_order, limit=limit, fill_missing=fill_missing, dialect="duckdb", config=config)
+    plan = compiled.plan
+    tables = _tables(model, plan)
+    with open_warehouse(warehouse) as con:
+        df = execute(con, run.probe_sql, config.query_timeout_s)
+        total = len(df)
+        if total > plan.limit:
+            df = df.iloc[: plan.limit]
+            total = int(execute(con, run.count_sql, config.query_timeout_s).iloc[0, 0])
+        source = freshness or WarehouseLoadLogFreshness(con)
+        try:
+            fresh = dict(source.table_freshness(tables))
+        except SemanticError:
+            raise
+        except Exception as e:  # noqa: BLE001 - freshness must never break an answer
+            fresh = {}
+            warnings_extra = [f"freshness could not be determined: {e}"]
+        else:
+            warnings_extra = []
+    df = _types(model, plan, df)
+    warnings = list(plan.warnings) + warnings_extra
+    explanation = explain_plan(model, plan)
+    if _nothing_matched(plan, df) and (note := no_match_note(model, plan)):
+        warnings.append(note)
+        explanation += "\n" + note
+    warnings += [w for f in fresh.values() if (w := freshness_warning(f))]
+    if total > len(df):
+        warnings.append(f"showing {len(df)} of {total} rows (limit {plan.limit})")
+    meta = {
+        "query_time_ms": (time.perf_counter() - started) * 1000.0, "total_rows": total,
+        "dimensions_used": list(plan.dimensions), "metrics_used": list(plan.metrics),
+        "date_range": [_iso(rng.start), _iso(rng.end)], "dialect": dialect, "tables": tables,
+        "freshness": {t: f.to_dict() for t, f in fresh.items()},
+    }
+    return MetricResult(df, compiled.sql, explanation, warnings, meta)
+
+
+def _nothing_matched(plan, df) -> bool:
+    """No rows, or only rows in which every metric is 0 or NULL (the groups in scope, empty)."""
+    values = df[list(plan.metrics)]
+    return bool(((values == 0) | values.isna()).all(axis=None))
+
+
+def _types(model, plan, df):
+    for name in plan.metrics:
+        df[name] = df[name].astype(metric_dtype(model, model.metrics[name]))
+    for d in plan.dimensions:
+        dim = model.dimensions[d]
+        if dim.has_id and f"{d}_id" in df and dim.value_type == "integer":
+            df[f"{d}_id"] = df[f"{d}_id"].astype("Int64")
+    return df
+
+
+def capabilities(model=None) -> dict:
+    """What can be asked: dimensions, metrics with formulas, filter syntax, limits, date forms."""
+    model = model or load_model()
+    config = Guardrails.from_env()
+    dims = {}
+    for name, d in sorted(model.dimensions.items()):
+        dims[name] = {
+            "description": d.description, "grain": model.models[d.model].entity, "has_id": d.has_id,
+            "id_column": f"{name}_id" if d.has_id else None, "value_type": d.label_type or d.value_type,
+            "allowed_values": list(d.allowed_values) if d.allowed_values is not None else None,
+            "metric_roles": dict(d.metric_roles),
+            "time_granularity": d.granularity,
+            "label_format": LABELS[d.granularity].example if d.is_time else None,
+        }
+    metrics = {}
+    for name, m in sorted(model.metrics.items()):
+        if m.hidden:
+            continue
+        sources = sorted({model.metrics[i.metric].model for i in metric_inputs(model, m)})
+        metrics[name] = {"description": m.description, "type": m.type, "sources": sources,
+                         "formula": describe_metric(model, m), "sql": metric_formula(model, m)}
+    return {
+        "dimensions": dims, "metrics": metrics,
+        "filters": {"syntax": "{dimension: value} equality; {dimension: [v1, v2]} IN; {dimension: None} IS NULL; "
+                              "[v1, None] IN or NULL; '<dimension>_id' filters on the id of entity dimensions; "
+                              "a value outside a dimension's allowed_values is an InvalidFilterValueError",
+                    "scope": scope_summary(model)},
+        "limits": {"max_dimensions": config.max_dimensions, "default_row_limit": config.default_row_limit,
+                   "max_row_limit": config.max_row_limit, "query_timeout_s": config.query_timeout_s},
+        "date_forms": list(ACCEPTED_FORMS),
+        "dialects": list(DIALECTS),
+    }

@@ -21,6 +21,8 @@ SELECT tf.feature_id AS feature_id, t.product_id AS product_id
 
 from __future__ import annotations
 
+import contextlib
+
 import duckdb
 from sqlglot import exp
 
@@ -103,6 +105,9 @@ def sync_inferred_features(con: duckdb.DuckDBPyConnection) -> int:
         ).fetchone()[0]
         con.execute("COMMIT")
     except BaseException:
-        con.execute("ROLLBACK")
+        # A failed COMMIT (a full disk) has ended the transaction already: a ROLLBACK error
+        # would hide the real cause.
+        with contextlib.suppress(duckdb.Error):
+            con.execute("ROLLBACK")
         raise
     return count

@@ -47,6 +47,7 @@ from semantic.errors import SemanticError
 from testio_assets.assets import ingestion_assets, ingestion_checks
 from testio_assets.client.resource import TestIOApiResource
 from testio_assets.instance import _absolute_base_dirs
+from testio_assets.ops_summary import step_errors
 from testio_assets.simulator import FaultConfig, Simulator, SimulatorConfig
 from testio_assets.warehouse.resource import WarehouseResource
 from testio_assets.warehouse.schema import TABLES
@@ -114,14 +115,7 @@ def copy_of(database: Path) -> Path:
 
 
 def failures(result: dg.ExecuteInJobResult) -> dict[str, tuple[str, str]]:
-    found = {}
-    for event in result.all_events:
-        if event.is_step_failure:
-            error = event.step_failure_data.error
-            while error.cause is not None and error.cls_name.startswith("Dagster"):
-                error = error.cause
-            found[event.step_key] = (error.cls_name, error.message)
-    return found
+    return {step: (error.cls_name, error.message) for step, error in step_errors(result).items()}
 
 
 def lost_between(before, after, what: str) -> str | None:
@@ -393,6 +387,7 @@ import json, resource, signal, sys
 import dagster as dg
 from testio_assets.assets import ingestion_assets, ingestion_checks
 from testio_assets.client.resource import TestIOApiResource
+from testio_assets.ops_summary import step_errors
 from testio_assets.simulator import Simulator, SimulatorConfig
 from testio_assets.warehouse.resource import WarehouseResource
 database, limit = sys.argv[1], int(sys.argv[2])
@@ -404,13 +399,7 @@ result = dg.materialize([*ingestion_assets, *ingestion_checks], instance=dg.Dags
     resources={"testio_api": api, "warehouse": WarehouseResource(database=database)},
     run_config={"ops": {op: {"config": {"full_refresh": True}} for op in ("exploratory_tests", "bugs")}},
     raise_on_error=False)
-errors = []
-for event in result.all_events:
-    if event.is_step_failure:
-        error = event.step_failure_data.error
-        while error.cause is not None and error.cls_name.startswith("Dagster"):
-            error = error.cause
-        errors.append([error.cls_name, error.message])
+errors = [[e.cls_name, e.message] for e in step_errors(result).values()]
 print(json.dumps({"success": result.success, "errors": errors}))
 """
 

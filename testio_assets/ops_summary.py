@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import dagster as dg
+from dagster._utils.error import SerializableErrorInfo
 
 from testio_assets.freshness_state import evaluate_freshness
 from testio_assets.settings import warehouse_path
@@ -49,20 +50,24 @@ def check_outcomes(result: dg.ExecuteInProcessResult) -> list[tuple[str, bool, s
     return sorted(outcomes)
 
 
-def step_failures(result: dg.ExecuteInProcessResult) -> list[tuple[str, str]]:
-    """(step, message) of every failed step, the message being the error the step's own code
-    raised (with its cause and next step), not Dagster's wrapper around it."""
-    failures = []
+def step_errors(result: dg.ExecuteInProcessResult) -> dict[str, SerializableErrorInfo]:
+    """step -> the error each failed step's own code raised (with its cause and next step), not
+    Dagster's wrapper around it (DagsterExecutionStepExecutionError)."""
+    errors = {}
     for event in result.all_events:
         if not event.is_step_failure or event.step_failure_data is None:
             continue
         error = event.step_failure_data.error
-        # DagsterExecutionStepExecutionError wraps what the asset raised: show that instead.
         while error is not None and error.cause is not None and error.cls_name.startswith("Dagster"):
             error = error.cause
-        message = error.message.strip() if error is not None else "(no error recorded)"
-        failures.append((event.step_key or "?", _short_class(message)))
-    return failures
+        if error is not None:
+            errors[event.step_key or "?"] = error
+    return errors
+
+
+def step_failures(result: dg.ExecuteInProcessResult) -> list[tuple[str, str]]:
+    """(step, message) of every failed step, as :func:`step_errors` finds them."""
+    return [(step, _short_class(error.message.strip())) for step, error in step_errors(result).items()]
 
 
 def _short_class(message: str) -> str:

@@ -38,15 +38,16 @@ def test_a_page_that_always_times_out_or_is_malformed_is_recovered_like_a_500(fa
     assert lost.holds(poison) and not lost.holds(expected[offset - 1]["id"])
 
 
+async def _products(client):
+    async with client:
+        return await client.get_products(), client.stats
+
+
 def test_a_burst_of_429s_longer_than_the_attempts_is_waited_out():
     sim = make_sim(FaultConfig(rate_limit_probability=0.9, retry_after_s=0))
     sleep = RecordingSleep()
 
-    async def products(client):
-        async with client:
-            return await client.get_products(), client.stats
-
-    found, stats = run(products(client_for(sim, sleep=sleep, max_attempts=2, retry_after_max_s=None)))
+    found, stats = run(_products(client_for(sim, sleep=sleep, max_attempts=2, retry_after_max_s=None)))
     assert found == sim.products_payload()
     assert stats.rate_limited > 2  # more 429s than max_attempts allows other failures
 
@@ -55,11 +56,7 @@ def test_retry_after_is_obeyed_exactly_within_the_budget():
     sim = make_sim(FaultConfig(rate_limit_probability=0.5, retry_after_s=7))
     sleep = RecordingSleep()
 
-    async def products(client):
-        async with client:
-            return await client.get_products(), client.stats
-
-    _, stats = run(products(client_for(sim, sleep=sleep, retry_after_max_s=None, retry_budget_s=60)))
+    _, stats = run(_products(client_for(sim, sleep=sleep, retry_after_max_s=None, retry_budget_s=60)))
     assert stats.rate_limited > 0 and sleep.delays.count(7.0) == stats.rate_limited
 
 
@@ -67,12 +64,8 @@ def test_a_wait_past_the_budget_fails_at_once_saying_why():
     sim = make_sim(FaultConfig(rate_limit_probability=0.99, retry_after_s=600))
     sleep = RecordingSleep()
 
-    async def products(client):
-        async with client:
-            return await client.get_products()
-
     with pytest.raises(TestIORequestError) as caught:
-        run(products(client_for(sim, sleep=sleep, retry_after_max_s=None, retry_budget_s=120)))
+        run(_products(client_for(sim, sleep=sleep, retry_after_max_s=None, retry_budget_s=120)))
     message = str(caught.value)
     assert caught.value.status == 429 and not sleep.delays
     assert "600 s more as Retry-After asked" in message and "retry budget of 120 s" in message

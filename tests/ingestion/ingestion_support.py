@@ -28,11 +28,20 @@ def materialize(
     database: Path,
     instance: dg.DagsterInstance | None = None,
     selection: list | None = None,
+    *,
+    run_config: dict | None = None,
+    warehouse: dict | None = None,
 ) -> dg.ExecuteInJobResult:
+    """Materialise ``selection`` (default: every asset and check); ``warehouse`` holds extra
+    fields of the warehouse resource."""
     return dg.materialize(
         selection or [*ingestion_assets, *ingestion_checks],
-        resources={"testio_api": api, "warehouse": WarehouseResource(database=str(database))},
+        resources={
+            "testio_api": api,
+            "warehouse": WarehouseResource(database=str(database), **(warehouse or {})),
+        },
         instance=instance or dg.DagsterInstance.ephemeral(),
+        run_config=run_config,
         raise_on_error=False,
     )
 

@@ -1,4 +1,5 @@
-"""Helpers for the reliability tests: real assets into real DuckDB files, real processes."""
+"""Helpers for the reliability tests: the ingestion tests' helpers (real assets, real DuckDB
+files, the simulator), plus a demo process with its own instance and the errors steps raised."""
 
 from __future__ import annotations
 
@@ -7,46 +8,21 @@ import os
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 
 import dagster as dg
-import duckdb
 
-from testio_assets.assets import ingestion_assets, ingestion_checks
-from testio_assets.client.resource import TestIOApiResource
-from testio_assets.simulator import FaultConfig, Simulator, SimulatorConfig
-from testio_assets.warehouse.resource import WarehouseResource
-from testio_assets.warehouse.schema import TABLES
+from ingestion.ingestion_support import (  # noqa: F401 - re-exported for the reliability tests
+    DATA_TABLES,
+    check_results,
+    make_sim,
+    materialize,
+    table_rows,
+)
+from testio_assets.ops_summary import step_errors
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
-DATA_TABLES = ("products", "features", "tests", "test_features", "test_platforms", "bugs", "users")
 FAST = {"backoff_base_s": 0.01, "timeout_s": 1.0}
 FULL_REFRESH = {"full_refresh": True}
-
-
-def make_sim(faults: FaultConfig | None = None, **kwargs: Any) -> Simulator:
-    return Simulator(SimulatorConfig.preset("tiny", seed=7), faults=faults, **kwargs)
-
-
-def materialize(
-    api: TestIOApiResource,
-    database: Path,
-    *,
-    instance: dg.DagsterInstance | None = None,
-    selection: list | None = None,
-    run_config: dict | None = None,
-    warehouse: dict | None = None,
-) -> dg.ExecuteInJobResult:
-    return dg.materialize(
-        selection or [*ingestion_assets, *ingestion_checks],
-        resources={
-            "testio_api": api,
-            "warehouse": WarehouseResource(database=str(database), **(warehouse or {})),
-        },
-        instance=instance or dg.DagsterInstance.ephemeral(),
-        run_config=run_config,
-        raise_on_error=False,
-    )
 
 
 def ops_config(**per_op: dict) -> dict:
@@ -54,34 +30,9 @@ def ops_config(**per_op: dict) -> dict:
     return {"ops": {op: {"config": config} for op, config in per_op.items()}}
 
 
-def table_rows(database: Path, tables=DATA_TABLES) -> dict[str, list[tuple]]:
-    """Every data table's rows, sorted by primary key."""
-    con = duckdb.connect(str(database), read_only=True)
-    try:
-        return {
-            name: con.execute(
-                f"SELECT * FROM {name} ORDER BY {', '.join(TABLES[name].primary_key)}"
-            ).fetchall()
-            for name in tables
-        }
-    finally:
-        con.close()
-
-
 def failures(result: dg.ExecuteInJobResult) -> dict[str, tuple[str, str]]:
     """step -> (error class, message) of the error the step's own code raised."""
-    found = {}
-    for event in result.all_events:
-        if event.is_step_failure:
-            error = event.step_failure_data.error
-            while error.cause is not None and error.cls_name.startswith("Dagster"):
-                error = error.cause
-            found[event.step_key] = (error.cls_name, error.message)
-    return found
-
-
-def check_results(result: dg.ExecuteInJobResult) -> dict[str, dg.AssetCheckEvaluation]:
-    return {e.check_name: e for e in result.get_asset_check_evaluations()}
+    return {step: (error.cls_name, error.message) for step, error in step_errors(result).items()}
 
 
 def run_python(code: str, *args: str, timeout: float = 120, env: dict | None = None) -> dict:

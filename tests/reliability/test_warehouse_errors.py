@@ -166,7 +166,7 @@ def test_a_missing_warehouse_says_to_run_make_demo(tmp_path):
 FULL_DISK = """
 import json, resource, signal, sys
 import dagster as dg
-sys.path.insert(0, "tests/reliability")
+sys.path[:0] = ["tests", "tests/reliability"]
 from reliability_support import failures, make_sim, materialize, ops_config
 from testio_assets.assets import ingestion_assets
 from testio_assets.client.resource import TestIOApiResource

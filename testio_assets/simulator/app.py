@@ -85,7 +85,10 @@ class _Endpoints:
         if decision.delay_s > 0:
             await asyncio.sleep(decision.delay_s)
         endpoint = produce.__name__
-        hanging = lambda: endpoint in self.sim.faults.hang_endpoints  # noqa: E731
+
+        def hanging() -> bool:
+            return endpoint in self.sim.faults.hang_endpoints
+
         if hanging() and not await self._hang(request, hanging):
             return Response(status_code=499)  # the client went away; nobody reads this
         injector = self.sim.fault_injector  # the faults may have changed while hanging

@@ -31,6 +31,7 @@ from semantic.errors import (
 from semantic.answer.warehouse import open_warehouse
 from testio_assets.assets import ingestion_assets
 from testio_assets.client.resource import TestIOApiResource
+from testio_assets.ops_summary import step_failures
 from testio_assets.warehouse.resource import WarehouseResource
 
 HOLD_LOCK = """
@@ -90,6 +91,8 @@ def test_a_lock_held_by_a_notebook_fails_the_write_naming_the_process(warehouse)
     assert f"PID {holder.pid}" in message and "-c" in message  # the holder's command line
     assert "testio.read.duckdb" in message and "run again" in message
     assert table_rows(warehouse) == before
+    # make demo's summary shows the same error, without Dagster's wrapper around it.
+    assert dict(step_failures(result))["products"].startswith("WarehouseLockedError: ")
 
 
 def test_the_writer_gives_up_on_a_lock_within_seconds_by_default():

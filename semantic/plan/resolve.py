@@ -14,12 +14,10 @@ from typing import Any
 from sqlglot import exp
 
 from semantic.errors import InvalidFilterError, UnknownDimensionError, UnknownMetricError, did_you_mean
-from semantic.model.spec import Dimension, Metric, MetricInput, Model
+from semantic.model.spec import Dimension, Metric, MetricInput, Model, fits_type
 from semantic.plan.query_plan import FilterSpec
 from semantic.plan.timegrain import LABELS, is_label
 from semantic.plan.views import reaches
-
-_PY_TYPES = {"integer": (int,), "string": (str,), "boolean": (bool,), "float": (int, float)}
 
 
 def resolve_dimension(model: Model, name: str) -> Dimension:
@@ -106,8 +104,7 @@ def resolve_filter(model: Model, name: str, value: Any) -> FilterSpec:
     else:
         vtype = dim.label_type or dim.value_type
     for v in values:
-        ok = isinstance(v, _PY_TYPES.get(vtype, (object,))) and not (vtype != "boolean" and isinstance(v, bool))
-        if not ok:
+        if not fits_type(v, vtype):
             raise InvalidFilterError(
                 f"filter {name if target == 'label' else name + '_id'}={v!r}: expected {vtype} values"
                 f"{' (true/false)' if vtype == 'boolean' else ''}, or None for NULL")

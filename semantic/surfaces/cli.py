@@ -185,7 +185,7 @@ def _validate(args: argparse.Namespace) -> int:
     target = warehouse_path(args.warehouse)
     try:
         model = load_model(args.models)
-        checked = "model"
+        checked = f"model (no warehouse at {target}: its tables and columns were not checked)"
         if target.exists():
             with open_warehouse(target) as con:
                 validate_against_warehouse(model, con)

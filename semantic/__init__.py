@@ -14,7 +14,7 @@ from semantic.answer.freshness import FreshnessSource, TableFreshness, Warehouse
 from semantic.answer.result import MetricResult
 from semantic.config import Guardrails
 from semantic.errors import (
-    GuardrailError, InvalidFilterError, InvalidQueryError, ModelValidationError, QueryTimeoutError,
+    GuardrailError, InvalidArgumentError, InvalidFilterError, InvalidQueryError, ModelValidationError, QueryTimeoutError,
     SemanticError, UnknownDimensionError, UnknownMetricError, UnsupportedDialectError,
     WarehouseUnavailableError,
 )
@@ -26,6 +26,6 @@ __all__ = [
     "query_metrics", "explain", "capabilities", "load_model", "MetricResult", "Guardrails",
     "FreshnessSource", "TableFreshness", "WarehouseLoadLogFreshness", "DateRange",
     "SemanticError", "UnknownMetricError", "UnknownDimensionError", "InvalidFilterError",
-    "InvalidQueryError", "GuardrailError", "QueryTimeoutError", "WarehouseUnavailableError",
+    "InvalidQueryError", "InvalidArgumentError", "GuardrailError", "QueryTimeoutError", "WarehouseUnavailableError",
     "ModelValidationError", "UnsupportedDialectError", "DateExpressionError",
 ]

@@ -46,6 +46,14 @@ class InvalidQueryError(SemanticError):
     """Another part of the query is invalid (sort, limit, metric list, ...)."""
 
 
+class InvalidArgumentError(InvalidQueryError):
+    """An argument of the query API has the wrong type or an impossible value; ``argument`` names it."""
+
+    def __init__(self, argument: str, message: str):
+        self.argument = argument
+        super().__init__(message)
+
+
 class GuardrailError(SemanticError):
     """The query exceeds a configured guardrail (dimensions, rows)."""
 
@@ -79,6 +87,7 @@ __all__ = [
     "UnknownDimensionError",
     "InvalidFilterError",
     "InvalidQueryError",
+    "InvalidArgumentError",
     "GuardrailError",
     "QueryTimeoutError",
     "WarehouseUnavailableError",

@@ -19,8 +19,7 @@ import typing
 from typing import Annotated, Any, Literal, Union
 
 from pydantic import (
-    AfterValidator, BaseModel, ConfigDict, Field, PrivateAttr, StringConstraints, ValidationError, field_validator,
-    model_validator,
+    AfterValidator, BaseModel, ConfigDict, Field, PrivateAttr, StringConstraints, ValidationError, model_validator,
 )
 from pydantic_core import PydanticCustomError
 
@@ -90,11 +89,6 @@ class SemanticModel(Entry):
     columns: Annotated[dict[Name, Literal[VALUE_TYPES]], Field(min_length=1)]
     joins: list[Join] = []
     default_scope: DefaultScope = None
-
-    @field_validator("primary_key", mode="before")
-    @classmethod
-    def _one_column(cls, value: Any) -> Any:
-        return LineList([value]) if isinstance(value, str) else value
 
 
 class Label(Entry):

@@ -144,6 +144,10 @@ def test_a_second_default_scope_is_refused(tmp_path):
     ("bugs.yaml", "allowed_values: [critical, high, low, visual, content, custom]", "allowed_values: critical",
      ["must be a list, got 'critical' (text); write a list, even of one item: [critical]"]),
     ("bugs.yaml", "primary_key: [bug_id]", "primary_key: 5", ["primary_key of semantic model bugs must be a list"]),
+    # one rule for lists: [test_id, operating_system_id] cut to test_id must not become another key
+    ("test_platforms.yaml", "primary_key: [test_id, operating_system_id]", "primary_key: test_id",
+     ["primary_key of semantic model test_platforms must be a list, got 'test_id' (text); write a list, even of "
+      "one item: [test_id]"]),
     ("tests.yaml", "    default_scope:\n", "    default_scope: executed\n    default_scopes:\n",
      ["default_scope of semantic model tests must be a mapping of fields, got 'executed'"]),
     ("test_features.yaml", "    overrides:\n      test_features: feature_id\n      bugs: feature_id\n",
@@ -227,12 +231,6 @@ def test_schema_problems_of_several_files_come_together(tmp_path):
         load_model(root)
     assert len(info.value.problems) == 2
     assert f"bugs.yaml:{first}" in info.value.problems[0] and f"tests.yaml:{second}" in info.value.problems[1]
-
-
-def test_a_single_column_primary_key_may_be_written_without_brackets(tmp_path):
-    root = copy_models(tmp_path)
-    edit(root / "tests.yaml", "primary_key: [test_id]", "primary_key: test_id")
-    assert load_model(root).models["tests"].primary_key == load_model().models["tests"].primary_key == ("test_id",)
 
 
 def test_merge_keys_may_be_overridden_but_not_repeated(tmp_path):

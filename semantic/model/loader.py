@@ -22,7 +22,7 @@ from sqlglot import exp
 
 from semantic.errors import ModelValidationError, did_you_mean
 from semantic.model import schema
-from semantic.model.schema import schema_problems
+from semantic.model.schema_problems import schema_problems
 from semantic.model.source import Problems, display_path, parse_expression, read_model_file
 from semantic.model.spec import (
     DefaultScope,

@@ -187,7 +187,7 @@ def test_a_second_default_scope_is_refused(tmp_path):
     ("tests.yaml", "        bridge: true", "        bridge: yes", ["bridge of join to test_features of semantic model tests"]),
     ("tests.yaml", "semantic_models:", "semantic_model:", ["unknown field 'semantic_model' in the file; did you mean"]),
     ("tests.yaml", "    expr: test_id\n    filter: created_by", "    expr: test_id\n    filter:\n    x: created_by",
-     ["filter of metric tests_created must be text, got an empty value; give a value or remove the key"]),
+     ["filter of metric tests_created must be text, got an empty value; give a value or remove it"]),
     ("ratios.yaml", "    description: Bugs in scope per test in scope.\n",
      "    description: Bugs in scope per test in scope.\n    filter: severity = 'critical'\n",
      ["unknown field 'filter' in metric bugs_per_test"]),
@@ -267,3 +267,14 @@ def test_table_and_column_typos_are_found_against_the_warehouse_at_their_line(tm
     ]
     with pytest.raises(ModelValidationError):
         validate_against_warehouse(model, con)
+
+
+def test_a_misspelt_metric_type_key_is_named_at_its_line(tmp_path):
+    root = copy_models(tmp_path)
+    line = edit(root / "ratios.yaml", "    type: ratio\n    numerator: bug_count\n",
+                "    tpye: ratio\n    numerator: bug_count\n")
+    with pytest.raises(ModelValidationError) as info:
+        load_model(root)
+    assert info.value.problems == [f"metric bugs_per_test lacks the required field 'type' (one of count, "
+                                   f"count_distinct, sum, avg, min, max, ratio, derived); is 'tpye' a misspelt "
+                                   f"'type'? at {root / 'ratios.yaml'}:{line}"]

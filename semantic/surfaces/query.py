@@ -60,7 +60,7 @@ def _freshness(freshness) -> None:
 
 
 def _prepare(metrics, dimensions, filters, start_date, end_date, sort_by, sort_order, limit,
-             fill_missing, dialect, today, config, model, freshness):
+             fill_missing, dialect, today, config, model, freshness=None):
     """Every argument checked (typed errors name the argument), then the query compiled."""
     model, config = _model(model), _config(config)
     _freshness(freshness)

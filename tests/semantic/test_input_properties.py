@@ -13,12 +13,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from argument_values import ANY, ARGUMENTS, NAMED_BY, StaticFreshness, invalid, valid_query
-from semantic import MetricResult, SemanticError, explain, query_metrics
+from semantic import MetricResult, SemanticError, capabilities, explain, query_metrics
 from semantic.config import Guardrails
 from semantic.errors import GuardrailError
+from semantic.notebook import Answer, ask
 from warehouse_fixtures import build_warehouse, golden_rows
 
-PROPERTY = settings(max_examples=60, derandomize=True, deadline=None, database=None,
+PROPERTY = settings(max_examples=40, derandomize=True, deadline=None, database=None,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 
 
@@ -70,6 +71,27 @@ def test_any_value_for_any_argument_is_an_answer_or_a_typed_error(places):
                 assert isinstance(call(**{**query, **wrong}), MetricResult)
             except SemanticError:
                 pass
+
+    check()
+
+
+def test_ask_and_capabilities_take_any_value_without_crashing(places):
+    asked = st.fixed_dictionaries(
+        {"metrics": st.sampled_from(["bug_count", "bug_count, rejection_rate", ["test_count"]]) | ANY},
+        optional={name: ANY for name in ("by", "where", "start", "end", "sort_by", "sort_order", "limit", "today",
+                                         "fill_missing", "dialect", "config", "freshness", "dimensions")})
+
+    @PROPERTY
+    @given(asked, ANY)
+    def check(arguments, model):
+        try:
+            assert isinstance(ask(**arguments, warehouse=places["warehouses"][0]), Answer)
+        except SemanticError:
+            pass
+        try:
+            assert isinstance(capabilities(model), dict)
+        except SemanticError:
+            pass
 
     check()
 

@@ -30,10 +30,15 @@ demo: install
 test: install-dev
 	$(BIN)/python -m pytest -q
 
-## Open the Dagster UI (webserver + daemon) on $(HOST):$(PORT); storage persists in .dagster/.
+# The Dagster instance: an exported DAGSTER_HOME (a folder holding its own dagster.yaml, e.g.
+# testio_assets/deploy/dagster.postgres.yaml copied there) wins; otherwise the project folder and dagster.yaml.
+UI_DAGSTER_HOME := $(or $(abspath $(strip $(DAGSTER_HOME))),$(CURDIR))
+
+## Open the Dagster UI (webserver + daemon) on $(HOST):$(PORT); storage persists in .dagster/ (or DAGSTER_HOME's instance).
 ui: install
 	mkdir -p .dagster
-	DAGSTER_HOME=$(CURDIR) $(BIN)/dagster dev -w workspace.yaml -h $(HOST) -p $(PORT)
+	DAGSTER_HOME="$(UI_DAGSTER_HOME)" $(BIN)/python -m testio_assets.instance
+	DAGSTER_HOME="$(UI_DAGSTER_HOME)" $(BIN)/dagster dev -w workspace.yaml -h $(HOST) -p $(PORT)
 
 ## Serve the TestIO simulator on 127.0.0.1 (see README for options).
 simulator: install

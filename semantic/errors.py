@@ -42,6 +42,19 @@ class InvalidFilterError(SemanticError):
     """A filter value is empty, of the wrong type, or names an unknown dimension."""
 
 
+class InvalidFilterValueError(InvalidFilterError):
+    """A filter value is not one of the values its dimension declares (``allowed_values``).
+
+    ``suggestion`` is the closest declared value (or None) and ``allowed_values`` all of them."""
+
+    def __init__(self, message: str, *, dimension: str, value, allowed_values: tuple, suggestion=None):
+        super().__init__(message)
+        self.dimension = dimension
+        self.value = value
+        self.allowed_values = allowed_values
+        self.suggestion = suggestion
+
+
 class InvalidQueryError(SemanticError):
     """Another part of the query is invalid (sort, limit, metric list, ...)."""
 
@@ -52,6 +65,12 @@ class InvalidArgumentError(InvalidQueryError):
     def __init__(self, argument: str, message: str):
         self.argument = argument
         super().__init__(message)
+
+
+class RoleConflictError(InvalidQueryError):
+    """A ratio or derived metric whose inputs read one dimension through different roles
+    (one counts a customer's submitted tests, another the tests they created) is grouped or
+    filtered by that dimension: no single number per member exists."""
 
 
 class GuardrailError(SemanticError):
@@ -70,14 +89,24 @@ class UnsupportedDialectError(SemanticError):
     """The dialect is unknown, or cannot express the query without changing its meaning."""
 
 
+def closest(name: str, candidates: Iterable[str]) -> str | None:
+    """The candidate closest to a misspelt name, or None when none is close.
+
+    >>> closest("critcal", ["critical", "high"])
+    'critical'
+    """
+    match = difflib.get_close_matches(str(name), list(candidates), n=1, cutoff=0.6)
+    return match[0] if match else None
+
+
 def did_you_mean(name: str, candidates: Iterable[str]) -> str:
     """Return ``"; did you mean 'x'?"`` for the closest candidate, or ``""``.
 
     >>> did_you_mean("severty", ["severity", "status"])
     "; did you mean 'severity'?"
     """
-    match = difflib.get_close_matches(str(name), list(candidates), n=1, cutoff=0.6)
-    return f"; did you mean {match[0]!r}?" if match else ""
+    match = closest(name, candidates)
+    return f"; did you mean {match!r}?" if match else ""
 
 
 __all__ = [
@@ -86,11 +115,14 @@ __all__ = [
     "UnknownMetricError",
     "UnknownDimensionError",
     "InvalidFilterError",
+    "InvalidFilterValueError",
     "InvalidQueryError",
     "InvalidArgumentError",
+    "RoleConflictError",
     "GuardrailError",
     "QueryTimeoutError",
     "WarehouseUnavailableError",
     "UnsupportedDialectError",
+    "closest",
     "did_you_mean",
 ]

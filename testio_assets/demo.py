@@ -1,8 +1,8 @@
 """``make demo``: materialise every asset, run the checks, print what was built.
 
 Runs against the real API when ``TESTIO_CUSTOMER_API_TOKEN`` is set, else the built-in
-simulator. Runs are stored under ``.dagster/`` (the same storage ``make ui`` shows), so the
-UI opens on the demo's materialisations, checks and freshness.
+simulator. Runs are stored in the same instance ``make ui`` shows (``DAGSTER_HOME``'s when
+set, else ``.dagster/``), so the UI opens on the demo's materialisations, checks and freshness.
 """
 
 from __future__ import annotations
@@ -11,18 +11,36 @@ import os
 import sys
 import time
 
-from testio_assets.instance import PROJECT_ROOT
+from testio_assets.instance import (
+    DAGSTER_HOME_ENV,
+    PROJECT_ROOT,
+    InstanceConfigError,
+    check_instance_config,
+    dagster_home,
+    describe,
+    instance_config,
+)
 
 
-def _prepare_environment() -> None:
-    # Same instance as `make ui`: dagster.yaml at the project root, storage in .dagster/.
-    os.environ.setdefault("DAGSTER_HOME", str(PROJECT_ROOT))
+def _prepare_environment() -> str:
+    """Select the instance ``make ui`` uses (DAGSTER_HOME's when set, else dagster.yaml at the
+    project root with storage in .dagster/), check it, and say which it is."""
+    home = dagster_home()
+    config = instance_config(home)
+    description = describe(home, config)
+    check_instance_config(config)
+    os.environ[DAGSTER_HOME_ENV] = str(home)
     os.chdir(PROJECT_ROOT)
     (PROJECT_ROOT / ".dagster").mkdir(exist_ok=True)
+    return description
 
 
 def main() -> int:
-    _prepare_environment()
+    try:
+        print(_prepare_environment(), flush=True)
+    except InstanceConfigError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     started = time.perf_counter()
     import dagster as dg
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from semantic.model.spec import Metric, MetricInput, Model
 from semantic.plan.query_plan import QueryPlan
+from semantic.plan.resolve import role_readings
 from semantic.plan.views import reaches
 
 _AGG_WORDS = {"count": "the number of", "count_distinct": "the number of distinct", "sum": "the sum of",
@@ -88,6 +89,11 @@ def explain_plan(model: Model, plan: QueryPlan) -> str:
     if plan.dimensions:
         lines.append("Grouped by: " + ", ".join(
             f"{d} ({model.dimensions[d].description.rstrip('.')})" for d in plan.dimensions) + ".")
+        metrics = [model.metrics[m] for m in plan.metrics]
+        for dim in (model.dimensions[d] for d in plan.dimensions if model.dimensions[d].metric_roles):
+            readings = role_readings(model, dim, metrics)
+            lines.append(f"{dim.name} is read per metric: "
+                         + "; ".join(f"as {key} for {', '.join(names)}" for key, names in readings.items()) + ".")
         among = (f"among {model.models[plan.scope_model].entities} in scope and among the metrics' own rows"
                  if plan.rows_from_scope else "among the metrics' own rows")
         lines.append(f"Rows: every combination present {among}; NULL is a group of its own"
@@ -102,3 +108,29 @@ def explain_plan(model: Model, plan: QueryPlan) -> str:
                  + ", ".join(f"{c} {'desc' if d else 'asc'}" for c, d in plan.order_by[:1]) + " (NULLs last).")
     lines.extend(plan.warnings)
     return "\n".join(lines)
+
+
+def no_match_note(model: Model, plan: QueryPlan) -> str | None:
+    """For an answer where nothing matched: the filters whose values nobody checked (their
+    dimension declares no values), since a value absent from the data gives an empty answer.
+
+    >>> from semantic.model.loader import load_model
+    >>> from semantic.plan.planner import plan_query
+    >>> m = load_model()
+    >>> print(no_match_note(m, plan_query(m, ["bug_count"], filters={"tester": "zed"})))
+    No row matched tester = 'zed': no bugs in scope have that value (tester declares no list of values, so a value absent from the data is not an error).
+    """
+    unchecked = [f for f in plan.filters if f.values and not model.dimensions[f.dimension].is_time
+                 and (f.target == "id" or model.dimensions[f.dimension].allowed_values is None)]
+    if not unchecked:
+        return None
+    others = " together with the other filters" if len(plan.filters) > len(unchecked) else ""
+    names = list(dict.fromkeys(f.dimension for f in unchecked))
+    if len(unchecked) == 1:
+        f = unchecked[0]
+        what = f"no {model.models[model.dimensions[f.dimension].model].entities} in scope have that value{others}"
+    else:
+        what = f"no row in scope has these values together{others}"
+    declares = f"{names[0]} declares" if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]} declare"
+    return (f"No row matched {' and '.join(f.describe() for f in unchecked)}: {what} ({declares} no list of "
+            f"values, so a value absent from the data is not an error).")

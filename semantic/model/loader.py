@@ -216,6 +216,7 @@ def _build_dimensions(ctx, files, models) -> dict[str, Dimension]:
                 value_type=value_type, overrides=tuple(overrides), id_expr=id_expr, label_expr=label_expr,
                 label_type=label_type, lookups=lookups, members_model=members_model, allowed_values=allowed,
                 filter_description=node.filter_description, where=where,
+                metric_roles=tuple(node.metric_roles.items()),
             )
         for node in doc.time_dimensions:
             where = Location(file, node.line_of())
@@ -330,6 +331,34 @@ def _check_metric_refs(ctx, metrics, models) -> None:
         visit(name, [])
 
 
+def _check_roles(ctx, dims, metrics) -> None:
+    """A dimension's metric_roles name simple metrics and dimensions of the same entity: same
+    model, id, label and value type (one person has one id in every role), without roles of
+    their own."""
+    for dim in dims.values():
+        for metric, role in dim.metric_roles:
+            what = f"metric_roles of dimension {dim.name}"
+            if metric not in metrics:
+                ctx.error(f"unknown metric {metric!r} in {what}{did_you_mean(metric, metrics)}", dim.where)
+            elif not metrics[metric].is_simple:
+                ctx.error(f"{what} may name simple metrics only; {metric} is a {metrics[metric].type} "
+                          f"(it reads the roles of its inputs)", dim.where)
+            other = dims.get(role)
+            if other is None:
+                ctx.error(f"unknown dimension {role!r} in {what}{did_you_mean(role, dims)}", dim.where)
+                continue
+            same = (other.model, _sql(other.id_expr), _sql(other.label_expr), other.lookups, other.value_type) == \
+                (dim.model, _sql(dim.id_expr), _sql(dim.label_expr), dim.lookups, dim.value_type)
+            if role == dim.name or other.metric_roles or other.is_time or not same:
+                ctx.error(f"dimension {role} in {what} must be another role of the same entity: a categorical "
+                          f"dimension of model {dim.model} with the same id, label and value type as {dim.name}, "
+                          f"and no metric_roles of its own", dim.where)
+
+
+def _sql(expression) -> str | None:
+    return None if expression is None else expression.sql()
+
+
 def _check_scopes(ctx, models, dims) -> None:
     scoped = [m for m in models.values() if m.default_scope is not None]
     for extra in scoped[1:]:
@@ -362,6 +391,7 @@ def build_model(paths: list[Path]) -> Model:
     models = _build_models(ctx, files)
     dims = _build_dimensions(ctx, files, models)
     metrics = _build_metrics(ctx, files, models, dims)
+    _check_roles(ctx, dims, metrics)
     _check_scopes(ctx, models, dims)
     ctx.raise_if_any()
     return Model(models=models, dimensions=dims, metrics=metrics, files=tuple(display_path(p) for p in paths))

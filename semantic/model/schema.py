@@ -106,6 +106,7 @@ class Dimension(Entry):
     members: Members = None
     allowed_values: Annotated[list[Scalar], Field(min_length=1)] = None
     value_type: Literal[VALUE_TYPES] = None
+    metric_roles: dict[Name, Name] = {}  # metric: the dimension (another role) that groups it
 
 
 class TimeDimension(Entry):

@@ -112,6 +112,8 @@ class Dimension:
     ``key`` is the grouping expression on ``model`` (qualified columns reach joined
     models); ``overrides`` give the key for other metric sources. ``id_expr``/``label_expr``
     are evaluated after aggregation over the key (identifier ``key``) and the ``lookups``.
+    ``metric_roles`` name, for some metrics, another dimension (a role of the same entity,
+    with the same id) whose key groups and filters those metrics instead of ``key``.
     """
 
     name: str
@@ -129,11 +131,16 @@ class Dimension:
     allowed_values: tuple[Any, ...] | None = None
     granularity: str | None = None  # set for time dimensions
     filter_description: str = ""  # what a filter on it keeps, in words, where that is not obvious
+    metric_roles: tuple[tuple[str, str], ...] = ()  # (metric, role dimension)
     where: Location | None = None
 
     @property
     def is_time(self) -> bool:
         return self.granularity is not None
+
+    def role_for(self, metric: str) -> str | None:
+        """The dimension whose key reads this one for a metric (None: its own key)."""
+        return next((role for name, role in self.metric_roles if name == metric), None)
 
     @property
     def has_id(self) -> bool:

@@ -75,6 +75,8 @@ def row_limit(value: Any) -> int | None:
 
 
 def _filter_value(name: str, value: Any) -> Any:
+    if type(value).__module__ == "numpy" and hasattr(value, "item"):
+        value = value.item()  # a NumPy scalar (an id taken from an answer's DataFrame) as the value it holds
     if value is None:
         return None
     if not isinstance(value, FILTER_VALUE_TYPES):

@@ -24,7 +24,8 @@ from semantic.model.spec import Dimension, Model
 from semantic.plan.arguments import query_request
 from semantic.plan.query_plan import Measure, Members, QueryPlan, SourcePlan
 from semantic.plan.resolve import (
-    metric_inputs, resolve_dimension, resolve_filter, resolve_metric, unapplied_filter_warning,
+    input_roles, metric_inputs, resolve_dimension, resolve_filter, resolve_metric, role_filter_warning,
+    roles_read, unapplied_filter_warning,
 )
 from semantic.plan.sources import plan_source
 from semantic.plan.timegrain import periods
@@ -59,17 +60,18 @@ def _members(model: Model, dim: Dimension, scope_model, scope_values, date_start
 
 def _row_sources(model: Model, sources: list[SourcePlan], dims: list[Dimension], scope_model: str | None,
                  from_scope: bool) -> tuple[str, ...]:
-    """The sources whose own dimension combinations join the spine."""
+    """The pieces whose own dimension combinations join the spine."""
     if not from_scope:
-        return tuple(sp.model for sp in sources)
+        return tuple(sp.name for sp in sources)
     rows = []
     for sp in sources:
         # a source filtered on its own column (bugs.feature_id) may have rows of tests outside
         # the scope's groups; so may a source with its own key for a dimension (an override)
+        # and a piece reading a dimension through a role (the submitter, not the creator)
         beyond_scope = any(filtered_on_own_column(model.dimensions[f.dimension], sp.model) for f in sp.filters)
         own_key = any(any(o == sp.model for o, _ in d.overrides) for d in dims)
-        if sp.model == scope_model or beyond_scope or own_key:
-            rows.append(sp.model)
+        if sp.model == scope_model or beyond_scope or own_key or sp.roles:
+            rows.append(sp.name)
     return tuple(rows)
 
 
@@ -120,13 +122,18 @@ def plan_query(
                              f"(guardrail max_dimensions)")
     fspecs = tuple(resolve_filter(model, k, v) for k, v in request.filters)
 
-    # inputs per source, in a stable order
-    by_source: dict[str, dict[str, Measure]] = {}
+    # inputs per piece, in a stable order: a piece is a source with one choice of roles for
+    # the grouped and filtered dimensions (metrics reading a dimension through different roles
+    # group by different keys, so they cannot share one aggregation)
+    used = list(dict.fromkeys([d.name for d in dobjs] + [f.dimension for f in fspecs]))
+    by_piece: dict[tuple[str, tuple[tuple[str, str], ...]], dict[str, Measure]] = {}
     owner: dict[str, list[str]] = {}
     for m in mobjs:
+        roles_read(model, m, used)  # a ratio mixing two roles of a used dimension is an error
         for inp in metric_inputs(model, m):
             base = model.metrics[inp.metric]
-            by_source.setdefault(base.model, {})[inp.name] = Measure(inp.name, inp.metric, inp.filter)
+            piece = (base.model, input_roles(model, base.name, used))
+            by_piece.setdefault(piece, {})[inp.name] = Measure(inp.name, inp.metric, inp.filter)
             owner.setdefault(base.model, []).append(m.name)
     for d in dobjs:
         for src, names in owner.items():
@@ -143,14 +150,16 @@ def plan_query(
     date_dimension = _date_dimension(model, scope_model)
     bounded = date_dimension if date_start or date_end else None
 
-    def source(name: str, measures: tuple[Measure, ...]) -> SourcePlan:
+    def source(name: str, measures: tuple[Measure, ...], roles=()) -> SourcePlan:
         applied = tuple(f for f in fspecs if reaches(model, model.dimensions[f.dimension], name))
-        return plan_source(model, name, measures, applied, dobjs, scope_model, scope_values, bounded)
+        return plan_source(model, name, measures, applied, dobjs, scope_model, scope_values, bounded, roles)
 
-    sources = [source(src, tuple(measures.values())) for src, measures in by_source.items()]
-    warnings: list[str] = [w for f in fspecs if (w := unapplied_filter_warning(model, f, mobjs))]
+    sources = [source(src, tuple(measures.values()), roles) for (src, roles), measures in by_piece.items()]
+    warnings: list[str] = [w for f in fspecs for w in (unapplied_filter_warning(model, f, mobjs),
+                                                       role_filter_warning(model, f, mobjs)) if w]
     from_scope = bool(dobjs) and scope_model is not None and all(reaches(model, d, scope_model) for d in dobjs)
-    scope_keys = source(scope_model, ()) if from_scope and scope_model not in by_source else None
+    # the scope's rows read every dimension by its own key: without a piece doing so, scope keys
+    scope_keys = source(scope_model, ()) if from_scope and (scope_model, ()) not in by_piece else None
     members = tuple(_members(model, d, scope_model, scope_values, date_start, date_end) for d in dobjs) \
         if request.fill_missing else ()
     order = _order(dobjs, mobjs, request.sort_by, request.sort_order)

@@ -78,9 +78,16 @@ class FilterUse:
 
 @dataclass(frozen=True)
 class SourcePlan:
-    """One aggregation CTE: a semantic model aggregated at the requested grain."""
+    """One aggregation CTE: a semantic model aggregated at the requested grain.
+
+    Metrics of one model that read a dimension through different roles (``customer`` as
+    ``submitted_by`` for one, as its own key for another) group by different keys, so each
+    key choice is a piece of its own (``name``), stitched on the dimension values like a
+    piece of another model."""
 
     model: str
+    name: str  # the piece: the model, plus its roles ("tests__customer_as_submitted_by")
+    roles: tuple[tuple[str, str], ...]  # (dimension, the role dimension whose key it reads here)
     measures: tuple[Measure, ...]
     filters: tuple[FilterSpec, ...]  # the query's filters that restrict this source's rows
     group_keys: tuple[DimensionView, ...]  # one per requested dimension, in order
@@ -118,7 +125,7 @@ class QueryPlan:
     date_dimension: str | None  # the time dimension a date range bounds (the scope model's)
     rows_from_scope: bool  # every dimension reaches the scope model: its rows in scope give the rows
     scope_keys: SourcePlan | None  # the scope's combinations join the spine
-    row_sources: tuple[str, ...]  # sources whose own combinations join the spine
+    row_sources: tuple[str, ...]  # pieces (SourcePlan.name) whose own combinations join the spine
     fill_missing: bool
     members: tuple[Members, ...]  # with fill_missing, one per dimension
     order_by: tuple[tuple[str, bool], ...]  # (output column, descending)

@@ -16,6 +16,7 @@ twice, so such a source is de-duplicated first (``SourcePlan.deduplicate``).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 from sqlglot import exp
@@ -56,14 +57,32 @@ class _Joins:
         return False
 
 
+def piece_name(source: str, roles: tuple[tuple[str, str], ...]) -> str:
+    """The name of a source's piece for a choice of roles.
+
+    >>> piece_name("tests", ()), piece_name("tests", (("customer", "submitted_by"),))
+    ('tests', 'tests__customer_as_submitted_by')
+    """
+    return "__".join([source, *(f"{dim}_as_{role}" for dim, role in roles)])
+
+
 def plan_source(model: Model, source: str, measures: tuple[Measure, ...], filters: tuple[FilterSpec, ...],
                 dims: Sequence[Dimension], scope_model: str | None, scope_values: tuple[Any, ...] | None,
-                date_dimension: str | None) -> SourcePlan:
-    """Plan one source aggregated by ``dims`` under the query's scope, dates and filters."""
+                date_dimension: str | None, roles: tuple[tuple[str, str], ...] = ()) -> SourcePlan:
+    """Plan one source aggregated by ``dims`` under the query's scope, dates and filters;
+    a dimension in ``roles`` is read through its role dimension's key."""
+    role_of = dict(roles)
+
+    def read_as(dim: Dimension) -> Dimension:
+        return model.dimensions[role_of[dim.name]] if dim.name in role_of else dim
+
+    def relabel(view: DimensionView, dim: Dimension) -> DimensionView:
+        return view if view.dimension == dim.name else replace(view, dimension=dim.name)
+
     joins = _Joins(model)
     group_keys = []
     for dim in dims:
-        view = dimension_view(model, dim, source)
+        view = relabel(dimension_view(model, read_as(dim), source), dim)
         joins.add(view.path, view if view.path and view.path[-1].fans_out else None)
         group_keys.append(view)
     scope = dates = None
@@ -77,7 +96,8 @@ def plan_source(model: Model, source: str, measures: tuple[Measure, ...], filter
     grouped = {v.dimension: v for v in group_keys}
     uses = []
     for f in filters:
-        for view in filter_views(model, model.dimensions[f.dimension], source):
+        dim = model.dimensions[f.dimension]
+        for view in (relabel(v, dim) for v in filter_views(model, read_as(dim), source)):
             # the same column reached by another path (the bridge seen from its own test) is
             # another row: only the grouped key's own join may carry the condition directly
             own = grouped.get(f.dimension)
@@ -91,7 +111,8 @@ def plan_source(model: Model, source: str, measures: tuple[Measure, ...], filter
                 uses.append(FilterUse(f, view, semi_join=False))
     repeat = joins.repeat_rows(group_keys)
     return SourcePlan(
-        model=source, measures=measures, filters=filters, group_keys=tuple(group_keys),
+        model=source, name=piece_name(source, roles), roles=roles, measures=measures, filters=filters,
+        group_keys=tuple(group_keys),
         joins=tuple(JoinStep(join, not_null) for join, not_null in joins.steps.values()),
         filter_uses=tuple(uses), scope=scope, dates=dates, rows_repeat=repeat,
         deduplicate=repeat and any(model.metrics[ms.metric].type in REPEAT_SENSITIVE for ms in measures),

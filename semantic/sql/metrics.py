@@ -9,6 +9,8 @@ formula shown (``testio-semantic list metrics``, ``capabilities()``) is the SQL 
 >>> m = load_model()
 >>> metric_formula(m, m.metrics["bug_count"])
 'COALESCE(COUNT(DISTINCT bug_id), 0)'
+>>> metric_dtype(m, m.metrics["bug_severity_score"])
+'int64'
 >>> print(metric_formula(m, m.metrics["bugs_per_test"]))
 CASE WHEN COALESCE(COUNT(DISTINCT test_id), 0) IS NULL OR COALESCE(COUNT(DISTINCT test_id), 0) = 0 THEN NULL ELSE COALESCE(COUNT(DISTINCT bug_id), 0) * 1.0 / COALESCE(COUNT(DISTINCT test_id), 0) END
 """
@@ -18,12 +20,16 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from sqlglot import exp
+from sqlglot.optimizer.annotate_types import annotate_types
 
 from semantic.model.spec import Metric, MetricInput, Model
 
 # Aggregations that are 0, not NULL, for a group without rows.
 COUNTING = ("count", "count_distinct", "sum")
 _AGGREGATES = {"count": exp.Count, "sum": exp.Sum, "avg": exp.Avg, "min": exp.Min, "max": exp.Max}
+# The SQL type of each value type of the YAML columns (for typing a metric's expression).
+_SQL_TYPES = {"integer": "BIGINT", "float": "DOUBLE", "string": "VARCHAR", "boolean": "BOOLEAN",
+              "timestamp": "TIMESTAMP"}
 
 
 def aggregate(metric_type: str, value: exp.Expression) -> exp.Expression:
@@ -77,3 +83,17 @@ def input_aggregate(model: Model, inp: MetricInput) -> exp.Expression:
 def metric_formula(model: Model, metric: Metric) -> str:
     """The formula of a metric as SQL, from its expression trees (one text for CLI and capabilities)."""
     return metric_value(model, metric, lambda inp: input_aggregate(model, inp)).sql(dialect="duckdb")
+
+
+def metric_dtype(model: Model, metric: Metric) -> str:
+    """The pandas dtype of a metric's column: counts are ``int64``; a sum is ``int64`` when its
+    expression is integer-typed (typed by sqlglot from the model's column types), else
+    ``float64``, like every other metric (a fractional sum is never truncated)."""
+    if metric.type in ("count", "count_distinct"):
+        return "int64"
+    if metric.type != "sum":
+        return "float64"
+    typed = metric.expr.copy().transform(lambda n: exp.cast(exp.null(), _SQL_TYPES[
+        model.models[n.table or metric.model].column_type(n.name) or "float"]) if isinstance(n, exp.Column) else n)
+    integer = annotate_types(typed, dialect="duckdb").type.is_type(*exp.DataType.INTEGER_TYPES)
+    return "int64" if integer else "float64"

@@ -101,7 +101,7 @@ def _stitch(model: Model, plan: QueryPlan, ctes: Ctes, names: dict[str, str], eq
     """The FROM clause joining the pieces, and each key column's expression on it."""
     dims = [model.dimensions[d] for d in plan.dimensions]
     kcols = [key_alias(d.name) for d in dims]
-    order = [sp.model for sp in plan.sources]
+    order = [sp.name for sp in plan.sources]
     if not dims:
         final = exp.select().from_(table(names[order[0]]), copy=False)
         for s in order[1:]:
@@ -145,10 +145,11 @@ def render_plan(model: Model, plan: QueryPlan, equality_joins: bool = False) -> 
     ctes: Ctes = [(labels_cte_name(d), labels_select(model, d)) for d in _labels_needed(model, plan)]
     if plan.scope_keys is not None:
         ctes.append(("scope_keys", source_select(model, plan, plan.scope_keys)))
-    names = {}
+    names, piece_of = {}, {}
     for sp in plan.sources:
-        names[sp.model] = f"agg_{sp.model}"
-        ctes.append((names[sp.model], source_select(model, plan, sp)))
+        names[sp.name] = f"agg_{sp.name}"
+        ctes.append((names[sp.name], source_select(model, plan, sp)))
+        piece_of.update((ms.name, names[sp.name]) for ms in sp.measures)
     final, keys = _stitch(model, plan, ctes, names, equality_joins)
     cols = []
     for d in (model.dimensions[name] for name in plan.dimensions):
@@ -164,7 +165,7 @@ def render_plan(model: Model, plan: QueryPlan, equality_joins: bool = False) -> 
         if d.id_expr is not None:
             cols.append(exp.alias_(with_key(d.id_expr, key), f"{d.name}_id", copy=False))
     for name in plan.metrics:
-        column = lambda inp: exp.column(inp.name, names[model.metrics[inp.metric].model])  # noqa: E731
+        column = lambda inp: exp.column(inp.name, piece_of[inp.name])  # noqa: E731
         cols.append(exp.alias_(metric_value(model, model.metrics[name], column), name, copy=False))
     final = final.select(*cols, copy=False)
     if plan.dimensions:  # without dimensions there is exactly one row: nothing to sort or cut

@@ -28,6 +28,7 @@ import sqlglot
 from semantic.answer.warehouse import open_warehouse, warehouse_path
 from semantic.errors import ModelValidationError, SemanticError
 from semantic.model.loader import load_model, validate_against_warehouse
+from semantic.plan.resolve import filter_target, filter_value_type
 from semantic.sql.compiler import DIALECTS
 from semantic.sql.metrics import metric_formula
 from semantic.surfaces.query import explain, query_metrics
@@ -65,12 +66,15 @@ def parse_where(clauses: Sequence[str]) -> dict[str, Any]:
 
 
 def _typed_filters(filters: dict[str, Any]) -> dict[str, Any]:
-    """Shell text to the dimension's value type (``known_bug=true`` is a boolean)."""
-    dimensions = load_model().dimensions
+    """Shell text to the type the filter compares with (``known_bug=true`` is a boolean,
+    ``product_id=1001`` an integer); an unknown name is left for the query to refuse."""
+    model = load_model()
 
     def convert(name: str, value: str) -> Any:
-        dim = dimensions.get(name)
-        kind = dim and ((dim.label_type if dim.label_expr is not None else None) or dim.value_type)
+        try:
+            kind = filter_value_type(*filter_target(model, name))
+        except SemanticError:
+            return value
         if kind == "boolean" and value.lower() in ("true", "false"):
             return value.lower() == "true"
         if kind == "integer" and value.lstrip("-").isdigit():
@@ -168,7 +172,7 @@ def _list(args: argparse.Namespace) -> int:
     else:
         rows = [
             {"name": d.name, "type": f"time ({d.granularity})" if d.is_time else "categorical",
-             "id": f"{d.name}_id" if d.has_id else "", "description": d.description}
+             "id": f"{d.name}_id" if d.has_id else "", "values": _values(d, args.output), "description": d.description}
             for d in sorted(model.dimensions.values(), key=lambda d: d.name)
         ]
     if args.output == "json":
@@ -179,6 +183,14 @@ def _list(args: argparse.Namespace) -> int:
     for row in rows:
         print("  ".join(str(row[k]).ljust(w) for k, w in widths.items()).rstrip())
     return 0
+
+
+def _values(dim, output: str):
+    """A dimension's declared values (JSON: a list, or null when it declares none)."""
+    if output == "json":
+        return None if dim.allowed_values is None else list(dim.allowed_values)
+    return "" if dim.allowed_values is None else "|".join(str(v).lower() if isinstance(v, bool) else str(v)
+                                                           for v in dim.allowed_values)
 
 
 def _validate(args: argparse.Namespace) -> int:

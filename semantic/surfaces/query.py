@@ -17,7 +17,7 @@ import pandas as pd
 from sqlglot import exp
 
 from semantic.answer.execute import execute
-from semantic.answer.explain import describe_metric, explain_plan, scope_summary
+from semantic.answer.explain import describe_metric, explain_plan, no_match_note, scope_summary
 from semantic.answer.freshness import TableFreshness, WarehouseLoadLogFreshness, freshness_warning
 from semantic.answer.result import MetricResult
 from semantic.answer.warehouse import open_warehouse
@@ -30,7 +30,7 @@ from semantic.plan.dates import ACCEPTED_FORMS, clock_day, resolve_date_range
 from semantic.plan.resolve import metric_inputs
 from semantic.plan.timegrain import LABELS
 from semantic.sql.compiler import DIALECTS, compile_query
-from semantic.sql.metrics import metric_formula
+from semantic.sql.metrics import metric_dtype, metric_formula
 
 
 def _model(model) -> Model:
@@ -76,11 +76,12 @@ def _tables(model, plan) -> list[str]:
     if plan.scope_model:
         names.add(model.models[plan.scope_model].table)
     for d in plan.dimensions + tuple(f.dimension for f in plan.filters):
-        dim = model.dimensions[d]
-        for c in dim.key.find_all(exp.Column):
-            if c.table:
-                names.add(model.models[c.table].table)
-        names.update(model.models[lk].table for lk in dim.lookups)
+        dims = [model.dimensions[d]] + [model.dimensions[role] for _, role in model.dimensions[d].metric_roles]
+        for dim in dims:
+            for c in dim.key.find_all(exp.Column):
+                if c.table:
+                    names.add(model.models[c.table].table)
+            names.update(model.models[lk].table for lk in dim.lookups)
     return sorted(names)
 
 
@@ -124,6 +125,10 @@ def query_metrics(metrics, dimensions=(), filters=None, start_date=None, end_dat
             WarehouseLoadLogFreshness(con) if freshness is None else freshness, tables)
     df = _types(model, plan, df)
     warnings = list(plan.warnings) + warnings_extra
+    explanation = explain_plan(model, plan)
+    if _nothing_matched(plan, df) and (note := no_match_note(model, plan)):
+        warnings.append(note)
+        explanation += "\n" + note
     warnings += [w for f in fresh.values() if (w := freshness_warning(f))]
     if total > len(df):
         warnings.append(f"showing {len(df)} of {total} rows (limit {plan.limit})")
@@ -133,7 +138,13 @@ def query_metrics(metrics, dimensions=(), filters=None, start_date=None, end_dat
         "date_range": [_iso(rng.start), _iso(rng.end)], "dialect": dialect, "tables": tables,
         "freshness": {t: f.to_dict() for t, f in fresh.items()},
     }
-    return MetricResult(df, compiled.sql, explain_plan(model, plan), warnings, meta)
+    return MetricResult(df, compiled.sql, explanation, warnings, meta)
+
+
+def _nothing_matched(plan, df) -> bool:
+    """No rows, or only rows in which every metric is 0 or NULL (the groups in scope, empty)."""
+    values = df[list(plan.metrics)]
+    return bool(((values == 0) | values.isna()).all(axis=None))
 
 
 def _execute(con, sql: str, config: Guardrails, model: Model):
@@ -164,12 +175,7 @@ def _table_freshness(source, tables) -> tuple[dict, list[str]]:
 
 def _types(model, plan, df):
     for name in plan.metrics:
-        metric = model.metrics[name]
-        if metric.type in ("count", "count_distinct", "sum") and all(
-                model.metrics[i.metric].type != "sum" or True for i in metric_inputs(model, metric)):
-            df[name] = df[name].astype("int64")
-        else:
-            df[name] = df[name].astype("float64")
+        df[name] = df[name].astype(metric_dtype(model, model.metrics[name]))
     for d in plan.dimensions:
         dim = model.dimensions[d]
         if dim.has_id and f"{d}_id" in df and dim.value_type == "integer":
@@ -187,6 +193,7 @@ def capabilities(model=None) -> dict:
             "description": d.description, "grain": model.models[d.model].entity, "has_id": d.has_id,
             "id_column": f"{name}_id" if d.has_id else None, "value_type": d.label_type or d.value_type,
             "allowed_values": list(d.allowed_values) if d.allowed_values is not None else None,
+            "metric_roles": dict(d.metric_roles),
             "time_granularity": d.granularity,
             "label_format": LABELS[d.granularity].example if d.is_time else None,
         }
@@ -200,7 +207,8 @@ def capabilities(model=None) -> dict:
     return {
         "dimensions": dims, "metrics": metrics,
         "filters": {"syntax": "{dimension: value} equality; {dimension: [v1, v2]} IN; {dimension: None} IS NULL; "
-                              "[v1, None] IN or NULL; '<dimension>_id' filters on the id of entity dimensions",
+                              "[v1, None] IN or NULL; '<dimension>_id' filters on the id of entity dimensions; "
+                              "a value outside a dimension's allowed_values is an InvalidFilterValueError",
                     "scope": scope_summary(model)},
         "limits": {"max_dimensions": config.max_dimensions, "default_row_limit": config.default_row_limit,
                    "max_row_limit": config.max_row_limit, "query_timeout_s": config.query_timeout_s},

@@ -21,6 +21,7 @@ def test_demo_materialises_everything_and_prints_the_summary(tmp_path):
     )
     assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
     out = completed.stdout
+    assert out.startswith(f"Dagster instance: {tmp_path / 'dagster.yaml'} (from DAGSTER_HOME; ")
     assert "built-in simulator" in out and "succeeded" in out
     assert ", 0 failed" in out
     for asset in ("products", "features", "tests", "test_features", "test_platforms", "bugs", "users"):

@@ -43,6 +43,7 @@ EXPECT = {
 KINDS = tuple(EXPECT)
 
 LINE = re.compile(r"^(?P<indent> *)(?P<dash>- )?(?P<key>[A-Za-z_][A-Za-z0-9_]*):(?P<sep> *)(?P<value>.*)$")
+DATA_MAPPINGS = {"columns", "overrides", "metric_roles"}  # their keys are names of columns, models, metrics
 FREE_TEXT = {"name", "description", "entity", "entities", "filter_description", "alias"}
 FIELD_NAMES = {name for cls in vars(schema).values() if isinstance(cls, type) and issubclass(cls, schema.Entry)
                for name in cls.model_fields}
@@ -104,6 +105,17 @@ def _typo(rng: random.Random, word: str) -> str:
     return word + "x"
 
 
+def _parent_key(lines: list[str], index: int) -> str | None:
+    """The key of the mapping a line belongs to (None at the top or in a list item's first line)."""
+    indent = len(lines[index]) - len(lines[index].lstrip(" "))
+    for j in range(index - 1, -1, -1):
+        match = LINE.match(lines[j])
+        own = len(lines[j]) - len(lines[j].lstrip(" "))
+        if match and own < indent:
+            return match["key"] if not match["value"].strip() else None
+    return None
+
+
 def _structure_lines(lines: list[str]) -> list[int]:
     """Lines that are a key (or a list item's first key), never inside a folded text."""
     return [i for i, line in enumerate(lines) if LINE.match(line) and len(LINE.match(line)["indent"]) <= 6
@@ -146,9 +158,10 @@ def _line_edit(kind: str, rng: random.Random):
 
     def rename_key(lines, i, m):
         new = _typo(rng, m["key"])
+        data_key = _parent_key(lines, i) in DATA_MAPPINGS
         lines[i] = f"{m['indent']}{m['dash'] or ''}{new}:{m['sep']}{m['value']}"
-        # a schema key's new name is unknown at its line; a renamed column may be missed where it is used
-        return i + 1, f"{m['key']} -> {new}", m["key"] in FIELD_NAMES
+        # a schema key's new name is unknown at its line; a renamed column is missed where it is used
+        return i + 1, f"{m['key']} -> {new}", not data_key
 
     def reference_typo(lines, i, m):
         new = _typo(rng, m["value"].strip())

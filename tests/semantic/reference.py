@@ -28,8 +28,8 @@ EXECUTED = ("running", "locked", "customer_finalized", "archived")
 
 # dimension -> whether it returns a <name>_id column
 TEST_DIMENSIONS = {
-    "product": True, "feature": True, "platform": True, "customer": True, "test_status": False,
-    "testing_type": False, "test_environment": True,
+    "product": True, "feature": True, "platform": True, "customer": True, "created_by": True, "submitted_by": True,
+    "test_status": False, "testing_type": False, "test_environment": True,
     "day": False, "week": False, "month": False, "quarter": False, "year": False,
 }
 BUG_DIMENSIONS = {
@@ -51,6 +51,10 @@ RATIOS = {
 METRICS = (*TEST_METRICS, *BUG_METRICS, *RATIOS)
 NEEDS_TESTS = {*TEST_METRICS, "bugs_per_test"}
 SEVERITY_WEIGHTS = {"critical": 5, "high": 3}
+# Whom `customer` means: the test's submitter for tests_submitted, its creator for every other
+# metric (semantic/README.md, "Roles of a customer user"); created_by / submitted_by always one role.
+CREATOR, SUBMITTER = "created_by", "submitted_by"
+CUSTOMER_ROLE = {"tests_submitted": SUBMITTER}
 
 
 class ReferenceQueryError(Exception):
@@ -80,11 +84,15 @@ def reference_query(
     world = _World(tables)
     allowed = _Filters(filters)
     date_range = date_range or DateRange(None, None)
-    tests = [t for t in tables["tests"] if world.test_in_scope(t, allowed, date_range)]
+    # Tests in scope when `customer` means the creator (every metric but tests_submitted), and
+    # when it means the submitter (tests_submitted).
+    tests = [t for t in tables["tests"] if world.test_in_scope(t, allowed, date_range, CREATOR)]
+    submitted_scope = [t for t in tables["tests"] if world.test_in_scope(t, allowed, date_range, SUBMITTER)]
     in_scope = {t["test_id"] for t in tests}
     # A feature filter applies to a bug's own feature, not to the features its test lists.
     bug_tests = {
-        t["test_id"] for t in tables["tests"] if world.test_in_scope(t, allowed.without("feature"), date_range)
+        t["test_id"] for t in tables["tests"]
+        if world.test_in_scope(t, allowed.without("feature"), date_range, CREATOR)
     }
     bugs = [b for b in tables["bugs"] if b["test_id"] in bug_tests and world.bug_matches(b, allowed)]
     test_features = [
@@ -98,10 +106,11 @@ def reference_query(
         return cartesian(*per_dim)
 
     bug_grain = any(d in BUG_DIMENSIONS for d in dimensions)
-    test_rows = defaultdict(set)  # key -> test ids
-    for t in tests if not bug_grain else ():
-        for key in keys(world.test_values(t)):
-            test_rows[key].add(t["test_id"])
+    test_rows = {CREATOR: defaultdict(set), SUBMITTER: defaultdict(set)}  # customer's role -> key -> test ids
+    for role, scoped in ((CREATOR, tests), (SUBMITTER, submitted_scope)):
+        for t in scoped if not bug_grain else ():
+            for key in keys(world.test_values(t, role)):
+                test_rows[role][key].add(t["test_id"])
     feature_rows = defaultdict(set)  # key -> catalogue feature ids
     for tf in test_features if not bug_grain else ():
         values = world.test_values(world.tests[tf["test_id"]])
@@ -118,7 +127,10 @@ def reference_query(
     elif bug_grain:
         groups = list(bug_rows)
     else:
-        groups = set(test_rows)
+        # the tests in scope (customer as the creator) and each metric's own rows
+        groups = set(test_rows[CREATOR])
+        if "tests_submitted" in metrics:
+            groups |= set(test_rows[SUBMITTER])
         if any(m not in TEST_METRICS for m in metrics):
             groups |= set(bug_rows)
         if "features_tested" in metrics:
@@ -131,7 +143,8 @@ def reference_query(
             if DIMENSIONS[dim]:
                 row[f"{dim}_id"] = value[1]
         for metric in metrics:
-            row[metric] = _metric(metric, test_rows.get(key, set()), world.tests,
+            role = CUSTOMER_ROLE.get(metric, CREATOR)
+            row[metric] = _metric(metric, test_rows[role].get(key, set()), world.tests,
                                   feature_rows.get(key, set()), list(bug_rows.get(key, {}).values()))
         records.append(row)
     columns = [c for d in dimensions for c in ((d, f"{d}_id") if DIMENSIONS[d] else (d,))] + list(metrics)
@@ -175,6 +188,11 @@ class _Filters:
 
     def accepts(self, dim: str, value: tuple) -> bool:
         return all(value[index] in allowed for index, allowed in self.by_dim.get(dim, ()))
+
+    def any_member_accepted(self, dim: str, members: list[tuple]) -> bool:
+        """Each filter on ``dim`` (label, id) is met by some member: a test with platforms
+        Windows and macOS meets both ``platform = Windows`` and ``platform_id = <macOS>``."""
+        return all(any(m[index] in allowed for m in members) for index, allowed in self.by_dim.get(dim, ()))
 
 
 def _metric(metric: str, test_ids: set, tests: dict, feature_ids: set, bugs: list[dict]) -> float | int | None:
@@ -226,19 +244,24 @@ class _World:
             title = min(titles, default=None)
         return title
 
-    def test_values(self, t: dict) -> dict[str, list[tuple]]:
+    def test_values(self, t: dict, customer_role: str = CREATOR) -> dict[str, list[tuple]]:
+        """Values of a test, ``customer`` being the user in ``customer_role`` (created_by / submitted_by)."""
         end = t["end_at"]
         features = {}
         for tf in self.features_of[t["test_id"]]:
             if tf["feature_id"] is not None:
                 features.setdefault(tf["feature_id"], self.feature_label(tf["feature_id"]))
         platforms = {p["operating_system_id"]: p["operating_system_name"] for p in self.platforms_of[t["test_id"]]}
-        creator = t["created_by"]
+        def customer(name):
+            return [(name, None if name is None else f"customer:{name}")]
+
         return {
             "product": [(self.products.get(t["product_id"], {}).get("name"), t["product_id"])],
             "feature": [(label, fid) for fid, label in features.items()] or [(None, None)],
             "platform": [(label, pid) for pid, label in platforms.items()] or [(None, None)],
-            "customer": [(creator, None if creator is None else f"customer:{creator}")],
+            "customer": customer(t[customer_role]),
+            "created_by": customer(t["created_by"]),
+            "submitted_by": customer(t["submitted_by"]),
             "test_status": [(t["status"],)],
             "testing_type": [(t["testing_type"],)],
             "test_environment": [(t["test_environment_title"], t["test_environment_id"])],
@@ -262,15 +285,13 @@ class _World:
         )
         return values
 
-    def test_in_scope(self, t: dict, allowed: _Filters, date_range: DateRange) -> bool:
+    def test_in_scope(self, t: dict, allowed: _Filters, date_range: DateRange, customer_role: str) -> bool:
         if not date_range.contains(t["end_at"]):
             return False
         if "test_status" not in allowed and t["status"] not in EXECUTED:
             return False
-        values = self.test_values(t)
-        return all(
-            any(allowed.accepts(dim, v) for v in values[dim]) for dim in allowed if dim in TEST_DIMENSIONS
-        )
+        values = self.test_values(t, customer_role)
+        return all(allowed.any_member_accepted(dim, values[dim]) for dim in allowed if dim in TEST_DIMENSIONS)
 
     def bug_matches(self, b: dict, allowed: _Filters) -> bool:
         values = self.bug_values(b)

@@ -41,6 +41,7 @@ CATALOGUE = (10, 11, 12)  # feature ids 13 and 14 appear in test features only
 FEATURES = [{"feature_id": f, "product_id": 1, "title": f"Feature {f}"} for f in CATALOGUE]
 PLATFORMS = {1: "Windows", 2: "macOS", 3: "Android"}
 CUSTOMERS = ("alice", "bob", None)
+SUBMITTERS = (*CUSTOMERS, "carol")  # carol submits tests others created, and creates none
 TESTERS = ("tina", "tom", "x'; DROP TABLE bugs; --", None)
 ENVIRONMENTS = {7: "Staging", 8: "Production"}
 # Day boundaries on purpose: midnight, the last microsecond of a day, month and year ends.
@@ -65,7 +66,7 @@ def warehouses(draw) -> dict[str, list[dict]]:
             "testing_type": draw(st.sampled_from(["coverage", "focused", "rapid", None])),
             "end_at": draw(st.sampled_from((*MOMENTS, None))),
             "created_by": draw(st.sampled_from(CUSTOMERS)),
-            "submitted_by": draw(st.sampled_from(CUSTOMERS)),
+            "submitted_by": draw(st.sampled_from(SUBMITTERS)),
             "test_environment_id": env,
             "test_environment_title": ENVIRONMENTS.get(env),
         })
@@ -102,7 +103,9 @@ FILTER_VALUES = {
     "product": ["Product 1", "Product 2"],
     "feature": ["Feature 10", "Feature 11", "Snapshot 13", None],
     "platform": [*PLATFORMS.values(), None],
-    "customer": list(CUSTOMERS),
+    "customer": list(SUBMITTERS),
+    "created_by": list(CUSTOMERS),
+    "submitted_by": list(SUBMITTERS),
     "test_status": list(TEST_STATUSES),
     "testing_type": ["coverage", "focused", None],
     "test_environment": [*ENVIRONMENTS.values(), None],
@@ -119,7 +122,9 @@ FILTER_VALUES = {
     "product_id": [1, 2],
     "feature_id": [10, 13, None],
     "platform_id": [2, 3, None],
-    "customer_id": ["customer:alice", None],
+    "customer_id": ["customer:alice", "customer:carol", None],
+    "created_by_id": ["customer:bob", None],
+    "submitted_by_id": ["customer:alice", "customer:carol"],
     "tester_id": ["tester:tom", None],
 }
 DATES = (None, "2025-01-01", "2025-02-28", "2025-03-01", "2024-12-31", "last month", "this year", "yesterday", "YTD")

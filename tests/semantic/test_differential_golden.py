@@ -51,6 +51,7 @@ def test_golden_numbers_of_the_issue(golden, side):
 @pytest.mark.parametrize(
     ("dimensions", "filters"),
     [((), None), (("feature",), None), (("severity", "bug_status"), None), (("month", "customer"), None),
+     (("submitted_by", "created_by"), None), (("customer",), {"customer": "bob"}),
      (("tester",), {"severity": ["low", "high"]}), (("week",), {"bug_status": "rejected"}),
      ((), {"severity": "critical"}), (("rejection_reason", "known_bug"), None)],
 )
@@ -59,6 +60,44 @@ def test_golden_dataset_agrees_with_the_reference(golden, dimensions, filters):
     metrics = [m for m in METRICS if not bug_grain or m not in
                {"test_count", "tests_created", "tests_submitted", "features_tested", "bugs_per_test"}]
     both(golden, metrics, dimensions, filters)
+
+
+ROLES = ("customer", "created_by", "submitted_by")
+
+
+@pytest.mark.parametrize("metric", METRICS)
+@pytest.mark.parametrize("role", ROLES)
+def test_each_metric_by_each_role_of_a_customer_agrees_with_the_reference(golden, metric, role):
+    both(golden, [metric], [role])
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("value", [{"": "bob"}, {"": "alice"}, {"_id": "customer:alice"}, {"": None},
+                                   {"": ["bob", None]}, {"_id": ["customer:bob", "customer:nobody"]}])
+def test_every_metric_filtered_by_a_role_agrees_with_the_reference(golden, role, value):
+    """All metrics together, so pieces reading different roles are stitched in one answer."""
+    ((suffix, wanted),) = value.items()
+    filters = {f"{role}{suffix}": wanted}
+    both(golden, METRICS, [role], filters)
+    both(golden, METRICS, (), filters)
+    both(golden, METRICS, ["product"], filters)
+
+
+def test_the_golden_roles_by_hand(golden):
+    """alice created the four tests; bob submitted 3003 (two rejected bugs), alice the other three."""
+    def rows(metrics, dimension, **kw):
+        df = both(golden, metrics, [dimension], **kw)
+        return {r[dimension]: tuple(r[m] for m in metrics) for r in df.to_dict("records")}
+
+    metrics = ["tests_submitted", "tests_created", "test_count", "bug_count"]
+    assert rows(metrics, "created_by") == {"alice": (4, 4, 4, 10)}
+    assert rows(metrics, "submitted_by") == {"alice": (3, 3, 3, 8), "bob": (1, 1, 1, 2)}
+    # customer: the submitter for tests_submitted, the creator for every other metric
+    assert rows(metrics, "customer") == {"alice": (3, 4, 4, 10), "bob": (1, 0, 0, 0)}
+    filtered = both(golden, metrics, (), {"customer": "bob"}).iloc[0].tolist()
+    assert filtered == [1, 0, 0, 0]
+    by_id = both(golden, metrics, (), {"customer_id": "customer:alice"}).iloc[0].tolist()
+    assert by_id == [3, 4, 4, 10]
 
 
 def test_a_feature_tested_without_bugs_has_zero_bugs(golden):

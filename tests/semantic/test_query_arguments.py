@@ -3,12 +3,12 @@ typed error that says what is wrong and what is accepted, or the answer the user
 
 from __future__ import annotations
 
-import shutil
 from datetime import date, datetime, timedelta, timezone
 
 import duckdb
 import pytest
 
+from model_files import copy_models, edit
 from semantic import DateExpressionError, capabilities, explain, load_model, query_metrics
 from semantic.errors import (
     GuardrailError, InvalidArgumentError, InvalidFilterError, ModelValidationError,
@@ -136,10 +136,8 @@ def test_model_and_capabilities_take_a_model_or_its_folder(golden, tmp_path):
 
 
 def test_a_table_typo_found_at_query_time_names_its_file_and_line(golden, tmp_path):
-    models = tmp_path / "models"
-    shutil.copytree(MODELS_DIR, models)
-    bugs = models / "bugs.yaml"
-    bugs.write_text(bugs.read_text().replace("    table: bugs\n", "    table: bug\n", 1))
+    models = copy_models(tmp_path)
+    edit(models / "bugs.yaml", "    table: bugs\n", "    table: bug\n")
     with pytest.raises(ModelValidationError) as info:
         q(golden, model=load_model(models))
     assert "table 'bug' of semantic model bugs is not in the warehouse; did you mean 'bugs'?" in str(info.value)

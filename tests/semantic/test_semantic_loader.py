@@ -2,35 +2,19 @@
 
 from __future__ import annotations
 
-import shutil
-from pathlib import Path
-
 import duckdb
 import pytest
 
+from model_files import copy_models, edit
 from semantic.errors import ModelValidationError
-from semantic.model.loader import MODELS_DIR, load_model, validate_against_warehouse
+from semantic.model.loader import load_model, validate_against_warehouse
 from warehouse_fixtures import build_warehouse
-
-
-def copy_models(tmp_path: Path) -> Path:
-    target = tmp_path / "models"
-    shutil.copytree(MODELS_DIR, target)
-    return target
-
-
-def edit(path: Path, old: str, new: str) -> int:
-    text = path.read_text()
-    assert old in text
-    line = text[: text.index(old)].count("\n") + 1
-    path.write_text(text.replace(old, new, 1))
-    return line
 
 
 def test_shipped_model_is_valid_and_matches_the_warehouse_schema():
     model = load_model()
     assert len([m for m in model.metrics.values() if not m.hidden]) == 13
-    assert len(model.dimensions) == 17
+    assert len(model.dimensions) == 19
     validate_against_warehouse(model, build_warehouse(duckdb.connect()))
     assert load_model() is model  # cached
 
@@ -153,13 +137,13 @@ def test_a_second_default_scope_is_refused(tmp_path):
     ("test_features.yaml", "    overrides:\n      test_features: feature_id\n      bugs: feature_id\n",
      "    overrides:\n      - test_features\n      - bugs\n", ["overrides of dimension feature must be a mapping, got a list"]),
     ("tests.yaml", "  - name: customer", "  - nme: customer",
-     ["dimension #2 lacks the required field 'name'", "unknown field 'nme' in dimension #2; did you mean 'name'?"]),
+     ["dimension #4 lacks the required field 'name'", "unknown field 'nme' in dimension #4; did you mean 'name'?"]),
     ("tests.yaml", "    filter: created_by IS NOT NULL", "    hidden: 'no'\n    filter: created_by IS NOT NULL",
      ["hidden of metric tests_created must be true or false, got 'no' (text); write true or false without quotes"]),
     ("bugs.yaml", "    key: known\n", "    key: known\n    value_type: bool\n",
      ["bad value type 'bool' in dimension known_bug (valid: integer, string, boolean, timestamp, float); "
       "did you mean 'boolean'?"]),
-    ("tests.yaml", "  - name: customer", "  - name: null", ["name of dimension #2 must be text, got an empty value"]),
+    ("tests.yaml", "  - name: customer", "  - name: null", ["name of dimension #4 must be text, got an empty value"]),
     ("tests.yaml", "    table: tests\n", "    table: tests\n    table: testz\n",
      ["duplicate key 'table' (first at line 4); YAML would keep only the last one"]),
     ("ratios.yaml", "    numerator: bug_count\n", "    inputs: 5\n    numerator: bug_count\n",
@@ -181,9 +165,9 @@ def test_a_second_default_scope_is_refused(tmp_path):
      ["'no' in allowed_values of dimension known_bug is not of the dimension's type boolean"]),
     ("tests.yaml", "    label: {expr: products.name, lookup: [products]}", "    label: products.name",
      ["label of dimension product must be a mapping of fields"]),
-    ("tests.yaml", "    key: created_by", "    key: 5", ["key of dimension customer must be text, got 5 (a number)"]),
+    ("tests.yaml", "    key: created_by", "    key: 5", ["key of dimension created_by must be text, got 5 (a number)"]),
     ("tests.yaml", "    key: created_by", "    key: 2025-02-30", ["cannot read '2025-02-30' as timestamp"]),
-    ("tests.yaml", "    key: created_by", "    key: \"\"", ["key of dimension customer must not be empty"]),
+    ("tests.yaml", "    key: created_by", "    key: \"\"", ["key of dimension created_by must not be empty"]),
     ("tests.yaml", "        bridge: true", "        bridge: yes", ["bridge of join to test_features of semantic model tests"]),
     ("tests.yaml", "semantic_models:", "semantic_model:", ["unknown field 'semantic_model' in the file; did you mean"]),
     ("tests.yaml", "    expr: test_id\n    filter: created_by", "    expr: test_id\n    filter:\n    x: created_by",

@@ -96,7 +96,8 @@ def build_warehouse(
 
 
 def golden_rows() -> dict[str, list[dict[str, Any]]]:
-    """The golden dataset of issue 3: product 1001, feature 2001, locked tests 3001-3004."""
+    """The golden dataset of issue 3: product 1001, feature 2001, locked tests 3001-3004, all
+    created by alice; bob submitted test 3003 (issue 8: a submitter who is not the creator)."""
     products = [{"product_id": 1001, "name": "Golden product"}]
     features = [{"feature_id": 2001, "product_id": 1001, "title": "Checkout"}]
     tests = [
@@ -108,7 +109,7 @@ def golden_rows() -> dict[str, list[dict[str, Any]]]:
             "start_at": datetime(2025, 2, i),
             "end_at": datetime(2025, 2, i, 12),
             "created_by": "alice",
-            "submitted_by": "alice",
+            "submitted_by": "bob" if i == 3 else "alice",
             "test_environment_id": 7,
             "test_environment_title": "Staging",
         }

@@ -318,10 +318,13 @@ def serve(options: ServerOptions, *, http: bool = False, host: str = "127.0.0.1"
     server = build_server(options)
     path = warehouse_path(options.warehouse)
     read_from = read_copy_path(path) if read_copy_path(path).exists() else path
-    log.info("testio-semantic MCP server reading %s%s", read_from.resolve(),
-             "" if path.exists() else " (not there yet: query_metrics reports it until `make demo` builds it)")
-    if http:
-        log.info("streamable HTTP on %s, path %s, port %s", host, HTTP_PATH, port or "chosen by the system (below)")
-        server.run("streamable-http", host=loopback_host(host), port=port, streamable_http_path=HTTP_PATH)
-    else:
-        server.run("stdio")
+    try:
+        log.info("testio-semantic MCP server reading %s%s", read_from.resolve(),
+                 "" if path.exists() else " (not there yet: query_metrics reports it until `make demo` builds it)")
+        if http:
+            log.info("streamable HTTP on %s, path %s, port %s", host, HTTP_PATH, port or "chosen by the system (below)")
+            server.run("streamable-http", host=loopback_host(host), port=port, streamable_http_path=HTTP_PATH)
+        else:
+            server.run("stdio")
+    except KeyboardInterrupt:  # Ctrl-C in a terminal: a stop, not a crash
+        log.info("stopped")

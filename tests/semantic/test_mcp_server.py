@@ -9,6 +9,7 @@ import inspect
 import json
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -340,3 +341,24 @@ def test_http_mode_refuses_a_host_that_is_not_loopback(tmp_path):
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 2
     assert "0.0.0.0 is not a loopback address" in done.stderr and done.stdout == ""
+
+
+def test_ctrl_c_stops_the_stdio_server_without_a_traceback(warehouse, tmp_path):
+    log = tmp_path / "server.log"
+    with open(log, "w") as err:
+        # SIGINT as a terminal delivers it (a shell running the suite in the background ignores it)
+        process = subprocess.Popen([str(SCRIPT), "mcp", "--warehouse", warehouse], cwd=tmp_path,
+                                   stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=err,
+                                   preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    try:
+        deadline = time.monotonic() + 60
+        while "reading" not in log.read_text() and process.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.1)
+        process.send_signal(signal.SIGINT)
+        out, _ = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert process.returncode == 0, log.read_text()
+    assert out == b"" and "Traceback" not in log.read_text() and "stopped" in log.read_text()

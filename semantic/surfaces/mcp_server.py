@@ -36,6 +36,7 @@ ValueError: 0.0.0.0 is not a loopback address; the MCP server listens on this ma
 import functools
 import inspect
 import ipaddress
+import json
 import logging
 import sys
 from collections.abc import Callable
@@ -125,6 +126,15 @@ def tool_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
                             f"the server's log on stderr has the traceback") from None
 
     return call
+
+
+def as_json(answer: dict[str, Any]) -> str:
+    """A tool's answer as one line of JSON (the SDK would indent it, costing an assistant's context).
+
+    >>> as_json({"rows": [{"bug_count": 3, "rate": None}]})
+    '{"rows": [{"bug_count": 3, "rate": null}]}'
+    """
+    return json.dumps(answer, ensure_ascii=False, allow_nan=False)
 
 
 def _names(names) -> str:
@@ -252,7 +262,7 @@ class SemanticTools:
         def query_metrics(metrics: Metrics, dimensions: Dimensions = [], filters: Filters = None,  # noqa: B006
                           start_date: StartDate = None, end_date: EndDate = None, sort_by: SortBy = None,
                           sort_order: SortOrder = "desc", limit: Limit = None,
-                          fill_missing: FillMissing = False) -> dict[str, Any]:
+                          fill_missing: FillMissing = False) -> str:
             """Compute metrics, optionally grouped by dimensions, filtered and limited to a date range.
 
             Returns rows (one object per row: one key per dimension label, <dimension>_id for entity
@@ -261,42 +271,42 @@ class SemanticTools:
             (stale data, filters that do not restrict a metric, rows cut by the limit), the freshness of every
             table read, the resolved date range and the SQL that ran. Example: bugs per test by month this
             year: metrics=["bugs_per_test"], dimensions=["month"], start_date="this year"."""
-            return self.answer(metrics=metrics, dimensions=dimensions, filters=filters, start_date=start_date,
-                               end_date=end_date, sort_by=sort_by, sort_order=sort_order, limit=limit,
-                               fill_missing=fill_missing)
+            return as_json(self.answer(metrics=metrics, dimensions=dimensions, filters=filters,
+                                       start_date=start_date, end_date=end_date, sort_by=sort_by,
+                                       sort_order=sort_order, limit=limit, fill_missing=fill_missing))
 
         @tool_errors
         def get_metrics_compiled_sql(metrics: Metrics, dimensions: Dimensions = [],  # noqa: B006
                                      filters: Filters = None, start_date: StartDate = None,
                                      end_date: EndDate = None, sort_by: SortBy = None, sort_order: SortOrder = "desc",
                                      limit: Limit = None, fill_missing: FillMissing = False,
-                                     dialect: Dialect = "duckdb") -> dict[str, Any]:
+                                     dialect: Dialect = "duckdb") -> str:
             """The SQL that query_metrics would run for the same arguments, rendered for a SQL dialect,
             without running it, with the explanation and warnings. Use it to show or reuse the SQL; use
             query_metrics for numbers."""
-            return self.compiled_sql(dialect, metrics=metrics, dimensions=dimensions, filters=filters,
-                                     start_date=start_date, end_date=end_date, sort_by=sort_by,
-                                     sort_order=sort_order, limit=limit, fill_missing=fill_missing)
+            return as_json(self.compiled_sql(dialect, metrics=metrics, dimensions=dimensions, filters=filters,
+                                             start_date=start_date, end_date=end_date, sort_by=sort_by,
+                                             sort_order=sort_order, limit=limit, fill_missing=fill_missing))
 
         @tool_errors
-        def list_metrics() -> dict[str, Any]:
+        def list_metrics() -> str:
             """Every metric: name, description, type (count, ratio, ...), the tables it is computed on, its
             formula in words and as SQL."""
-            return self.list_metrics()
+            return as_json(self.list_metrics())
 
         @tool_errors
-        def get_dimensions(metrics: Metrics) -> dict[str, Any]:
+        def get_dimensions(metrics: Metrics) -> str:
             """The dimensions that can group all the given metrics (description, grain, id column, value type,
             declared values where the model lists them, time granularity and label format), and the ones
             that cannot."""
-            return self.get_dimensions(metrics)
+            return as_json(self.get_dimensions(metrics))
 
         @tool_errors
-        def get_analytics_capabilities() -> dict[str, Any]:
+        def get_analytics_capabilities() -> str:
             """Everything that can be asked at once: dimensions, metrics with formulas, filter syntax and the
             default scope, limits (max dimensions, row limits, query timeout), accepted date forms, SQL
             dialects."""
-            return self.capabilities()
+            return as_json(self.capabilities())
 
         return [query_metrics, get_metrics_compiled_sql, list_metrics, get_dimensions, get_analytics_capabilities]
 
@@ -305,7 +315,8 @@ def build_server(options: ServerOptions) -> MCPServer:
     """The MCP server with every tool registered (nothing opened yet)."""
     server = MCPServer(SERVER_NAME, instructions=INSTRUCTIONS, log_level="INFO")
     for tool in SemanticTools(options).tools():
-        server.add_tool(tool, description=inspect.cleandoc(tool.__doc__), annotations=READ_ONLY)
+        server.add_tool(tool, description=inspect.cleandoc(tool.__doc__), annotations=READ_ONLY,
+                        structured_output=False)
     return server
 
 

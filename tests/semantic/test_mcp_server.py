@@ -65,6 +65,7 @@ class Client:
         result = self.call(tool, arguments)
         text = "".join(block.text for block in result.content)
         assert not result.is_error, text
+        assert "\n" not in text  # one line of JSON: an indented answer costs an assistant's context
         return json.loads(text)
 
 

@@ -56,6 +56,7 @@ from semantic.model.loader import load_model
 from semantic.model.spec import Model
 from semantic.plan.dates import ACCEPTED_FORMS
 from semantic.plan.resolve import metric_inputs, resolve_metric
+from semantic.plan.timegrain import LABELS
 from semantic.plan.views import reaches
 from semantic.sql.compiler import DIALECTS
 from semantic.surfaces.query import capabilities, explain, query_metrics
@@ -137,6 +138,10 @@ def as_json(answer: dict[str, Any]) -> str:
     return json.dumps(answer, ensure_ascii=False, allow_nan=False)
 
 
+def _json_word(value: Any) -> str:
+    return json.dumps(value) if isinstance(value, bool) else str(value)
+
+
 def _names(names) -> str:
     return ", ".join(sorted(names))
 
@@ -209,7 +214,7 @@ class SemanticTools:
         metric_names = sorted(n for n, m in model.metrics.items() if not m.hidden)
         dimension_names = sorted(model.dimensions)
         limits = Guardrails.from_env()
-        declared = "; ".join(f"{name}: {', '.join(map(str, dim.allowed_values))}"
+        declared = "; ".join(f"{name}: {', '.join(map(_json_word, dim.allowed_values))}"
                              for name, dim in sorted(model.dimensions.items()) if dim.allowed_values is not None)
         ids = _names(f"{name}_id" for name, dim in model.dimensions.items() if dim.has_id)
         by_grain: dict[str, list[str]] = {}
@@ -217,6 +222,8 @@ class SemanticTools:
             by_grain.setdefault(model.models[dim.model].entity, []).append(name)
         grains = "; ".join(f"{grain}-grain: {_names(names)}" for grain, names in sorted(by_grain.items()))
         forms = "; ".join(ACCEPTED_FORMS)
+        time_labels = ", ".join(f"{name} {LABELS[dim.granularity].example}"
+                                for name, dim in sorted(model.dimensions.items()) if dim.is_time)
 
         Metrics = Annotated[list[str], Field(
             description=f"Metric names (at least one): {', '.join(metric_names)}. list_metrics gives their "
@@ -226,17 +233,18 @@ class SemanticTools:
             description=f"Dimensions to group by, at most {limits.max_dimensions}; [] (the default) for one total "
                         f"row. Names: {', '.join(dimension_names)}. Dimensions by grain ({grains}): a bug-grain "
                         f"dimension groups only bug metrics (get_dimensions tells which dimensions can group given "
-                        f"metrics). Time dimensions group by the test's end (UTC); labels look like 2025-02-03, "
-                        f"2025-W07, 2025-02, 2025-Q1, 2025. An entity dimension also returns its <name>_id column.",
+                        f"metrics). Time dimensions group by the test's end (UTC), labelled {time_labels}. An entity "
+                        f"dimension also returns its <name>_id column.",
             json_schema_extra={"items": {"type": "string", "enum": dimension_names}})]
         Filters = Annotated[dict[str, str | int | float | bool | None | list[str | int | float | bool | None]] | None,
                             Field(description=(
             "Filters on any dimension, grouped or not, as {dimension: value}: a value means equality, a list "
-            "means IN, null means IS NULL (an empty group such as unattributed bugs), [value, null] means IN or "
+            "means IN, null means IS NULL (the NULL group, e.g. {\"feature\": null}: bugs attributed to no feature), "
+            "[value, null] means IN or "
             f"NULL. Keys are dimension names or the id columns {ids}. Examples: {{\"severity\": \"critical\"}}, "
             "{\"severity\": [\"critical\", \"high\"]}, {\"feature\": null}, {\"product_id\": 1001}, "
-            "{\"month\": \"2025-02\"}, {\"known_bug\": false}. Values outside a dimension's declared values are "
-            f"errors; declared values: {declared}. Other values (product, feature, tester names) are labels as "
+            "{\"month\": \"2025-02\"}, {\"known_bug\": false}. Where a dimension declares its values, use one of "
+            f"them: {declared}. Other values (product, feature, tester names) are labels as "
             "query_metrics returns them. A test_status filter replaces the default scope of executed tests."))]
         StartDate = Annotated[str | None, Field(description=(
             "First day counted, from 00:00 UTC, on the test's end date (bugs follow their test). An ISO date or a "

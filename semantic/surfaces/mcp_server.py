@@ -243,8 +243,8 @@ class SemanticTools:
             "[value, null] means IN or "
             f"NULL. Keys are dimension names or the id columns {ids}. Examples: {{\"severity\": \"critical\"}}, "
             "{\"severity\": [\"critical\", \"high\"]}, {\"feature\": null}, {\"product_id\": 1001}, "
-            "{\"month\": \"2025-02\"}, {\"known_bug\": false}. Where a dimension declares its values, use one of "
-            f"them: {declared}. Other values (product, feature, tester names) are labels as "
+            "{\"month\": \"2025-02\"}, {\"known_bug\": false}. Where a dimension declares its values, a value "
+            f"outside them is an error with a suggestion: {declared}. Other values (product, feature, tester names) are labels as "
             "query_metrics returns them. A test_status filter replaces the default scope of executed tests."))]
         StartDate = Annotated[str | None, Field(description=(
             "First day counted, from 00:00 UTC, on the test's end date (bugs follow their test). An ISO date or a "

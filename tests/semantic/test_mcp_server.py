@@ -191,6 +191,10 @@ ERRORS = {
     "unknown metric": ({"metrics": ["bug_cnt"]}, "UnknownMetricError: unknown metric 'bug_cnt'; did you mean 'bug_count'?"),
     "unknown dimension": ({"metrics": ["bug_count"], "dimensions": ["severty"]}, "did you mean 'severity'?"),
     "filter on an unknown dimension": ({"metrics": ["bug_count"], "filters": {"severty": "critical"}}, "'severity'"),
+    "value outside the declared ones": (
+        {"metrics": ["bug_count"], "filters": {"severity": "critcal"}},
+        "InvalidFilterValueError: filter severity='critcal': 'critcal' is not a value of severity; did you mean 'critical'?",
+    ),
     "bug-grain dimension of a test metric": ({"metrics": ["test_count"], "dimensions": ["severity"]}, "bug-grain"),
     "date outside the grammar": ({"metrics": ["bug_count"], "start_date": "last fortnight"}, "last N days"),
     "sort by what was not asked": ({"metrics": ["bug_count"], "sort_by": "test_count"}, "cannot sort by 'test_count'"),

@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 3000
 
-.PHONY: install install-dev demo test ui simulator bench bench-ingest bench-semantic bench-freshness bench-faults clean
+.PHONY: install install-dev demo test ui simulator bench bench-ingest bench-semantic bench-freshness bench-inputs bench-faults clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -44,7 +44,7 @@ ui: install
 simulator: install
 	$(BIN)/python -m testio_assets.simulator --host 127.0.0.1 --port 8765
 
-bench: bench-ingest bench-semantic bench-freshness bench-faults
+bench: bench-ingest bench-semantic bench-freshness bench-inputs bench-faults
 
 bench-ingest: install-dev
 	$(BIN)/python benchmarks/ingest_full_sync.py
@@ -56,6 +56,10 @@ bench-semantic: install-dev
 bench-freshness: install-dev
 	$(BIN)/python benchmarks/incremental_refresh.py
 	$(BIN)/python benchmarks/alert_latency.py
+
+## Bad arguments to the query API and mutated model files by the thousand (issue 7, "Validated inputs").
+bench-inputs: install-dev
+	$(BIN)/python benchmarks/fault_inputs.py
 
 ## The fault table: crashes, wrong API answers, locks, damaged files, full disks (README).
 bench-faults: install-dev

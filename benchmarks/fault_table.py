@@ -16,8 +16,8 @@ where it matters, `python -m testio_assets.demo` processes killed with SIGKILL.
 - a full disk: a file-size limit at several sizes, and a real small tmpfs where this machine
   lets the script mount one.
 
-Rows for bad query arguments and mutated model files belong to the semantic layer's input
-validation; they are added to ``SCENARIOS`` by that work (see ``ROWS_ADDED_ELSEWHERE``).
+Bad query arguments and mutated model files have their own script
+(``benchmarks/fault_inputs.py``, ``make bench-inputs``); the table names them last.
 
 Run: ``python benchmarks/fault_table.py [--seeds 10] [--timed-kills 6]``.
 """
@@ -57,7 +57,7 @@ DATA_TABLES = ("products", "features", "tests", "test_features", "test_platforms
 FAST = {"backoff_base_s": 0.01, "timeout_s": 0.3, "max_attempts": 3, "retry_budget_s": 30.0}
 FULL = {"ops": {op: {"config": {"full_refresh": True}} for op in ("exploratory_tests", "bugs")}}
 TOKEN = "fault-table-token"
-# The semantic layer's validation work adds "bad arguments" and "model mutations" rows here.
+# Rows measured by benchmarks/fault_inputs.py (make bench-inputs), by the thousand.
 ROWS_ADDED_ELSEWHERE = ("bad query arguments", "mutated model files")
 
 
@@ -482,7 +482,7 @@ def print_table(rows_: list[Row], elapsed: float) -> None:
         other = "; ".join(dict.fromkeys(row.problems)) or "-"
         print(f"| {row.scenario} | {row.tried} | {row.fine} | {other} |")
     for name in ROWS_ADDED_ELSEWHERE:
-        print(f"| {name} | (added by the semantic layer's input validation) | | |")
+        print(f"| {name} | see `make bench-inputs` | | |")
     print(f"\n{sum(r.tried for r in rows_)} tries in {elapsed:.0f} s")
 
 

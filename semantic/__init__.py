@@ -14,9 +14,9 @@ from semantic.answer.freshness import FreshnessSource, TableFreshness, Warehouse
 from semantic.answer.result import MetricResult
 from semantic.config import Guardrails
 from semantic.errors import (
-    GuardrailError, InvalidFilterError, InvalidFilterValueError, InvalidQueryError, ModelValidationError,
-    QueryTimeoutError, RoleConflictError, SemanticError, UnknownDimensionError, UnknownMetricError,
-    UnsupportedDialectError, WarehouseUnavailableError,
+    GuardrailError, InvalidArgumentError, InvalidFilterError, InvalidFilterValueError, InvalidQueryError,
+    ModelValidationError, QueryTimeoutError, RoleConflictError, SemanticError, UnknownDimensionError,
+    UnknownMetricError, UnsupportedDialectError, WarehouseUnavailableError,
 )
 from semantic.model.loader import load_model
 from semantic.plan.dates import DateExpressionError, DateRange
@@ -26,6 +26,7 @@ __all__ = [
     "query_metrics", "explain", "capabilities", "load_model", "MetricResult", "Guardrails",
     "FreshnessSource", "TableFreshness", "WarehouseLoadLogFreshness", "DateRange",
     "SemanticError", "UnknownMetricError", "UnknownDimensionError", "InvalidFilterError",
-    "InvalidFilterValueError", "InvalidQueryError", "RoleConflictError", "GuardrailError", "QueryTimeoutError",
-    "WarehouseUnavailableError", "ModelValidationError", "UnsupportedDialectError", "DateExpressionError",
+    "InvalidFilterValueError", "InvalidQueryError", "InvalidArgumentError", "RoleConflictError", "GuardrailError",
+    "QueryTimeoutError", "WarehouseUnavailableError", "ModelValidationError", "UnsupportedDialectError",
+    "DateExpressionError",
 ]

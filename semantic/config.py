@@ -14,6 +14,7 @@ ceiling the caller cannot raise, only the configuration can.
 from __future__ import annotations
 
 import os
+import threading
 from dataclasses import dataclass, field
 
 from semantic.errors import GuardrailError
@@ -40,7 +41,14 @@ class Guardrails:
     extra: dict = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
-        if self.max_dimensions < 0 or self.max_row_limit < 1 or self.query_timeout_s <= 0:
+        for name in ("max_dimensions", "default_row_limit", "max_row_limit"):
+            if isinstance(getattr(self, name), bool) or not isinstance(getattr(self, name), int):
+                raise GuardrailError(f"guardrail {name} must be a whole number, not {getattr(self, name)!r}")
+        timeout = self.query_timeout_s
+        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not 0 < timeout <= threading.TIMEOUT_MAX:
+            raise GuardrailError(f"guardrail query_timeout_s must be a number of seconds above 0 (at most "
+                                 f"{threading.TIMEOUT_MAX:g}), not {timeout!r}")
+        if self.max_dimensions < 0 or self.max_row_limit < 1 or self.default_row_limit < 1:
             raise GuardrailError(f"invalid guardrails {self!r}: limits must be positive")
         if self.default_row_limit > self.max_row_limit:
             object.__setattr__(self, "default_row_limit", self.max_row_limit)

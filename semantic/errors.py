@@ -59,6 +59,14 @@ class InvalidQueryError(SemanticError):
     """Another part of the query is invalid (sort, limit, metric list, ...)."""
 
 
+class InvalidArgumentError(InvalidQueryError):
+    """An argument of the query API has the wrong type or an impossible value; ``argument`` names it."""
+
+    def __init__(self, argument: str, message: str):
+        self.argument = argument
+        super().__init__(message)
+
+
 class RoleConflictError(InvalidQueryError):
     """A ratio or derived metric whose inputs read one dimension through different roles
     (one counts a customer's submitted tests, another the tests they created) is grouped or
@@ -126,6 +134,7 @@ __all__ = [
     "InvalidFilterError",
     "InvalidFilterValueError",
     "InvalidQueryError",
+    "InvalidArgumentError",
     "RoleConflictError",
     "GuardrailError",
     "QueryTimeoutError",

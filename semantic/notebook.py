@@ -8,8 +8,10 @@ The warehouse is ``$TESTIO_WAREHOUSE_PATH`` (default ``data/testio.duckdb``) unl
 Charts need matplotlib (the optional extra ``charts``): a line per metric over a time
 dimension, bars for categories.
 
->>> split_names("bug_count, bugs_per_test")
-['bug_count', 'bugs_per_test']
+>>> ask("bug_count", dimensions="severity")
+Traceback (most recent call last):
+...
+semantic.errors.InvalidArgumentError: ask() takes no argument 'dimensions'; use by= (ask also takes fill_missing, dialect, freshness, config, model)
 """
 
 from __future__ import annotations
@@ -19,10 +21,15 @@ from datetime import date
 from typing import Any
 
 from semantic.answer.freshness import data_age
-from semantic.errors import SemanticError
+from semantic.errors import InvalidArgumentError, InvalidFilterError, SemanticError, did_you_mean
 from semantic.model.spec import GRANULARITIES
+from semantic.plan.arguments import names, shown
 
-__all__ = ["Answer", "ask", "query_metrics", "split_names"]
+__all__ = ["Answer", "ask", "query_metrics"]
+
+# keywords ask() passes to query_metrics, and the names ask() gives query_metrics' own
+OPTIONS = ("fill_missing", "dialect", "freshness", "config", "model")
+RENAMED = {"dimensions": "by", "group_by": "by", "filters": "where", "start_date": "start", "end_date": "end"}
 
 
 def __getattr__(name: str):  # re-export lazily: importing this module stays cheap
@@ -31,15 +38,6 @@ def __getattr__(name: str):  # re-export lazily: importing this module stays che
 
         return query_metrics
     raise AttributeError(name)
-
-
-def split_names(names: str | Sequence[str] | None) -> list[str]:
-    """``"a, b"`` or ``["a", "b"]`` as a list of names."""
-    if names is None:
-        return []
-    if isinstance(names, str):
-        return [n.strip() for n in names.split(",") if n.strip()]
-    return list(names)
 
 
 def ask(
@@ -58,12 +56,21 @@ def ask(
 ) -> Answer:
     """Answer a metric question; ``by`` names the dimensions, ``where`` the filters.
 
-    Any other keyword (``fill_missing``, ``dialect``, ...) goes to ``query_metrics``.
+    ``metrics`` and ``by`` take a name, comma-separated names or a list. Any keyword of
+    ``OPTIONS`` goes to ``query_metrics``; any other is an error that says what to write.
     """
     from semantic import query_metrics
 
+    for option in options:
+        if option not in OPTIONS:
+            hint = f"; use {RENAMED[option]}=" if option in RENAMED else did_you_mean(option, OPTIONS)
+            raise InvalidArgumentError(option, f"ask() takes no argument {option!r}{hint} "
+                                               f"(ask also takes {', '.join(OPTIONS)})")
+    if where is not None and not isinstance(where, Mapping):
+        raise InvalidFilterError(f"where must be a mapping of dimension name to a value, a list of values, or None, "
+                                 f"e.g. where={{'severity': 'critical'}}; not {shown(where)}")
     result = query_metrics(
-        split_names(metrics), split_names(by), dict(where) if where else None, start, end,
+        names(metrics, "metrics"), names(by, "by"), where, start, end,
         sort_by=sort_by, sort_order=sort_order, limit=limit, warehouse=warehouse, today=today, **options,
     )
     return Answer(result)
@@ -113,7 +120,7 @@ class Answer:
                 "charts need matplotlib, which is not installed: pip install 'testio-warehouse[charts]'"
             ) from None
         frame, dims = self.result.df, self.dimensions
-        metrics = split_names(metrics) or self.metrics or [
+        metrics = list(names(metrics, "metrics")) or self.metrics or [
             c for c in frame.columns if c not in dims and not c.endswith("_id")
         ]
         if ax is None:

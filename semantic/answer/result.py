@@ -4,18 +4,40 @@
 >>> r = MetricResult(pd.DataFrame({"bug_count": [3]}), "SELECT 3", "Counts bugs.", [], {})
 >>> r.to_dict()["rows"]
 [{'bug_count': 3}]
+>>> json_rows(pd.DataFrame({"rate": [1 / 3, None], "day": pd.to_datetime(["2025-02-01", None])}))
+[{'rate': 0.3333333333333333, 'day': '2025-02-01T00:00:00'}, {'rate': None, 'day': None}]
 """
 
 from __future__ import annotations
 
 import html
-import json
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from semantic.answer.freshness import data_age
+
+
+def _json_value(value: Any) -> Any:
+    if value is None or value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and value != value:  # NaN
+        return None
+    if isinstance(value, date):  # datetime and pd.Timestamp too
+        return value.isoformat()
+    return value
+
+
+def json_rows(df: pd.DataFrame) -> list[dict[str, Any]]:
+    """Rows as plain JSON values, exactly: floats unrounded (``DataFrame.to_json`` keeps 10
+    digits), numpy scalars as Python ones, NaN / NA / NaT as None, dates as ISO strings."""
+    columns = [str(c) for c in df.columns]
+    return [dict(zip(columns, map(_json_value, row))) for row in df.itertuples(index=False, name=None)]
 
 
 @dataclass
@@ -32,8 +54,7 @@ class MetricResult:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-able dict: rows, sql, explanation, warnings, metadata."""
-        rows = json.loads(self.df.to_json(orient="records", date_format="iso"))
-        return {"rows": rows, "columns": list(self.df.columns), "sql": self.sql,
+        return {"rows": json_rows(self.df), "columns": list(self.df.columns), "sql": self.sql,
                 "explanation": self.explanation, "warnings": list(self.warnings),
                 "metadata": self.metadata}
 

@@ -31,6 +31,7 @@ from pathlib import Path
 import duckdb
 
 from semantic.errors import (
+    InvalidArgumentError,
     WarehouseCorruptError,
     WarehouseLockedError,
     WarehouseNotFoundError,
@@ -163,8 +164,16 @@ def open_warehouse(warehouse=None, *, retry_for_s: float = 5.0):
     if isinstance(warehouse, duckdb.DuckDBPyConnection):
         yield warehouse
         return
+    if warehouse is not None and not isinstance(warehouse, (str, os.PathLike)):
+        raise InvalidArgumentError("warehouse", f"warehouse must be the path of a DuckDB file, a duckdb connection, "
+                                                f"or None for $TESTIO_WAREHOUSE_PATH; not {type(warehouse).__name__} "
+                                                f"{warehouse!r:.60}")
     path = warehouse_path(warehouse)
-    if not path.exists() and not read_copy_path(path).exists():
+    try:
+        exists = path.exists() or read_copy_path(path).exists()
+    except (OSError, ValueError) as e:  # a NUL in the name, a name too long
+        raise WarehouseUnavailableError(f"the warehouse path {str(path)!r:.80} cannot be used: {e}") from None
+    if not exists:
         raise WarehouseNotFoundError(
             f"no warehouse at {path}: run `make demo` to build it, or set TESTIO_WAREHOUSE_PATH "
             f"(or pass warehouse=) to an existing DuckDB file")

@@ -12,28 +12,19 @@ directory, so queries never re-read YAML or re-parse expressions.
 from __future__ import annotations
 
 import functools
+import os
 from collections import deque
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
 from sqlglot import exp
 
 from semantic.errors import ModelValidationError, did_you_mean
-from semantic.model.source import (
-    display_path,
-    LineMap,
-    Problems,
-    check_fields,
-    location,
-    parse_expression,
-    read_model_files,
-)
+from semantic.model import schema
+from semantic.model.schema_problems import schema_problems
+from semantic.model.source import Problems, display_path, parse_expression, read_model_file
 from semantic.model.spec import (
-    AGGREGATIONS,
-    CARDINALITIES,
-    GRANULARITIES,
-    METRIC_TYPES,
-    VALUE_TYPES,
     DefaultScope,
     Dimension,
     Join,
@@ -42,75 +33,71 @@ from semantic.model.spec import (
     MetricInput,
     Model,
     SemanticModel,
+    fits_type,
 )
 
 MODELS_DIR = Path(__file__).parent.parent / "models"
 
 
-def _build_models(ctx: Problems, docs) -> dict[str, SemanticModel]:
-    raw: dict[str, tuple[str, LineMap]] = {}
-    for file, doc in docs:
-        for node in doc.get("semantic_models") or []:
-            if not check_fields(ctx, file, node, "semantic_model", "semantic model"):
+def _read(paths: list[Path], ctx: Problems) -> list[tuple[str, schema.ModelFile]]:
+    """Every file read and checked against the declared schema (problems of all files together)."""
+    files = []
+    for path in paths:
+        doc = read_model_file(path, ctx)
+        if doc is None:
+            continue
+        shown = display_path(path)
+        try:
+            files.append((shown, schema.ModelFile.model_validate(doc)))
+        except ValidationError as e:
+            for message, where in schema_problems(e, doc, shown):
+                ctx.error(message, where)
+    return files
+
+
+def _build_models(ctx: Problems, files) -> dict[str, SemanticModel]:
+    raw: dict[str, tuple[str, schema.SemanticModel]] = {}
+    for file, doc in files:
+        for node in doc.semantic_models:
+            if node.name in raw:
+                first_file, first = raw[node.name]
+                ctx.error(f"duplicate semantic model {node.name!r} (also at {first_file}:{first.line_of()})",
+                          Location(file, node.line_of("name")))
                 continue
-            name = node.get("name")
-            if not isinstance(name, str):
-                ctx.error("semantic model without a name", location(file, node))
-                continue
-            if name in raw:
-                ctx.error(f"duplicate semantic model {name!r} (also at {location(*raw[name])})", location(file, node, "name"))
-                continue
-            raw[name] = (file, node)
+            raw[node.name] = (file, node)
     models = {}
     for name, (file, node) in raw.items():
-        columns = node.get("columns") or {}
-        if not isinstance(columns, dict) or not columns:
-            ctx.error(f"semantic model {name} needs a 'columns' mapping of column: type", location(file, node))
-            columns = {}
-        for col, typ in columns.items():
-            if typ not in VALUE_TYPES:
-                ctx.error(f"bad type {typ!r} for column {col!r} in semantic model {name}; valid: {', '.join(VALUE_TYPES)}", location(file, columns, col))
-        pk = node.get("primary_key")
-        pk = tuple([pk] if isinstance(pk, str) else (pk or ()))
-        if not pk:
-            ctx.error(f"semantic model {name} needs a primary_key", location(file, node))
-        for col in pk:
+        columns = node.columns
+        for col in node.primary_key:
             if col not in columns:
-                ctx.error(f"unknown primary key column {col!r} in semantic model {name}{did_you_mean(col, columns)}", location(file, node, "primary_key"))
+                ctx.error(f"unknown primary key column {col!r} in semantic model {name}{did_you_mean(col, columns)}",
+                          Location(file, node.line_of("primary_key")))
         joins = []
-        for jn in node.get("joins") or []:
-            if not check_fields(ctx, file, jn, "join", f"join of {name}"):
+        for jn in node.joins:
+            where = Location(file, jn.line_of())
+            if jn.to not in raw:
+                ctx.error(f"unknown join target {jn.to!r} in semantic model {name}{did_you_mean(jn.to, raw)}", where)
                 continue
-            where = location(file, jn)
-            target = jn.get("to")
-            if target not in raw:
-                ctx.error(f"unknown join target {target!r} in semantic model {name}{did_you_mean(target, raw)}", where)
-                continue
-            if jn.get("type") not in CARDINALITIES:
-                ctx.error(f"bad cardinality {jn.get('type')!r} for join {name} -> {target}; valid: {', '.join(CARDINALITIES)}", location(file, jn, "type"))
-                continue
-            on = jn.get("on")
-            if not isinstance(on, dict) or not on:
-                ctx.error(f"join {name} -> {target} needs 'on: {{source_column: target_column}}'", where)
-                continue
-            tcols = raw[target][1].get("columns") or {}
-            for s, t in on.items():
+            target = raw[jn.to][1]
+            for s, t in jn.on.items():
                 if s not in columns:
-                    ctx.error(f"unknown column {s!r} in join {name} -> {target}{did_you_mean(s, columns)}", location(file, on, s))
-                if t not in tcols:
-                    ctx.error(f"unknown column {t!r} of {target} in join {name} -> {target}{did_you_mean(t, tcols)}", location(file, on, s))
-            if jn.get("type") == "many_to_one" and tuple(on.values()) != tuple(raw[target][1].get("primary_key") or ()):
-                ctx.error(f"join {name} -> {target} is many_to_one but does not join on {target}'s primary key", where)
-            joins.append(Join(name, target, jn["type"], tuple(on.items()), bool(jn.get("bridge")), bool(jn.get("required")), where))
-        scope = node.get("default_scope")
-        default_scope = None
-        if scope is not None and check_fields(ctx, file, scope, "default_scope", f"default_scope of {name}"):
-            default_scope = DefaultScope(scope.get("dimension"), tuple(scope.get("values") or ()),
-                                         scope.get("description") or "the default scope")
+                    ctx.error(f"unknown column {s!r} in join {name} -> {jn.to}{did_you_mean(s, columns)}",
+                              Location(file, jn.line_of("on", s)))
+                if t not in target.columns:
+                    ctx.error(f"unknown column {t!r} of {jn.to} in join {name} -> {jn.to}{did_you_mean(t, target.columns)}",
+                              Location(file, jn.line_of("on", s)))
+            if jn.type == "many_to_one" and tuple(jn.on.values()) != tuple(target.primary_key):
+                ctx.error(f"join {name} -> {jn.to} is many_to_one but does not join on {jn.to}'s primary key", where)
+            joins.append(Join(name, jn.to, jn.type, tuple(jn.on.items()), jn.bridge, jn.required, where))
+        scope = node.default_scope
         models[name] = SemanticModel(
-            name=name, table=node.get("table") or name, description=node.get("description") or "",
-            primary_key=pk, columns=tuple(columns.items()), joins=tuple(joins), default_scope=default_scope,
-            entity=node.get("entity") or name, entities=node.get("entities") or name, where=location(file, node),
+            name=name, table=node.table or name, description=node.description, primary_key=tuple(node.primary_key),
+            columns=tuple(columns.items()), joins=tuple(joins),
+            default_scope=DefaultScope(scope.dimension, tuple(scope.values), scope.description or "the default scope",
+                                       Location(file, scope.line_of("values"))) if scope else None,
+            entity=node.entity or name, entities=node.entities or name, where=Location(file, node.line_of()),
+            table_where=Location(file, node.line_of("table" if node.table else "name")),
+            column_where=tuple((c, Location(file, node.line_of("columns", c))) for c in columns),
         )
     return models
 
@@ -155,7 +142,7 @@ def _type_of(models, base, expression) -> str:
     return "string"
 
 
-def _build_dimensions(ctx, docs, models) -> dict[str, Dimension]:
+def _build_dimensions(ctx, files, models) -> dict[str, Dimension]:
     dims: dict[str, Dimension] = {}
     seen: dict[str, Location] = {}
 
@@ -166,125 +153,117 @@ def _build_dimensions(ctx, docs, models) -> dict[str, Dimension]:
         seen[name] = where
         return True
 
-    for file, doc in docs:
-        for node in doc.get("dimensions") or []:
-            if not check_fields(ctx, file, node, "dimension", "dimension"):
-                continue
-            name, where = node.get("name"), location(file, node)
+    for file, doc in files:
+        for node in doc.dimensions:
+            name, where = node.name, Location(file, node.line_of())
+
+            def at(key, inner=None):
+                return Location(file, node.line_of(key, inner))
+
             what = f"dimension {name}"
-            if not isinstance(name, str) or not claim(name, where):
+            if not claim(name, where):
                 continue
-            model = node.get("model")
+            model = node.model
             if model not in models:
-                ctx.error(f"unknown model {model!r} in {what}{did_you_mean(model, models)}", location(file, node, "model"))
+                ctx.error(f"unknown model {model!r} in {what}{did_you_mean(model, models)}", at("model"))
                 continue
-            key = parse_expression(ctx, node.get("key"), location(file, node, "key"), f"key of {what}")
+            key = parse_expression(ctx, node.key, at("key"), f"key of {what}")
             if key is None:
                 continue
-            _check_columns(ctx, models, model, key, location(file, node, "key"), what)
+            _check_columns(ctx, models, model, key, at("key"), what)
             key_column = key.name if isinstance(key, exp.Column) else name
             overrides = []
-            for src, text in (node.get("overrides") or {}).items():
+            for src, text in node.overrides.items():
                 if src not in models:
-                    ctx.error(f"unknown model {src!r} in overrides of {what}{did_you_mean(src, models)}", location(file, node["overrides"], src))
+                    ctx.error(f"unknown model {src!r} in overrides of {what}{did_you_mean(src, models)}", at("overrides", src))
                     continue
-                ov = parse_expression(ctx, text, location(file, node["overrides"], src), f"override of {what}")
+                ov = parse_expression(ctx, text, at("overrides", src), f"override of {what}")
                 if ov is not None:
-                    _check_columns(ctx, models, src, ov, location(file, node["overrides"], src), what)
+                    _check_columns(ctx, models, src, ov, at("overrides", src), what)
                     overrides.append((src, ov))
             id_expr = None
-            if node.get("id") is not None:
-                id_expr = parse_expression(ctx, node["id"], location(file, node, "id"), f"id of {what}")
+            if node.id is not None:
+                id_expr = parse_expression(ctx, node.id, at("id"), f"id of {what}")
                 if id_expr is not None:
                     for c in id_expr.find_all(exp.Column):
                         if c.table or c.name != "key":
-                            ctx.error(f"the id of {what} may only reference 'key', not {c.sql()!r}", location(file, node, "id"))
+                            ctx.error(f"the id of {what} may only reference 'key', not {c.sql()!r}", at("id"))
             label_expr, lookups, label_type = None, (), None
-            label = node.get("label")
-            if label is not None:
-                if not isinstance(label, dict) or "expr" not in label:
-                    ctx.error(f"label of {what} must be {{expr: ..., lookup: [models]}}", location(file, node, "label"))
-                else:
-                    lookups = tuple(label.get("lookup") or ())
-                    label_expr = parse_expression(ctx, label["expr"], location(file, node, "label"), f"label of {what}")
-                    for lk in lookups:
-                        if lk not in models:
-                            ctx.error(f"unknown lookup model {lk!r} in {what}{did_you_mean(lk, models)}", location(file, node, "label"))
-                        elif models[lk].column_type(key_column) is None:
-                            ctx.error(f"lookup model {lk} of {what} has no column {key_column!r} to look the label up by", location(file, node, "label"))
-                    if label_expr is not None and all(lk in models for lk in lookups):
-                        _check_columns(ctx, models, lookups[0] if lookups else model, label_expr, location(file, node, "label"), what, allowed_tables=set(lookups))
-                        cols = list(label_expr.find_all(exp.Column))
-                        label_type = models[cols[0].table].column_type(cols[0].name) if cols and cols[0].table in models else "string"
-            members = node.get("members")
+            if node.label is not None:
+                lookups = tuple(node.label.lookup)
+                label_expr = parse_expression(ctx, node.label.expr, at("label"), f"label of {what}")
+                for lk in lookups:
+                    if lk not in models:
+                        ctx.error(f"unknown lookup model {lk!r} in {what}{did_you_mean(lk, models)}", at("label"))
+                    elif models[lk].column_type(key_column) is None:
+                        ctx.error(f"lookup model {lk} of {what} has no column {key_column!r} to look the label up by", at("label"))
+                if label_expr is not None and all(lk in models for lk in lookups):
+                    _check_columns(ctx, models, lookups[0] if lookups else model, label_expr, at("label"), what,
+                                   allowed_tables=set(lookups))
+                    cols = list(label_expr.find_all(exp.Column))
+                    label_type = models[cols[0].table].column_type(cols[0].name) if cols and cols[0].table in models else "string"
             members_model = None
-            if members is not None:
-                members_model = members.get("model") if isinstance(members, dict) else None
+            if node.members is not None:
+                members_model = node.members.model
                 if members_model not in models:
-                    ctx.error(f"unknown members model {members_model!r} in {what}{did_you_mean(members_model, models)}", location(file, node, "members"))
+                    ctx.error(f"unknown members model {members_model!r} in {what}{did_you_mean(members_model, models)}", at("members"))
                     members_model = None
-            allowed = node.get("allowed_values")
-            roles = node.get("metric_roles") or {}
-            if not isinstance(roles, dict) or not all(isinstance(v, str) for v in roles.values()):
-                ctx.error(f"metric_roles of {what} must map metric names to dimension names", location(file, node, "metric_roles"))
-                roles = {}
+            value_type = node.value_type or _type_of(models, model, key)
+            allowed = tuple(node.allowed_values) if node.allowed_values is not None else None
+            _check_values(ctx, allowed or (), label_type or value_type, at("allowed_values"), f"allowed_values of {what}")
             dims[name] = Dimension(
-                name=name, description=node.get("description") or "", model=model, key=key,
-                key_column=key_column, value_type=node.get("value_type") or _type_of(models, model, key),
-                overrides=tuple(overrides), id_expr=id_expr, label_expr=label_expr,
-                label_type=label_type, lookups=lookups, members_model=members_model,
-                allowed_values=tuple(allowed) if allowed is not None else None,
-                filter_description=node.get("filter_description") or "", where=where,
-                metric_roles=tuple((str(m), r) for m, r in roles.items()),
+                name=name, description=node.description, model=model, key=key, key_column=key_column,
+                value_type=value_type, overrides=tuple(overrides), id_expr=id_expr, label_expr=label_expr,
+                label_type=label_type, lookups=lookups, members_model=members_model, allowed_values=allowed,
+                filter_description=node.filter_description, where=where,
+                metric_roles=tuple(node.metric_roles.items()),
             )
-        for node in doc.get("time_dimensions") or []:
-            if not check_fields(ctx, file, node, "time_dimension", "time dimension"):
+        for node in doc.time_dimensions:
+            where = Location(file, node.line_of())
+            what = f"time dimension {node.name}"
+            if node.model not in models:
+                ctx.error(f"unknown model {node.model!r} in {what}{did_you_mean(node.model, models)}", where)
                 continue
-            where = location(file, node)
-            model = node.get("model")
-            if model not in models:
-                ctx.error(f"unknown model {model!r} in time dimension {node.get('name')}{did_you_mean(model, models)}", where)
-                continue
-            expression = parse_expression(ctx, node.get("expr"), location(file, node, "expr"), f"time dimension {node.get('name')}")
+            expression = parse_expression(ctx, node.expr, Location(file, node.line_of("expr")), what)
             if expression is None:
                 continue
-            _check_columns(ctx, models, model, expression, location(file, node, "expr"), f"time dimension {node.get('name')}")
-            if _type_of(models, model, expression) != "timestamp":
-                ctx.error(f"time dimension {node.get('name')} must be a timestamp column", where)
-            for grain in node.get("granularities") or []:
-                if grain not in GRANULARITIES:
-                    ctx.error(f"bad granularity {grain!r}{did_you_mean(grain, GRANULARITIES)}; valid: {', '.join(GRANULARITIES)}", location(file, node, "granularities"))
-                    continue
+            _check_columns(ctx, models, node.model, expression, Location(file, node.line_of("expr")), what)
+            if _type_of(models, node.model, expression) != "timestamp":
+                ctx.error(f"{what} must be a timestamp column", where)
+            for grain in node.granularities:
                 if not claim(grain, where):
                     continue
                 dims[grain] = Dimension(
-                    name=grain, description=f"{node.get('description', '')} Truncated to the {grain}.".strip(),
-                    model=model, key=expression, key_column=grain, value_type="string",
+                    name=grain, description=f"{node.description} Truncated to the {grain}.".strip(),
+                    model=node.model, key=expression, key_column=grain, value_type="string",
                     granularity=grain, where=where,
                 )
     return dims
 
 
-def _metric_input(ctx, raw, where, what) -> MetricInput | None:
-    if isinstance(raw, str):
-        return MetricInput(raw)
-    if isinstance(raw, dict) and isinstance(raw.get("metric"), str):
-        flt = parse_expression(ctx, raw["filter"], where, f"filter of {what}") if raw.get("filter") is not None else None
-        return MetricInput(raw["metric"], flt, raw.get("alias"))
-    ctx.error(f"{what} must be a metric name or {{metric: name, filter: ..., alias: ...}}", where)
-    return None
+def _check_values(ctx, values, value_type, where, what) -> bool:
+    """Declared values are of the dimension's type (``5`` can never equal a severity)."""
+    wrong = [value for value in values if not fits_type(value, value_type)]
+    for value in wrong:
+        ctx.error(f"{value!r} in {what} is not of the dimension's type {value_type}"
+                  f"{'; quote it if you mean the text' if value_type == 'string' else ''}", where)
+    return not wrong
 
 
-def _build_metrics(ctx, docs, models, dims) -> dict[str, Metric]:
+def _metric_input(ctx, raw: schema.MetricInput, where, what) -> MetricInput:
+    flt = parse_expression(ctx, raw.filter, where, f"filter of {what}") if raw.filter is not None else None
+    return MetricInput(raw.metric, flt, raw.alias)
+
+
+def _build_metrics(ctx, files, models, dims) -> dict[str, Metric]:
     metrics: dict[str, Metric] = {}
-    for file, doc in docs:
-        for node in doc.get("metrics") or []:
-            if not check_fields(ctx, file, node, "metric", "metric"):
-                continue
-            name, where = node.get("name"), location(file, node)
-            if not isinstance(name, str):
-                ctx.error("metric without a name", where)
-                continue
+    for file, doc in files:
+        for node in doc.metrics:
+            name, where = node.name, Location(file, node.line_of())
+
+            def at(key):
+                return Location(file, node.line_of(key))
+
             what = f"metric {name}"
             if name in metrics:
                 ctx.error(f"duplicate metric {name!r} (also at {metrics[name].where})", where)
@@ -292,33 +271,27 @@ def _build_metrics(ctx, docs, models, dims) -> dict[str, Metric]:
             if name in dims:
                 ctx.error(f"metric {name!r} has the name of a dimension", where)
                 continue
-            mtype = node.get("type")
-            if mtype not in METRIC_TYPES:
-                ctx.error(f"bad metric type {mtype!r} in {what}{did_you_mean(mtype, METRIC_TYPES)}; valid: {', '.join(METRIC_TYPES)}", location(file, node, "type"))
-                continue
             kwargs: dict[str, Any] = {}
-            if mtype in AGGREGATIONS:
-                model = node.get("model")
-                if model not in models:
-                    ctx.error(f"unknown model {model!r} in {what}{did_you_mean(model, models)}", location(file, node, "model"))
+            if isinstance(node, schema.AggregationMetric):
+                if node.model not in models:
+                    ctx.error(f"unknown model {node.model!r} in {what}{did_you_mean(node.model, models)}", at("model"))
                     continue
-                expression = parse_expression(ctx, node.get("expr"), location(file, node, "expr"), what)
-                flt = parse_expression(ctx, node["filter"], location(file, node, "filter"), f"filter of {what}") if node.get("filter") is not None else None
+                expression = parse_expression(ctx, node.expr, at("expr"), what)
+                flt = parse_expression(ctx, node.filter, at("filter"), f"filter of {what}") if node.filter is not None else None
                 for e, field_name in ((expression, "expr"), (flt, "filter")):
                     if e is not None:
-                        _check_columns(ctx, models, model, e, location(file, node, field_name), what)
-                kwargs = dict(model=model, expr=expression, filter=flt, expr_sql=str(node.get("expr")), filter_sql=str(node.get("filter") or ""))
-            elif mtype == "ratio":
+                        _check_columns(ctx, models, node.model, e, at(field_name), what)
+                kwargs = dict(model=node.model, expr=expression, filter=flt, expr_sql=node.expr, filter_sql=node.filter or "")
+            elif isinstance(node, schema.RatioMetric):
                 kwargs = dict(
-                    numerator=_metric_input(ctx, node.get("numerator"), location(file, node, "numerator"), f"numerator of {what}"),
-                    denominator=_metric_input(ctx, node.get("denominator"), location(file, node, "denominator"), f"denominator of {what}"),
+                    numerator=_metric_input(ctx, node.numerator, at("numerator"), f"numerator of {what}"),
+                    denominator=_metric_input(ctx, node.denominator, at("denominator"), f"denominator of {what}"),
                 )
             else:
-                inputs = [_metric_input(ctx, i, location(file, node, "inputs"), f"input of {what}") for i in node.get("inputs") or []]
-                expression = parse_expression(ctx, node.get("expr"), location(file, node, "expr"), what)
-                kwargs = dict(inputs=tuple(i for i in inputs if i), expr=expression, expr_sql=str(node.get("expr")))
-            metrics[name] = Metric(name=name, description=node.get("description") or "", type=mtype,
-                                   hidden=bool(node.get("hidden")), where=where, **kwargs)
+                inputs = tuple(_metric_input(ctx, i, at("inputs"), f"input of {what}") for i in node.inputs)
+                kwargs = dict(inputs=inputs, expr=parse_expression(ctx, node.expr, at("expr"), what), expr_sql=node.expr)
+            metrics[name] = Metric(name=name, description=node.description, type=node.type, hidden=node.hidden,
+                                   where=where, **kwargs)
     _check_metric_refs(ctx, metrics, models)
     return metrics
 
@@ -391,23 +364,33 @@ def _check_scopes(ctx, models, dims) -> None:
     for extra in scoped[1:]:
         ctx.error(f"only one semantic model may have a default_scope: {scoped[0].name} has one, so {extra.name} cannot",
                   extra.where)
-    for model in models.values():
-        if model.default_scope is None:
+    for model in scoped:
+        scope, what = model.default_scope, f"default_scope of {model.name}"
+        if scope.dimension not in dims:
+            ctx.error(f"unknown dimension {scope.dimension!r} in {what}{did_you_mean(scope.dimension, dims)}", model.where)
             continue
-        dim = model.default_scope.dimension
-        if dim not in dims:
-            ctx.error(f"unknown dimension {dim!r} in default_scope of {model.name}{did_you_mean(dim, dims)}", model.where)
-        elif dims[dim].model != model.name:
-            ctx.error(f"default_scope of {model.name} must use one of its own dimensions, not {dim}", model.where)
+        dim = dims[scope.dimension]
+        if dim.model != model.name:
+            ctx.error(f"{what} must use one of its own dimensions, not {dim.name}", model.where)
+        if not _check_values(ctx, scope.values, dim.label_type or dim.value_type, scope.where, f"values of {what}"):
+            continue
+        for value in scope.values:
+            if dim.allowed_values is not None and value not in dim.allowed_values:
+                ctx.error(f"value {value!r} of {what} is not an allowed value of {dim.name}"
+                          f"{did_you_mean(str(value), map(str, dim.allowed_values))}", scope.where)
 
 
 def build_model(paths: list[Path]) -> Model:
-    """Load and validate the given YAML files (raises :class:`ModelValidationError`)."""
+    """Load and validate the given YAML files (raises :class:`ModelValidationError`).
+
+    Files that break the schema are reported together, before any check across files (whose
+    findings would only echo what a broken file failed to declare)."""
     ctx = Problems()
-    docs = read_model_files(paths, ctx)
-    models = _build_models(ctx, docs)
-    dims = _build_dimensions(ctx, docs, models)
-    metrics = _build_metrics(ctx, docs, models, dims)
+    files = _read(paths, ctx)
+    ctx.raise_if_any()
+    models = _build_models(ctx, files)
+    dims = _build_dimensions(ctx, files, models)
+    metrics = _build_metrics(ctx, files, models, dims)
     _check_roles(ctx, dims, metrics)
     _check_scopes(ctx, models, dims)
     ctx.raise_if_any()
@@ -419,19 +402,36 @@ def _load_cached(files: tuple[str, ...], stamps: tuple[int, ...]) -> Model:
     return build_model([Path(f) for f in files])
 
 
-def load_model(path: str | Path | None = None) -> Model:
-    """Load (and cache until a file changes) the semantic model from a directory of YAML files or one file."""
+def load_model(path: str | os.PathLike | None = None, *, warehouse=None) -> Model:
+    """Load (and cache until a file changes) the semantic model from a directory of YAML files or
+    one file; given a DuckDB connection as ``warehouse``, also check every table and column the
+    model declares exists there (:func:`validate_against_warehouse`)."""
+    if path is not None and not isinstance(path, (str, os.PathLike)):
+        raise ModelValidationError(f"the model path must be a directory or file path, not {type(path).__name__} {path!r}")
     root = Path(path) if path is not None else MODELS_DIR
-    if not root.exists():
+    try:
+        exists, is_dir = root.exists(), root.is_dir()
+    except (OSError, ValueError) as e:  # a NUL in the name, a name too long
+        raise ModelValidationError(f"semantic model path {str(root)!r} cannot be used: {e}") from None
+    if not exists:
         raise ModelValidationError(f"semantic model path {root} does not exist", file=str(root))
-    files = sorted(root.glob("*.yaml")) + sorted(root.glob("*.yml")) if root.is_dir() else [root]
+    files = sorted(root.glob("*.yaml")) + sorted(root.glob("*.yml")) if is_dir else [root]
     if not files:
         raise ModelValidationError(f"no YAML model files in {root}", file=str(root))
-    return _load_cached(tuple(map(str, files)), tuple(f.stat().st_mtime_ns for f in files))
+    model = _load_cached(tuple(map(str, files)), tuple(f.stat().st_mtime_ns for f in files))
+    if warehouse is not None:
+        validate_against_warehouse(model, warehouse)
+    return model
+
+
+_TYPE_FAMILIES = {"integer": ("INT", "DECIMAL", "HUGEINT"), "string": ("VARCHAR", "TEXT", "STRING"),
+                  "boolean": ("BOOL",), "timestamp": ("TIMESTAMP", "DATE"), "float": ("DOUBLE", "FLOAT", "REAL", "DECIMAL")}
 
 
 def validate_against_warehouse(model: Model, con) -> None:
-    """Check every declared table and column exists in the warehouse with a compatible type."""
+    """Check every declared table and column exists in the warehouse with a compatible type; a
+    typo is reported at the line that declares the table or column, with a did-you-mean over
+    what the warehouse has."""
     ctx = Problems()
     rows = con.execute(
         "SELECT table_name, column_name, data_type FROM information_schema.columns"
@@ -439,16 +439,17 @@ def validate_against_warehouse(model: Model, con) -> None:
     actual: dict[str, dict[str, str]] = {}
     for table, column, data_type in rows:
         actual.setdefault(table, {})[column] = data_type.upper()
-    families = {"integer": ("INT", "DECIMAL", "HUGEINT"), "string": ("VARCHAR", "TEXT", "STRING"),
-                "boolean": ("BOOL",), "timestamp": ("TIMESTAMP", "DATE"), "float": ("DOUBLE", "FLOAT", "REAL", "DECIMAL")}
     for sm in model.models.values():
         if sm.table not in actual:
-            ctx.error(f"table {sm.table!r} of semantic model {sm.name} is not in the warehouse{did_you_mean(sm.table, actual)}", sm.where)
+            ctx.error(f"table {sm.table!r} of semantic model {sm.name} is not in the warehouse"
+                      f"{did_you_mean(sm.table, actual)}", sm.table_where or sm.where)
             continue
         for column, vtype in sm.columns:
             found = actual[sm.table].get(column)
             if found is None:
-                ctx.error(f"unknown column {column!r} in semantic model {sm.name}: table {sm.table} has no such column{did_you_mean(column, actual[sm.table])}", sm.where)
-            elif not any(f in found for f in families[vtype]):
-                ctx.error(f"column {sm.table}.{column} is {found} in the warehouse but declared {vtype} in semantic model {sm.name}", sm.where)
+                ctx.error(f"unknown column {column!r} in semantic model {sm.name}: table {sm.table} has no such column"
+                          f"{did_you_mean(column, actual[sm.table])}", sm.column_location(column))
+            elif not any(f in found for f in _TYPE_FAMILIES[vtype]):
+                ctx.error(f"column {sm.table}.{column} is {found} in the warehouse but declared {vtype} in semantic "
+                          f"model {sm.name}", sm.column_location(column))
     ctx.raise_if_any()

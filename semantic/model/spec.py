@@ -16,6 +16,7 @@ Expressions from the YAML are parsed once, at load, into sqlglot trees kept here
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 from sqlglot import exp
@@ -25,6 +26,18 @@ METRIC_TYPES = AGGREGATIONS + ("ratio", "derived")
 CARDINALITIES = ("many_to_one", "one_to_one", "one_to_many", "many_to_many")
 GRANULARITIES = ("day", "week", "month", "quarter", "year")
 VALUE_TYPES = ("integer", "string", "boolean", "timestamp", "float")
+_PYTHON_TYPES = {"integer": (int,), "string": (str,), "boolean": (bool,), "float": (int, float), "timestamp": (date,)}
+
+
+def fits_type(value: Any, value_type: str) -> bool:
+    """Whether a Python value is of a declared value type (a boolean is not a number).
+
+    >>> fits_type(3, "integer"), fits_type(True, "integer"), fits_type(3, "float"), fits_type("3", "integer")
+    (True, False, True, False)
+    """
+    if isinstance(value, bool) and value_type != "boolean":
+        return False
+    return isinstance(value, _PYTHON_TYPES.get(value_type, (object,)))
 
 
 @dataclass(frozen=True)
@@ -62,6 +75,7 @@ class DefaultScope:
     dimension: str
     values: tuple[Any, ...]
     description: str  # what the default keeps, in words ("executed tests")
+    where: Location | None = None
 
 
 @dataclass(frozen=True)
@@ -81,9 +95,14 @@ class SemanticModel:
     entity: str = ""
     entities: str = ""
     where: Location | None = None
+    table_where: Location | None = None  # the line naming the table
+    column_where: tuple[tuple[str, Location], ...] = ()  # the line declaring each column
 
     def column_type(self, name: str) -> str | None:
         return dict(self.columns).get(name)
+
+    def column_location(self, name: str) -> Location | None:
+        return dict(self.column_where).get(name, self.where)
 
 
 @dataclass(frozen=True)

@@ -18,13 +18,16 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
+from typing import Any
 
-from semantic.errors import SemanticError
+from semantic.errors import InvalidArgumentError, SemanticError
+from semantic.plan.arguments import shown
 from semantic.plan.timegrain import add_periods, calendar_period
 
 __all__ = [
     "ACCEPTED_FORMS",
     "DateExpressionError",
+    "clock_day",
     "DateRange",
     "parse_date_expression",
     "resolve_date_range",
@@ -78,7 +81,7 @@ class DateRange:
 
 
 def _fmt(moment: datetime | None) -> str:
-    return f"{moment:%Y-%m-%d %H:%M} UTC"
+    return f"{moment.date().isoformat()} {moment:%H:%M} UTC"  # isoformat: year 1 is 0001
 
 
 _NUMBER = r"(\d{1,6})"
@@ -97,12 +100,13 @@ def parse_date_expression(text: str | date, *, today: date) -> DateOrPeriod:
     >>> parse_date_expression("this week", today=date(2025, 3, 15))  # a Saturday
     (datetime.date(2025, 3, 10), datetime.date(2025, 3, 15))
     """
-    if isinstance(text, datetime):
-        return _utc_day(text)
     if isinstance(text, date):
-        return text
+        try:
+            return _utc_day(text)
+        except DateExpressionError as exc:
+            raise _error(exc.args[0]) from None
     if not isinstance(text, str):
-        raise _error(f"a date must be text or a date, not {type(text).__name__} {text!r}")
+        raise _error(f"a date must be text or a date, not {shown(text)}")
     spoken = " ".join(text.lower().split())
     try:
         return _parse_spoken(spoken, _utc_day(today))
@@ -150,30 +154,63 @@ def resolve_date_range(
     >>> resolve_date_range(None, "yesterday", today=date(2025, 3, 15)).describe()
     'until 2025-03-15 00:00 UTC (exclusive)'
     """
-    if today is None:
-        today = datetime.now(timezone.utc).date()
+    today = clock_day(today)
     start = end = None
     if start_date is not None:
-        parsed = parse_date_expression(start_date, today=today)
+        parsed = _parse_argument("start_date", start_date, today)
         first, last = parsed if isinstance(parsed, tuple) else (parsed, None)
         start = _midnight(first)
         if last is not None and end_date is None:
-            end = _day_after(last)
+            end = _day_after(last, "start_date")
     if end_date is not None:
-        parsed = parse_date_expression(end_date, today=today)
-        end = _day_after(parsed[1] if isinstance(parsed, tuple) else parsed)
+        parsed = _parse_argument("end_date", end_date, today)
+        end = _day_after(parsed[1] if isinstance(parsed, tuple) else parsed, "end_date")
     if start is not None and end is not None and start >= end:
         raise DateExpressionError(
-            f"start_date {start_date!r} ({start:%Y-%m-%d}) is after end_date {end_date!r} "
-            f"({end - timedelta(days=1):%Y-%m-%d}); give a start on or before the end"
+            f"start_date {start_date!r} ({start.date().isoformat()}) is after end_date {end_date!r} "
+            f"({(end - timedelta(days=1)).date().isoformat()}); give a start on or before the end"
         )
     return DateRange(start, end)
+
+
+def _parse_argument(argument: str, value: Any, today: date) -> DateOrPeriod:
+    try:
+        return parse_date_expression(value, today=today)
+    except DateExpressionError as exc:
+        raise DateExpressionError(f"{argument}: {exc}") from None
+
+
+def clock_day(today: Any = None) -> date:
+    """The clock's UTC day: now when None; else a date, a datetime (its UTC day), an ISO date
+    text, or a function returning one of these (an injectable clock).
+
+    >>> clock_day("2025-03-15"), clock_day(lambda: datetime(2025, 3, 15, 23, 30, tzinfo=timezone(timedelta(hours=-3))))
+    (datetime.date(2025, 3, 15), datetime.date(2025, 3, 16))
+    """
+    value = datetime.now(timezone.utc) if today is None else \
+        today() if callable(today) and not isinstance(today, type) else today
+    if isinstance(value, str) and _ISO.fullmatch(value.strip()):
+        try:
+            return date(*map(int, value.strip().split("-")))
+        except ValueError as exc:
+            raise InvalidArgumentError("today", f"today={value!r} is not a valid date ({exc})") from None
+    if not isinstance(value, date):
+        raise InvalidArgumentError("today", f"today must be a date, a datetime, an ISO date text such as "
+                                            f"'2025-03-15', or a function returning one; not {shown(value)}")
+    try:
+        return _utc_day(value)
+    except DateExpressionError as exc:
+        raise InvalidArgumentError("today", f"today {exc.args[0]}") from None
 
 
 def _utc_day(value: date) -> date:
     if isinstance(value, datetime):
         if value.tzinfo is not None:
-            value = value.astimezone(timezone.utc)
+            try:
+                value = value.astimezone(timezone.utc)
+            except OverflowError:
+                raise DateExpressionError(f"{value.isoformat()} falls outside the days a UTC date can hold "
+                                          f"(0001-01-01 to 9999-12-31)") from None
         return value.date()
     return value
 
@@ -182,11 +219,11 @@ def _midnight(day: date) -> datetime:
     return datetime.combine(day, time())
 
 
-def _day_after(day: date) -> datetime:
+def _day_after(day: date, argument: str) -> datetime:
     try:
         return _midnight(day + timedelta(days=1))
     except OverflowError:
-        raise _error(f"{day} is the last representable day; no range can end after it") from None
+        raise _error(f"{argument}: {day} is the last representable day; no range can end after it") from None
 
 
 def _error(problem: str) -> DateExpressionError:

@@ -19,10 +19,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from semantic.errors import (
-    GuardrailError, InvalidFilterError, InvalidQueryError, UnknownDimensionError, UnknownMetricError, did_you_mean,
-)
+from semantic.errors import GuardrailError, InvalidQueryError, UnknownDimensionError, UnknownMetricError, did_you_mean
 from semantic.model.spec import Dimension, Model
+from semantic.plan.arguments import query_request
 from semantic.plan.query_plan import Measure, Members, QueryPlan, SourcePlan
 from semantic.plan.resolve import (
     input_roles, metric_inputs, resolve_dimension, resolve_filter, resolve_metric, role_filter_warning,
@@ -31,6 +30,9 @@ from semantic.plan.resolve import (
 from semantic.plan.sources import plan_source
 from semantic.plan.timegrain import periods
 from semantic.plan.views import filtered_on_own_column, reaches
+
+
+MAX_TIME_MEMBERS = 10_000  # periods fill_missing lists at most (27 years of days)
 
 
 def _date_dimension(model: Model, scope_model: str | None) -> str | None:
@@ -46,7 +48,11 @@ def _members(model: Model, dim: Dimension, scope_model, scope_values, date_start
     if scope_model and scope_values is not None and model.models[scope_model].default_scope.dimension == dim.name:
         values = tuple(scope_values)
     elif dim.is_time and date_start and date_end:
-        values = tuple(periods(dim.granularity, date_start, date_end))
+        values = tuple(periods(dim.granularity, date_start, date_end, cap=MAX_TIME_MEMBERS + 1))
+        if len(values) > MAX_TIME_MEMBERS:
+            raise GuardrailError(f"fill_missing would list more than {MAX_TIME_MEMBERS:,} {dim.granularity}s "
+                                 f"between {date_start.date().isoformat()} and {date_end.date().isoformat()}; "
+                                 f"narrow the date range or group by a coarser time dimension")
     elif dim.allowed_values is not None:
         values = tuple(dim.allowed_values)
     return Members(dim.name, values, dim.members_model if values is None else None)
@@ -69,15 +75,13 @@ def _row_sources(model: Model, sources: list[SourcePlan], dims: list[Dimension],
     return tuple(rows)
 
 
-def _order(dobjs, mobjs, sort_by, sort_order) -> tuple[tuple[str, bool], ...]:
+def _order(dobjs, mobjs, sort_by: tuple[str, ...], sort_order: str) -> tuple[tuple[str, bool], ...]:
     columns = {d.name for d in dobjs} | {f"{d.name}_id" for d in dobjs if d.has_id} | {m.name for m in mobjs}
-    if sort_order not in ("asc", "desc"):
-        raise InvalidQueryError(f"sort_order must be 'asc' or 'desc', not {sort_order!r}")
     order: list[tuple[str, bool]] = []
-    if sort_by is not None:
-        for s in [sort_by] if isinstance(sort_by, str) else list(sort_by):
+    if sort_by:
+        for s in sort_by:
             if s not in columns:
-                raise InvalidQueryError(f"cannot sort by {s!r}{did_you_mean(str(s), columns)}; "
+                raise InvalidQueryError(f"cannot sort by {s!r}{did_you_mean(s, columns)}; "
                                         f"sort by a requested metric or dimension: {', '.join(sorted(columns))}")
             order.append((s, sort_order == "desc"))
     else:
@@ -107,22 +111,16 @@ def plan_query(
     max_limit: int = 1000,
 ) -> QueryPlan:
     """Check a query against the model and guardrails and return its plan."""
-    if isinstance(metrics, str):
-        metrics = [metrics]
-    if isinstance(dimensions, str):
-        dimensions = [dimensions]
-    metrics, dimensions = list(metrics or []), list(dimensions or [])
-    if not metrics:
+    request = query_request(metrics, dimensions, filters, sort_by, sort_order, limit, fill_missing)
+    if not request.metrics:
         raise UnknownMetricError("no metric requested; give at least one of: "
                                  + ", ".join(sorted(n for n, m in model.metrics.items() if not m.hidden)))
-    mobjs = [resolve_metric(model, m) for m in dict.fromkeys(metrics)]
-    dobjs = [resolve_dimension(model, d) for d in dict.fromkeys(dimensions)]
+    mobjs = [resolve_metric(model, m) for m in dict.fromkeys(request.metrics)]
+    dobjs = [resolve_dimension(model, d) for d in dict.fromkeys(request.dimensions)]
     if len(dobjs) > max_dimensions:
         raise GuardrailError(f"{len(dobjs)} dimensions requested; at most {max_dimensions} are allowed "
                              f"(guardrail max_dimensions)")
-    if filters is not None and not isinstance(filters, dict):
-        raise InvalidFilterError("filters must be a mapping of dimension name to a value, a list of values, or None")
-    fspecs = tuple(resolve_filter(model, str(k), v) for k, v in (filters or {}).items())
+    fspecs = tuple(resolve_filter(model, k, v) for k, v in request.filters)
 
     # inputs per piece, in a stable order: a piece is a source with one choice of roles for
     # the grouped and filtered dimensions (metrics reading a dimension through different roles
@@ -163,12 +161,9 @@ def plan_query(
     # the scope's rows read every dimension by its own key: without a piece doing so, scope keys
     scope_keys = source(scope_model, ()) if from_scope and (scope_model, ()) not in by_piece else None
     members = tuple(_members(model, d, scope_model, scope_values, date_start, date_end) for d in dobjs) \
-        if fill_missing else ()
-    order = _order(dobjs, mobjs, sort_by, sort_order)
-    if limit is None:
-        limit = default_limit
-    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
-        raise InvalidQueryError(f"limit must be a positive integer, not {limit!r}")
+        if request.fill_missing else ()
+    order = _order(dobjs, mobjs, request.sort_by, request.sort_order)
+    limit = default_limit if request.limit is None else request.limit
     if limit > max_limit:
         warnings.append(f"limit {limit} is above the configured maximum of {max_limit} rows; "
                         f"the answer is capped at {max_limit} rows")
@@ -178,6 +173,6 @@ def plan_query(
         sources=tuple(sources), filters=fspecs, scope_model=scope_model, scope_values=scope_values,
         date_start=date_start, date_end=date_end, date_dimension=date_dimension, rows_from_scope=from_scope,
         scope_keys=scope_keys, row_sources=_row_sources(model, sources, dobjs, scope_model, from_scope),
-        fill_missing=bool(fill_missing), members=members, order_by=order, limit=limit, warnings=tuple(warnings),
+        fill_missing=request.fill_missing, members=members, order_by=order, limit=limit, warnings=tuple(warnings),
     )
 

@@ -17,12 +17,10 @@ from semantic.errors import (
     InvalidFilterError, InvalidFilterValueError, RoleConflictError, UnknownDimensionError, UnknownMetricError, closest,
     did_you_mean,
 )
-from semantic.model.spec import Dimension, Metric, MetricInput, Model
+from semantic.model.spec import Dimension, Metric, MetricInput, Model, fits_type
 from semantic.plan.query_plan import FilterSpec
 from semantic.plan.timegrain import LABELS, is_label
 from semantic.plan.views import reaches
-
-_PY_TYPES = {"integer": (int,), "string": (str,), "boolean": (bool,), "float": (int, float)}
 
 
 def resolve_dimension(model: Model, name: str) -> Dimension:
@@ -188,11 +186,10 @@ def resolve_filter(model: Model, name: str, value: Any) -> FilterSpec:
     if not values:
         raise InvalidFilterError(f"empty list for filter {name!r}: give at least one value (None selects NULL)")
     include_null = any(v is None for v in values)
-    values = [_python(v) for v in values if v is not None]
+    values = [v for v in values if v is not None]
     vtype = filter_value_type(dim, target)
     for v in values:
-        ok = isinstance(v, _PY_TYPES.get(vtype, (object,))) and not (vtype != "boolean" and isinstance(v, bool))
-        if not ok:
+        if not fits_type(v, vtype):
             raise InvalidFilterError(
                 f"filter {name if target == 'label' else name + '_id'}={v!r}: expected {vtype} values"
                 f"{' (true/false)' if vtype == 'boolean' else ''}, or None for NULL")
@@ -204,11 +201,6 @@ def resolve_filter(model: Model, name: str, value: Any) -> FilterSpec:
             _check_declared(dim, name, v)
     ordered = tuple(dict.fromkeys(values))
     return FilterSpec(name, target, ordered, include_null)
-
-
-def _python(value: Any) -> Any:
-    """A NumPy scalar (an id taken from an answer's DataFrame) as the Python value it holds."""
-    return value.item() if type(value).__module__ == "numpy" and hasattr(value, "item") else value
 
 
 def _is_key(dim: Dimension) -> bool:

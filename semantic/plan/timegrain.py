@@ -110,8 +110,16 @@ def is_label(grain: str, label: str) -> bool:
 
 
 def next_start(grain: str, start: datetime) -> datetime:
-    """The first instant of the period after the one starting at ``start``."""
-    return datetime.combine(add_periods(grain, start.date(), 1), time())
+    """The first instant of the period after the one starting at ``start`` (``datetime.max``
+    after the last period a date can hold, so the year 9999 ends instead of overflowing).
+
+    >>> next_start("year", datetime(9999, 1, 1)) == datetime.max
+    True
+    """
+    try:
+        return datetime.combine(add_periods(grain, start.date(), 1), time())
+    except (OverflowError, ValueError):
+        return datetime.max
 
 
 def label_bounds(grain: str, label: str) -> tuple[datetime, datetime]:
@@ -125,8 +133,8 @@ def truncate(grain: str, moment: datetime) -> datetime:
     return datetime.combine(start_of(grain, moment.date()), time())
 
 
-def periods(grain: str, start: datetime, end: datetime, cap: int = 10000) -> list[datetime]:
-    """Starts of every period overlapping [start, end)."""
+def periods(grain: str, start: datetime, end: datetime, cap: int = 10_000) -> list[datetime]:
+    """Starts of the periods overlapping [start, end), at most ``cap`` of them."""
     out, cur = [], truncate(grain, start)
     while cur < end and len(out) < cap:
         out.append(cur)

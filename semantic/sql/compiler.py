@@ -33,6 +33,7 @@ from sqlglot import exp
 from semantic.config import Guardrails
 from semantic.errors import UnsupportedDialectError
 from semantic.model.spec import Model
+from semantic.plan.arguments import QueryRequest, query_request
 from semantic.plan.planner import plan_query
 from semantic.plan.query_plan import QueryPlan
 from semantic.sql.render import render_plan
@@ -72,11 +73,10 @@ class Compiled:
         return exp.select(exp.Count(this=exp.Star())).from_(answer.subquery("answer"), copy=False).sql(dialect="duckdb")
 
 
-def _freeze(value):
-    if isinstance(value, dict):
-        return tuple((k, _freeze(v)) for k, v in value.items())
-    if isinstance(value, (list, tuple, set, frozenset)):
-        return ("__seq__", type(value).__name__, tuple(_freeze(v) for v in value))
+def _typed(value):
+    """Values with their types: True, 1 and 1.0 are equal keys, but different filters."""
+    if isinstance(value, tuple):
+        return tuple(_typed(v) for v in value)
     return (type(value).__name__, value)
 
 
@@ -84,19 +84,13 @@ def compile_query(model: Model, metrics, dimensions=(), filters=None, *, date_st
                   sort_by=None, sort_order="desc", limit=None, fill_missing=False, dialect="duckdb",
                   config: Guardrails | None = None) -> Compiled:
     """Plan, render and cache one query (raises typed SemanticErrors for bad input)."""
-    if dialect not in DIALECTS:
+    if not isinstance(dialect, str) or dialect not in DIALECTS:
         raise UnsupportedDialectError(f"unknown dialect {dialect!r}; supported: {', '.join(DIALECTS)}")
+    request = query_request(metrics, dimensions, filters, sort_by, sort_order, limit, fill_missing)
     config = config or Guardrails()
-    key = (model, _freeze(metrics), _freeze(dimensions), _freeze(filters), date_start, date_end,
-           _freeze(sort_by), sort_order, _freeze(limit), bool(fill_missing), dialect,
+    key = (model, request, _typed(request.filters), date_start, date_end, dialect,
            config.max_dimensions, config.default_row_limit, config.max_row_limit)
-    args = (model, metrics, dimensions, filters, date_start, date_end, sort_by, sort_order, limit, fill_missing,
-            dialect, config)
-    try:
-        hash(key)
-    except TypeError:  # a value nobody can hash (it will be refused by the planner anyway)
-        return _compile(*args)
-    return _COMPILED.get(key, lambda: _compile(*args))
+    return _COMPILED.get(key, lambda: _compile(model, request, date_start, date_end, dialect, config))
 
 
 class LruCache:
@@ -134,11 +128,10 @@ class LruCache:
 _COMPILED = LruCache(1024)
 
 
-def _compile(model, metrics, dimensions, filters, date_start, date_end, sort_by, sort_order, limit,
-             fill_missing, dialect, config) -> Compiled:
-    plan = plan_query(model, metrics, dimensions, filters, date_start, date_end, sort_by, sort_order,
-                      limit, fill_missing, config.max_dimensions, config.default_row_limit,
-                      config.max_row_limit)
+def _compile(model, request: QueryRequest, date_start, date_end, dialect, config) -> Compiled:
+    plan = plan_query(model, request.metrics, request.dimensions, dict(request.filters), date_start, date_end,
+                      request.sort_by, request.sort_order, request.limit, request.fill_missing,
+                      config.max_dimensions, config.default_row_limit, config.max_row_limit)
     for dim in plan.dimensions:
         grain = model.dimensions[dim].granularity
         if grain in UNSUPPORTED.get(dialect, {}):

@@ -6,6 +6,8 @@
     testio-semantic list metrics
     testio-semantic list dimensions
     testio-semantic validate
+    testio-semantic mcp                       # MCP server for AI assistants over stdio
+    testio-semantic mcp --http --port 8000    # ... or streamable HTTP on 127.0.0.1
 
 Every mistake prints one line on stderr and exits 2; ``validate`` exits 1 when the model
 has problems, printing each as ``file:line: problem``.
@@ -119,6 +121,16 @@ def _build_parser() -> argparse.ArgumentParser:
     validate = commands.add_parser("validate", help="load and validate the model (and the warehouse, when present)")
     validate.add_argument("--models", help="model directory or file (default: the packaged model)")
     _warehouse_option(validate)
+
+    mcp = commands.add_parser("mcp", help="serve the semantic layer to AI assistants (Model Context Protocol)")
+    mcp.add_argument("--http", action="store_true", help="serve streamable HTTP instead of stdio")
+    mcp.add_argument("--host", default="127.0.0.1",
+                     help="loopback address to listen on with --http (default 127.0.0.1)")
+    mcp.add_argument("--port", type=int, default=8000, help="port with --http (default 8000; 0 picks a free one)")
+    mcp.add_argument("--models", help="model directory or file (default: the packaged model)")
+    mcp.add_argument("--today", type=date.fromisoformat,
+                     help="the clock's date for relative dates (default: today, UTC, at each call)")
+    _warehouse_option(mcp)
     return parser
 
 
@@ -197,7 +209,7 @@ def _validate(args: argparse.Namespace) -> int:
     target = warehouse_path(args.warehouse)
     try:
         model = load_model(args.models)
-        checked = "model"
+        checked = f"model (no warehouse at {target}: its tables and columns were not checked)"
         if target.exists():
             with open_warehouse(target) as con:
                 validate_against_warehouse(model, con)
@@ -207,6 +219,19 @@ def _validate(args: argparse.Namespace) -> int:
             print(_located(problem), file=sys.stderr)
         return 1
     print(f"ok: {checked} valid ({len(model.metrics)} metrics, {len(model.dimensions)} dimensions)")
+    return 0
+
+
+def _mcp(args: argparse.Namespace) -> int:
+    # Imported here: the MCP SDK takes about a second to import, which no other command should pay.
+    from semantic.surfaces.mcp_server import ServerOptions, loopback_host, serve
+
+    try:
+        host = loopback_host(args.host)
+    except ValueError as err:
+        raise UsageError(f"--host: {err}") from None
+    serve(ServerOptions(warehouse=args.warehouse, models=args.models, today=args.today),
+          http=args.http, host=host, port=args.port)
     return 0
 
 
@@ -231,7 +256,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code (0 ok, 1 invalid model, 2 bad input)."""
     try:
         args = _build_parser().parse_args(_attach_order(list(sys.argv[1:] if argv is None else argv)))
-        return {"query": _query, "list": _list, "validate": _validate}[args.command](args)
+        return {"query": _query, "list": _list, "validate": _validate, "mcp": _mcp}[args.command](args)
     except SemanticError as err:
         print(f"error: {str(err).splitlines()[0] if str(err) else type(err).__name__}", file=sys.stderr)
         return 2

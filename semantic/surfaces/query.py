@@ -10,39 +10,61 @@
 
 from __future__ import annotations
 
+import os
 import time
-from datetime import date, datetime, timezone
 
 import pandas as pd
 from sqlglot import exp
 
 from semantic.answer.execute import execute
 from semantic.answer.explain import describe_metric, explain_plan, no_match_note, scope_summary
-from semantic.answer.freshness import WarehouseLoadLogFreshness, freshness_warning
+from semantic.answer.freshness import TableFreshness, WarehouseLoadLogFreshness, freshness_warning
 from semantic.answer.result import MetricResult
 from semantic.answer.warehouse import open_warehouse
 from semantic.config import Guardrails
-from semantic.errors import SemanticError
-from semantic.model.loader import load_model
-from semantic.plan.dates import ACCEPTED_FORMS, resolve_date_range
+from semantic.errors import InvalidArgumentError, SemanticError, WarehouseUnavailableError
+from semantic.model.loader import load_model, validate_against_warehouse
+from semantic.model.spec import Model
+from semantic.plan.arguments import shown
+from semantic.plan.dates import ACCEPTED_FORMS, clock_day, resolve_date_range
 from semantic.plan.resolve import metric_inputs
 from semantic.plan.timegrain import LABELS
 from semantic.sql.compiler import DIALECTS, compile_query
 from semantic.sql.metrics import metric_dtype, metric_formula
 
 
-def _today(today) -> date:
-    if today is None:
-        return datetime.now(timezone.utc).date()
-    value = today() if callable(today) else today
-    return value.date() if isinstance(value, datetime) else value
+def _model(model) -> Model:
+    if model is None:
+        return load_model()
+    if isinstance(model, Model):
+        return model
+    if isinstance(model, (str, os.PathLike)):
+        return load_model(model)
+    raise InvalidArgumentError("model", f"model must be a loaded model (semantic.load_model(...)), the path of a "
+                                        f"model directory, or None for the packaged model; not {shown(model)}")
+
+
+def _config(config) -> Guardrails:
+    if config is None:
+        return Guardrails.from_env()
+    if not isinstance(config, Guardrails):
+        raise InvalidArgumentError("config", f"config must be semantic.Guardrails(...) or None for the configured "
+                                             f"defaults; not {shown(config)}")
+    return config
+
+
+def _freshness(freshness) -> None:
+    if freshness is not None and not callable(getattr(freshness, "table_freshness", None)):
+        raise InvalidArgumentError("freshness", f"freshness must have a table_freshness(tables) method (a "
+                                                f"semantic.FreshnessSource) or be None; not {shown(freshness)}")
 
 
 def _prepare(metrics, dimensions, filters, start_date, end_date, sort_by, sort_order, limit,
-             fill_missing, dialect, today, config, model):
-    model = model or load_model()
-    config = config or Guardrails.from_env()
-    rng = resolve_date_range(start_date, end_date, today=_today(today))
+             fill_missing, dialect, today, config, model, freshness=None):
+    """Every argument checked (typed errors name the argument), then the query compiled."""
+    model, config = _model(model), _config(config)
+    _freshness(freshness)
+    rng = resolve_date_range(start_date, end_date, today=clock_day(today))
     compiled = compile_query(model, metrics, dimensions, filters, date_start=rng.start, date_end=rng.end,
                              sort_by=sort_by, sort_order=sort_order, limit=limit, fill_missing=fill_missing,
                              dialect=dialect, config=config)
@@ -69,7 +91,7 @@ def explain(metrics, dimensions=(), filters=None, start_date=None, end_date=None
     """Compile without executing: the SQL and the explanation (``df`` is empty). ``warehouse`` and
     ``freshness`` are accepted so that a call to ``query_metrics`` can become one to ``explain``."""
     model, config, rng, compiled = _prepare(metrics, dimensions, filters, start_date, end_date, sort_by,
-                                            sort_order, limit, fill_missing, dialect, today, config, model)
+                                            sort_order, limit, fill_missing, dialect, today, config, model, freshness)
     plan = compiled.plan
     meta = {"dimensions_used": list(plan.dimensions), "metrics_used": list(plan.metrics),
             "date_range": [_iso(rng.start), _iso(rng.end)], "dialect": dialect,
@@ -87,28 +109,20 @@ def query_metrics(metrics, dimensions=(), filters=None, start_date=None, end_dat
     """Answer a metric question. The SQL runs on DuckDB; ``.sql`` is rendered in ``dialect``."""
     started = time.perf_counter()
     model, config, rng, compiled = _prepare(metrics, dimensions, filters, start_date, end_date, sort_by,
-                                            sort_order, limit, fill_missing, dialect, today, config, model)
+                                            sort_order, limit, fill_missing, dialect, today, config, model, freshness)
     run = compiled if dialect == "duckdb" else compile_query(
         model, metrics, dimensions, filters, date_start=rng.start, date_end=rng.end, sort_by=sort_by,
         sort_order=sort_order, limit=limit, fill_missing=fill_missing, dialect="duckdb", config=config)
     plan = compiled.plan
     tables = _tables(model, plan)
     with open_warehouse(warehouse) as con:
-        df = execute(con, run.probe_sql, config.query_timeout_s)
+        df = _execute(con, run.probe_sql, config, model)
         total = len(df)
         if total > plan.limit:
             df = df.iloc[: plan.limit]
-            total = int(execute(con, run.count_sql, config.query_timeout_s).iloc[0, 0])
-        source = freshness or WarehouseLoadLogFreshness(con)
-        try:
-            fresh = dict(source.table_freshness(tables))
-        except SemanticError:
-            raise
-        except Exception as e:  # noqa: BLE001 - freshness must never break an answer
-            fresh = {}
-            warnings_extra = [f"freshness could not be determined: {e}"]
-        else:
-            warnings_extra = []
+            total = int(_execute(con, run.count_sql, config, model).iloc[0, 0])
+        fresh, warnings_extra = _table_freshness(
+            WarehouseLoadLogFreshness(con) if freshness is None else freshness, tables)
     df = _types(model, plan, df)
     warnings = list(plan.warnings) + warnings_extra
     explanation = explain_plan(model, plan)
@@ -133,6 +147,32 @@ def _nothing_matched(plan, df) -> bool:
     return bool(((values == 0) | values.isna()).all(axis=None))
 
 
+def _execute(con, sql: str, config: Guardrails, model: Model):
+    """Run the SQL; when the warehouse lacks a table or column, say which line of which model
+    file declares it (a typo there), else that the warehouse needs building."""
+    try:
+        return execute(con, sql, config.query_timeout_s)
+    except WarehouseUnavailableError:
+        validate_against_warehouse(model, con)
+        raise
+
+
+def _table_freshness(source, tables) -> tuple[dict, list[str]]:
+    """The freshness of each table read, and a warning instead when the source cannot tell:
+    freshness never breaks an answer."""
+    try:
+        fresh = dict(source.table_freshness(tables))
+    except SemanticError:
+        raise
+    except Exception as e:  # noqa: BLE001 - a freshness source is code the caller brings
+        return {}, [f"freshness could not be determined: {e}"]
+    wrong = next((f for f in fresh.values() if not isinstance(f, TableFreshness)), None)
+    if wrong is not None:
+        return {}, [f"freshness could not be determined: the freshness source returned {shown(wrong)}, "
+                    f"not a TableFreshness"]
+    return fresh, []
+
+
 def _types(model, plan, df):
     for name in plan.metrics:
         df[name] = df[name].astype(metric_dtype(model, model.metrics[name]))
@@ -145,7 +185,7 @@ def _types(model, plan, df):
 
 def capabilities(model=None) -> dict:
     """What can be asked: dimensions, metrics with formulas, filter syntax, limits, date forms."""
-    model = model or load_model()
+    model = _model(model)
     config = Guardrails.from_env()
     dims = {}
     for name, d in sorted(model.dimensions.items()):

@@ -144,6 +144,18 @@ def test_validate_reports_file_and_line(tmp_path):
     assert "bugs.yaml:" in line and "severty" in line and "did you mean" in line
 
 
+def test_validate_finds_a_table_typo_in_the_warehouse_at_its_line(tmp_path, warehouse):
+    models = tmp_path / "models"
+    shutil.copytree(ROOT / "semantic" / "models", models)
+    tests = models / "tests.yaml"
+    tests.write_text(tests.read_text().replace("    table: tests\n", "    table: testz\n", 1))
+    assert run("validate", "--models", str(models), "--warehouse", str(tmp_path / "none.duckdb")).returncode == 0
+    done = run("validate", "--models", str(models), "--warehouse", warehouse)
+    assert done.returncode == 1
+    assert done.stderr.splitlines() == [f"{tests}:4: table 'testz' of semantic model tests is not in the warehouse; "
+                                        f"did you mean 'tests'?"]
+
+
 def test_console_script_and_module_agree(warehouse):
     if not SCRIPT.exists():
         pytest.skip("the testio-semantic entry point is not installed in this environment")

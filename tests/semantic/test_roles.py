@@ -114,7 +114,7 @@ def test_a_ratio_mixing_two_roles_is_a_typed_error(tmp_path, golden):
     ("tests_submitted: submitted_by", "tests_submitted: customer",
      "dimension customer in metric_roles of dimension customer must be another role"),
     ("    metric_roles:\n      tests_submitted: submitted_by", "    metric_roles: [submitted_by]",
-     "metric_roles of dimension customer must map metric names to dimension names"),
+     "metric_roles of dimension customer must be a mapping, got a list"),
 ])
 def test_metric_roles_mistakes_name_the_file_and_line(tmp_path, old, new, problem):
     root = copy_models(tmp_path)

@@ -1,8 +1,9 @@
 """``make demo``: materialise every asset, run the checks, print what was built.
 
-Runs against the real API when ``TESTIO_CUSTOMER_API_TOKEN`` is set, else the built-in
-simulator. Runs are stored in the same instance ``make ui`` shows (``DAGSTER_HOME``'s when
-set, else ``.dagster/``), so the UI opens on the demo's materialisations, checks and freshness.
+Runs against the real API when ``TESTIO_CUSTOMER_API_TOKEN`` is set (in the environment or
+the project folder's ``.env``), else the built-in simulator. Runs are stored in the same
+instance ``make ui`` shows (``DAGSTER_HOME``'s when set, else ``.dagster/``), so the UI opens
+on the demo's materialisations, checks and freshness.
 """
 
 from __future__ import annotations
@@ -11,28 +12,36 @@ import os
 import sys
 import time
 
+from semantic.project import ENV_FILE, load_project_env
 from testio_assets.instance import (
     DAGSTER_HOME_ENV,
-    PROJECT_ROOT,
     InstanceConfigError,
     check_instance_config,
     dagster_home,
     describe,
     instance_config,
+    project_folder,
 )
 
 
 def _prepare_environment() -> str:
-    """Select the instance ``make ui`` uses (DAGSTER_HOME's when set, else dagster.yaml at the
-    project root with storage in .dagster/), check it, and say which it is."""
-    home = dagster_home()
+    """Read the project's .env (variables already set win), select the instance ``make ui``
+    uses (DAGSTER_HOME's when set, else dagster.yaml in the project folder with storage in
+    .dagster/), check it, and say which it is."""
+    root = project_folder()
+    lines = []
+    if (root / ENV_FILE).is_file():
+        loaded = load_project_env(root)
+        lines.append(f"Read {root / ENV_FILE}: " + (", ".join(loaded) if loaded else
+                     "nothing new (every variable in it is already set, and the environment wins)"))
+    home = dagster_home(root)
     config = instance_config(home)
-    description = describe(home, config)
+    lines.append(describe(home, config))
     check_instance_config(config)
     os.environ[DAGSTER_HOME_ENV] = str(home)
-    os.chdir(PROJECT_ROOT)
-    (PROJECT_ROOT / ".dagster").mkdir(exist_ok=True)
-    return description
+    os.chdir(root)
+    (root / ".dagster").mkdir(exist_ok=True)
+    return "\n".join(lines)
 
 
 def main() -> int:

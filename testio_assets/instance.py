@@ -2,7 +2,9 @@
 
 ``DAGSTER_HOME`` names the instance when it is set (``make ui``, ``make demo`` and
 :func:`project_instance` all honour it, e.g. a folder holding ``testio_assets/deploy/dagster.postgres.yaml``
-as its ``dagster.yaml``); otherwise it is the project folder's ``dagster.yaml``, whose storage
+as its ``dagster.yaml``); otherwise it is the project folder's ``dagster.yaml`` (the folder
+:func:`semantic.project.project_root` finds: from the working directory up, else the installed
+package's), whose storage
 paths stay relative (``.dagster/...``) so the project works wherever it is cloned. Dagster
 resolves them against the working directory; a notebook or a CLI started elsewhere opens the
 same instance through :func:`project_instance`, which resolves them against the project root.
@@ -23,7 +25,8 @@ import dagster as dg
 import yaml
 from dagster._core.instance.ref import InstanceRef
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+from semantic.project import project_root
+
 DAGSTER_HOME_ENV = "DAGSTER_HOME"
 # dagster-postgres 0.29 with SQLAlchemy 2.1: any other driver fails on the first event write.
 POSTGRES_SCHEME = "postgresql+psycopg2"
@@ -39,16 +42,28 @@ class InstanceConfigError(ValueError):
     """A dagster.yaml that Dagster would accept but that fails later; the message says the fix."""
 
 
-def dagster_home(root: Path = PROJECT_ROOT) -> Path:
-    """The folder whose dagster.yaml configures the instance: ``DAGSTER_HOME`` (unless empty),
-    else ``root``.
+def project_folder() -> Path:
+    """The project folder (:func:`semantic.project.project_root`); InstanceConfigError when there
+    is none (a plain install used outside the project: DAGSTER_HOME must name the instance)."""
+    root = project_root()
+    if root is None:
+        raise InstanceConfigError(
+            f"no project folder (a pyproject.toml of testio-warehouse) above {Path.cwd()}, and the package is "
+            f"not installed from one: run from the project folder, or set {DAGSTER_HOME_ENV} and "
+            f"TESTIO_WAREHOUSE_PATH")
+    return root
 
-    >>> dagster_home() == (Path(os.environ["DAGSTER_HOME"]) if os.environ.get("DAGSTER_HOME") else PROJECT_ROOT)
+
+def dagster_home(root: Path | None = None) -> Path:
+    """The folder whose dagster.yaml configures the instance: ``DAGSTER_HOME`` (unless empty),
+    else ``root`` (default: the project folder).
+
+    >>> dagster_home() == (Path(os.environ["DAGSTER_HOME"]) if os.environ.get("DAGSTER_HOME") else project_folder())
     True
     """
     home = os.environ.get(DAGSTER_HOME_ENV, "").strip()
     # Absolute, as Dagster requires, and stable when a command then changes directory.
-    return Path(home).expanduser().absolute() if home else root
+    return Path(home).expanduser().absolute() if home else (root or project_folder())
 
 
 def _postgres_storages(config: Mapping[str, Any]) -> Iterator[tuple[str, Mapping[str, Any]]]:
@@ -124,10 +139,11 @@ def _absolute_base_dirs(config: Any, root: Path) -> Any:
     return config
 
 
-def project_instance(root: Path = PROJECT_ROOT) -> dg.DagsterInstance:
+def project_instance(root: Path | None = None) -> dg.DagsterInstance:
     """The instance ``make ui`` and ``make demo`` use: ``DAGSTER_HOME``'s when it is set,
     else the project's (storage under ``<root>/.dagster``). Raises InstanceConfigError for a
     PostgreSQL storage that names another driver than psycopg2."""
+    root = root or project_folder()
     home = dagster_home(root)
     config = instance_config(home)
     check_instance_config(config)

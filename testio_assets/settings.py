@@ -17,8 +17,9 @@ DEFAULT_UI_BASE_URL = "http://127.0.0.1:3000"
 
 
 def warehouse_path() -> Path:
-    """The DuckDB file the assets write (``TESTIO_WAREHOUSE_PATH``, default data/testio.duckdb):
-    the file the semantic layer reads, by its rule (semantic cannot import this module)."""
+    """The DuckDB file the assets write: ``TESTIO_WAREHOUSE_PATH``, else the project folder's
+    data/testio.duckdb; the file the semantic layer reads, by its one rule
+    (:mod:`semantic.project`; semantic cannot import this module)."""
     return semantic_warehouse_path()
 
 

@@ -1,5 +1,6 @@
 """Open the warehouse for one query, read-only, never holding a connection between queries.
 
+Which file: :func:`semantic.project.warehouse_location` (the one rule every surface follows).
 Given a path: a published read copy beside it (``<stem>.read<suffix>``) is preferred whenever
 it exists (the ingestion assets replace it atomically after every audited write, and during a
 write the main file is newer but locked, so the copy is exactly what a reader wants); otherwise
@@ -37,8 +38,7 @@ from semantic.errors import (
     WarehouseNotFoundError,
     WarehouseUnavailableError,
 )
-
-DEFAULT_PATH = "data/testio.duckdb"
+from semantic.project import WarehouseLocation, warehouse_location
 
 # DuckDB's texts (2.x) for a lock held elsewhere and for a file it cannot read as a database.
 _LOCK_HOLDER = re.compile(r"Conflicting lock is held in (?P<program>.+?) \(PID (?P<pid>\d+)\)")
@@ -56,8 +56,15 @@ _MISSING_MARKER = "database does not exist"
 
 
 def warehouse_path(warehouse=None) -> Path:
-    """The path to read: the argument, else ``TESTIO_WAREHOUSE_PATH``, else data/testio.duckdb."""
-    return Path(warehouse or os.environ.get("TESTIO_WAREHOUSE_PATH") or DEFAULT_PATH)
+    """The path to read: the argument, else ``TESTIO_WAREHOUSE_PATH``, else the project's
+    data/testio.duckdb (:func:`semantic.project.warehouse_location`)."""
+    return warehouse_location(warehouse).path
+
+
+def missing_warehouse_message(location: WarehouseLocation) -> str:
+    """What to do when the rule's file is not there, saying which part of the rule chose it."""
+    return (f"no warehouse at {location.path} ({location.found_by}): run `make demo` to build it, or set "
+            f"TESTIO_WAREHOUSE_PATH (or pass warehouse=) to an existing DuckDB file")
 
 
 def read_copy_path(path: Path) -> Path:
@@ -93,6 +100,14 @@ def _is_lock(exc: duckdb.Error) -> bool:
     return any(m in str(exc) for m in _LOCK_MARKERS)
 
 
+def _no_progress_bar(con: duckdb.DuckDBPyConnection) -> None:
+    """DuckDB draws a progress bar on stdout for queries over 2 s, even into a pipe (~10 KB of
+    bars inside `--output csv > file`). It is a global option, not settable in connect's config;
+    under Jupyter without ipywidgets DuckDB starts with it off and refuses any change to it."""
+    if con.execute("SELECT current_setting('enable_progress_bar')").fetchone()[0]:
+        con.execute("SET enable_progress_bar = false")
+
+
 def connect(
     target: Path | Callable[[], Path],
     *,
@@ -104,6 +119,7 @@ def connect(
     """Open ``target`` (or the path ``target()`` picks, re-picked on every attempt), retrying
     only while another process holds the lock, with backoff, for ``retry_for_s`` seconds.
 
+    The connection draws no progress bar (readers' stdout is their answer).
     Raises :class:`WarehouseLockedError` (naming the holder and ``lock_advice``),
     :class:`WarehouseCorruptError` (with ``corrupt_advice(path)``),
     :class:`WarehouseNotFoundError`, or :class:`WarehouseUnavailableError` for anything else
@@ -115,7 +131,7 @@ def connect(
     while True:
         path = pick()
         try:
-            return duckdb.connect(str(path), read_only=read_only)
+            con = duckdb.connect(str(path), read_only=read_only)
         except duckdb.Error as exc:
             if is_corruption(exc):
                 raise WarehouseCorruptError(
@@ -134,6 +150,9 @@ def connect(
                     holder_pid=pid,
                     holder=holder,
                 ) from exc
+        else:
+            _no_progress_bar(con)
+            return con
         time.sleep(delay)
         delay = min(delay * 2, 0.5)
 
@@ -168,15 +187,14 @@ def open_warehouse(warehouse=None, *, retry_for_s: float = 5.0):
         raise InvalidArgumentError("warehouse", f"warehouse must be the path of a DuckDB file, a duckdb connection, "
                                                 f"or None for $TESTIO_WAREHOUSE_PATH; not {type(warehouse).__name__} "
                                                 f"{warehouse!r:.60}")
-    path = warehouse_path(warehouse)
+    location = warehouse_location(warehouse)
+    path = location.path
     try:
         exists = path.exists() or read_copy_path(path).exists()
     except (OSError, ValueError) as e:  # a NUL in the name, a name too long
         raise WarehouseUnavailableError(f"the warehouse path {str(path)!r:.80} cannot be used: {e}") from None
     if not exists:
-        raise WarehouseNotFoundError(
-            f"no warehouse at {path}: run `make demo` to build it, or set TESTIO_WAREHOUSE_PATH "
-            f"(or pass warehouse=) to an existing DuckDB file")
+        raise WarehouseNotFoundError(missing_warehouse_message(location))
     con = connect(
         lambda: _pick(path),
         read_only=True,

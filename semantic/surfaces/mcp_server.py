@@ -49,15 +49,16 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import ToolAnnotations
 from pydantic import Field
 
-from semantic.answer.warehouse import read_copy_path, warehouse_path
+from semantic.answer.warehouse import read_copy_path
 from semantic.config import Guardrails
-from semantic.errors import SemanticError, UnknownMetricError
+from semantic.errors import SemanticError, UnknownMetricError, WarehouseNotFoundError
 from semantic.model.loader import load_model
 from semantic.model.spec import Model
 from semantic.plan.dates import ACCEPTED_FORMS
 from semantic.plan.resolve import metric_inputs, resolve_metric
 from semantic.plan.timegrain import LABELS
 from semantic.plan.views import reaches
+from semantic.project import warehouse_location
 from semantic.sql.compiler import DIALECTS
 from semantic.surfaces.query import capabilities, explain, query_metrics
 
@@ -82,7 +83,7 @@ without running it; get_analytics_capabilities describes everything at once."""
 class ServerOptions:
     """Where the server reads from: the warehouse file, the model folder, and the clock."""
 
-    warehouse: str | None = None  # None: TESTIO_WAREHOUSE_PATH, else data/testio.duckdb
+    warehouse: str | None = None  # None: the rule of semantic.project (TESTIO_WAREHOUSE_PATH, else the project's data/)
     models: str | None = None  # None: the packaged model
     today: date | None = None  # None: the UTC date at each call
 
@@ -328,6 +329,19 @@ def build_server(options: ServerOptions) -> MCPServer:
     return server
 
 
+def _log_warehouse(options: ServerOptions) -> None:
+    """Say which file the server reads, and which part of the path rule chose it."""
+    try:
+        location = warehouse_location(options.warehouse)
+    except WarehouseNotFoundError as err:
+        log.warning("%s (query_metrics reports this until it is set)", err)
+        return
+    path = location.path
+    read_from = read_copy_path(path) if read_copy_path(path).exists() else path
+    log.info("testio-semantic MCP server reading %s (%s)%s", read_from.resolve(), location.found_by,
+             "" if read_from.exists() else "; not there yet: query_metrics reports it until `make demo` builds it")
+
+
 def serve(options: ServerOptions, *, http: bool = False, host: str = "127.0.0.1", port: int = 8000) -> None:
     """Run the server over stdio (the default) or streamable HTTP on a loopback address."""
     # Plain lines on stderr (the SDK would install a terminal-width handler): MCP clients keep the
@@ -335,11 +349,8 @@ def serve(options: ServerOptions, *, http: bool = False, host: str = "127.0.0.1"
     logging.basicConfig(level=logging.INFO, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     server = build_server(options)
-    path = warehouse_path(options.warehouse)
-    read_from = read_copy_path(path) if read_copy_path(path).exists() else path
     try:
-        log.info("testio-semantic MCP server reading %s%s", read_from.resolve(),
-                 "" if path.exists() else " (not there yet: query_metrics reports it until `make demo` builds it)")
+        _log_warehouse(options)
         if http:
             log.info("streamable HTTP on %s, path %s, port %s", host, HTTP_PATH, port or "chosen by the system (below)")
             server.run("streamable-http", host=loopback_host(host), port=port, streamable_http_path=HTTP_PATH)

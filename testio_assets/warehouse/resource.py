@@ -38,7 +38,8 @@ _LOGGER = logging.getLogger(__name__)
 
 
 class WarehouseResource(dg.ConfigurableResource):
-    """The DuckDB warehouse file (``TESTIO_WAREHOUSE_PATH``, default data/testio.duckdb)."""
+    """The DuckDB warehouse file (``TESTIO_WAREHOUSE_PATH``, else the project folder's
+    data/testio.duckdb: :mod:`semantic.project`)."""
 
     database: str = Field(
         default_factory=lambda: str(settings.warehouse_path()),

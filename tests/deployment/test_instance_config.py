@@ -11,7 +11,6 @@ import yaml
 
 from testio_assets import demo
 from testio_assets.instance import (
-    PROJECT_ROOT,
     InstanceConfigError,
     check_instance_config,
     dagster_home,
@@ -19,6 +18,7 @@ from testio_assets.instance import (
     project_instance,
 )
 
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 SECRET = "s3cret-pw"
 
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parents[2] / "semantic"
-STAGES = ["model", "plan", "sql", "answer", "surfaces"]  # in order; errors and config serve every stage
-SHARED = {"semantic.errors", "semantic.config"}
+STAGES = ["model", "plan", "sql", "answer", "surfaces"]  # in order; errors, config and project serve every stage
+SHARED = {"semantic.errors", "semantic.config", "semantic.project"}
 MODULES = sorted(PACKAGE.rglob("*.py"))
 
 

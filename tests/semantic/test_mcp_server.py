@@ -277,7 +277,7 @@ def test_no_warehouse_handle_is_held_between_calls(server, warehouse):
 
 def test_a_missing_warehouse_is_a_tool_error_that_says_how_to_build_it(tmp_path):
     query = dict((t.__name__, t) for t in SemanticTools(ServerOptions(warehouse=str(tmp_path / "none.duckdb"))).tools())
-    with pytest.raises(ToolError, match=r"WarehouseNotFoundError: no warehouse at .*none\.duckdb: run `make demo`"):
+    with pytest.raises(ToolError, match=r"WarehouseNotFoundError: no warehouse at .*none\.duckdb \(the path given\): run `make demo`"):
         query["query_metrics"](metrics=["bug_count"])
 
 

@@ -73,6 +73,21 @@ class RoleConflictError(InvalidQueryError):
     filtered by that dimension: no single number per member exists."""
 
 
+class UnknownNamesError(InvalidQueryError):
+    """A query names several things the model does not know (metrics, dimensions, filters):
+    every one is reported at once, each with its did-you-mean; ``errors`` holds them, typed.
+
+    >>> print(UnknownNamesError([UnknownMetricError("unknown metric 'a'"), InvalidFilterError("unknown filter 'b'")]))
+    2 unknown names in the query:
+      unknown metric 'a'
+      unknown filter 'b'
+    """
+
+    def __init__(self, errors: list[SemanticError]):
+        self.errors = tuple(errors)
+        super().__init__("\n  ".join([f"{len(errors)} unknown names in the query:", *map(str, errors)]))
+
+
 class GuardrailError(SemanticError):
     """The query exceeds a configured guardrail (dimensions, rows)."""
 
@@ -128,6 +143,7 @@ def did_you_mean(name: str, candidates: Iterable[str]) -> str:
 
 __all__ = [
     "SemanticError",
+    "UnknownNamesError",
     "ModelValidationError",
     "UnknownMetricError",
     "UnknownDimensionError",

@@ -19,12 +19,15 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from semantic.errors import GuardrailError, InvalidQueryError, UnknownDimensionError, UnknownMetricError, did_you_mean
-from semantic.model.spec import Dimension, Model
+from semantic.errors import (
+    GuardrailError, InvalidFilterError, InvalidQueryError, SemanticError, UnknownDimensionError, UnknownMetricError,
+    UnknownNamesError, did_you_mean,
+)
+from semantic.model.spec import Dimension, Metric, Model
 from semantic.plan.arguments import query_request
 from semantic.plan.query_plan import Measure, Members, QueryPlan, SourcePlan
 from semantic.plan.resolve import (
-    input_roles, metric_inputs, resolve_dimension, resolve_filter, resolve_metric, role_filter_warning,
+    filter_target, input_roles, metric_inputs, resolve_dimension, resolve_filter, resolve_metric, role_filter_warning,
     roles_read, unapplied_filter_warning,
 )
 from semantic.plan.sources import plan_source
@@ -95,6 +98,29 @@ def _order(dobjs, mobjs, sort_by: tuple[str, ...], sort_order: str) -> tuple[tup
     return tuple(order)
 
 
+def _resolve_names(model: Model, request) -> tuple[list[Metric], list[Dimension]]:
+    """The metrics and dimensions of a request; every unknown name among its metrics, dimensions
+    and filters is reported at once (one of them: its own typed error; several: UnknownNamesError)."""
+    problems: list[SemanticError] = []
+
+    def resolved(resolve, name):
+        try:
+            return resolve(model, name)
+        except (UnknownMetricError, UnknownDimensionError, InvalidFilterError) as err:
+            problems.append(err)
+            return None
+
+    mobjs = [resolved(resolve_metric, m) for m in dict.fromkeys(request.metrics)]
+    dobjs = [resolved(resolve_dimension, d) for d in dict.fromkeys(request.dimensions)]
+    for name, _ in request.filters:
+        resolved(filter_target, name)
+    if len(problems) == 1:
+        raise problems[0]
+    if problems:
+        raise UnknownNamesError(problems)
+    return mobjs, dobjs
+
+
 def plan_query(
     model: Model,
     metrics,
@@ -115,8 +141,7 @@ def plan_query(
     if not request.metrics:
         raise UnknownMetricError("no metric requested; give at least one of: "
                                  + ", ".join(sorted(n for n, m in model.metrics.items() if not m.hidden)))
-    mobjs = [resolve_metric(model, m) for m in dict.fromkeys(request.metrics)]
-    dobjs = [resolve_dimension(model, d) for d in dict.fromkeys(request.dimensions)]
+    mobjs, dobjs = _resolve_names(model, request)
     if len(dobjs) > max_dimensions:
         raise GuardrailError(f"{len(dobjs)} dimensions requested; at most {max_dimensions} are allowed "
                              f"(guardrail max_dimensions)")

@@ -5,12 +5,17 @@
     testio-semantic query --metrics bug_count --group-by feature --explain
     testio-semantic list metrics
     testio-semantic list dimensions
+    testio-semantic list dimension-values severity     # each value with how many bugs have it
     testio-semantic validate
     testio-semantic mcp                       # MCP server for AI assistants over stdio
     testio-semantic mcp --http --port 8000    # ... or streamable HTTP on 127.0.0.1
 
-Every mistake prints one line on stderr and exits 2; ``validate`` exits 1 when the model
-has problems, printing each as ``file:line: problem``.
+Every mistake prints one line on stderr (one per unknown name when a query names several)
+and exits 2; ``validate`` exits 1 when the model has problems, printing each as
+``file:line: problem``. The warehouse is found by the one rule of :mod:`semantic.project`
+(``--warehouse``, else ``$TESTIO_WAREHOUSE_PATH``, else the project folder's
+``data/testio.duckdb``), from any working directory; the project's ``.env`` is read first
+(variables already set win). ``--models`` points any command at another model folder.
 
 >>> parse_where(["severity=critical|high", "feature=null", "tester=x=y"])
 {'severity': ['critical', 'high'], 'feature': None, 'tester': 'x=y'}
@@ -27,15 +32,20 @@ from typing import Any
 
 import sqlglot
 
-from semantic.answer.warehouse import open_warehouse, warehouse_path
-from semantic.errors import ModelValidationError, SemanticError
+from semantic.answer.warehouse import open_warehouse, read_copy_path, warehouse_path
+from semantic.config import Guardrails
+from semantic.errors import ModelValidationError, SemanticError, UnknownNamesError
 from semantic.model.loader import load_model, validate_against_warehouse
-from semantic.plan.resolve import filter_target, filter_value_type
+from semantic.model.spec import Dimension, Metric, Model
+from semantic.plan.resolve import filter_target, filter_value_type, resolve_dimension, resolve_metric
+from semantic.plan.views import reaches
+from semantic.project import load_project_env
 from semantic.sql.compiler import DIALECTS
 from semantic.sql.metrics import metric_formula
 from semantic.surfaces.query import explain, query_metrics
 
 OUTPUTS = ("table", "csv", "json")
+NULL_GROUP = "(none)"  # how a table shows a NULL group (csv and json keep null)
 
 
 class UsageError(SemanticError):
@@ -67,10 +77,10 @@ def parse_where(clauses: Sequence[str]) -> dict[str, Any]:
     return filters
 
 
-def _typed_filters(filters: dict[str, Any]) -> dict[str, Any]:
+def _typed_filters(filters: dict[str, Any], models: str | None = None) -> dict[str, Any]:
     """Shell text to the type the filter compares with (``known_bug=true`` is a boolean,
     ``product_id=1001`` an integer); an unknown name is left for the query to refuse."""
-    model = load_model()
+    model = load_model(models)
 
     def convert(name: str, value: str) -> Any:
         try:
@@ -112,30 +122,35 @@ def _build_parser() -> argparse.ArgumentParser:
     query.add_argument("--dialect", default="duckdb", choices=DIALECTS, help="SQL dialect of --explain")
     query.add_argument("--output", default="table", choices=OUTPUTS)
     query.add_argument("--today", type=date.fromisoformat, help="the clock's date for relative dates (default: today, UTC)")
-    _warehouse_option(query)
+    _source_options(query)
 
-    listing = commands.add_parser("list", help="list metrics or dimensions")
-    listing.add_argument("what", choices=("metrics", "dimensions"))
-    listing.add_argument("--output", default="table", choices=("table", "json"))
+    listing = commands.add_parser("list", help="list metrics, dimensions, or one dimension's values with counts")
+    listing.add_argument("what", choices=("metrics", "dimensions", "dimension-values"))
+    listing.add_argument("dimension", nargs="?", help="with dimension-values: the dimension whose values to list")
+    listing.add_argument("--metric", help="with dimension-values: the metric counted per value (default: the count "
+                                          "of the dimension's own entity, test_count or bug_count)")
+    listing.add_argument("--output", default="table", choices=OUTPUTS)
+    _source_options(listing)
 
     validate = commands.add_parser("validate", help="load and validate the model (and the warehouse, when present)")
-    validate.add_argument("--models", help="model directory or file (default: the packaged model)")
-    _warehouse_option(validate)
+    _source_options(validate)
 
     mcp = commands.add_parser("mcp", help="serve the semantic layer to AI assistants (Model Context Protocol)")
     mcp.add_argument("--http", action="store_true", help="serve streamable HTTP instead of stdio")
     mcp.add_argument("--host", default="127.0.0.1",
                      help="loopback address to listen on with --http (default 127.0.0.1)")
     mcp.add_argument("--port", type=int, default=8000, help="port with --http (default 8000; 0 picks a free one)")
-    mcp.add_argument("--models", help="model directory or file (default: the packaged model)")
     mcp.add_argument("--today", type=date.fromisoformat,
                      help="the clock's date for relative dates (default: today, UTC, at each call)")
-    _warehouse_option(mcp)
+    _source_options(mcp)
     return parser
 
 
-def _warehouse_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--warehouse", help="DuckDB file (default: $TESTIO_WAREHOUSE_PATH or data/testio.duckdb)")
+def _source_options(parser: argparse.ArgumentParser) -> None:
+    """``--warehouse`` and ``--models``, the same for every command."""
+    parser.add_argument("--warehouse", help="DuckDB file (default: $TESTIO_WAREHOUSE_PATH, else data/testio.duckdb "
+                                            "in the project folder, found from any working directory)")
+    parser.add_argument("--models", help="model directory or file (default: the packaged model)")
 
 
 def _query(args: argparse.Namespace) -> int:
@@ -144,8 +159,10 @@ def _query(args: argparse.Namespace) -> int:
         sort_by = args.order.lstrip("-")
         sort_order = "desc" if args.order.startswith("-") else "asc"
     request = dict(
-        metrics=_csv(args.metrics), dimensions=_csv(args.group_by), filters=_typed_filters(parse_where(args.where)) or None,
+        metrics=_csv(args.metrics), dimensions=_csv(args.group_by),
+        filters=_typed_filters(parse_where(args.where), args.models) or None,
         start_date=args.start, end_date=args.end, sort_by=sort_by, sort_order=sort_order, limit=args.limit,
+        model=args.models,
     )
     if args.explain:
         explained = explain(**request, fill_missing=args.fill_missing, dialect=args.dialect, today=args.today)
@@ -156,14 +173,23 @@ def _query(args: argparse.Namespace) -> int:
                                     today=args.today)
     for warning in result.warnings:
         print(f"warning: {warning}", file=sys.stderr)
-    frame = result.df
-    if args.output == "csv":
-        frame.to_csv(sys.stdout, index=False, lineterminator="\n")
-    elif args.output == "json":
-        print(frame.to_json(orient="records", date_format="iso"))
-    else:
-        print(frame.to_string(index=False) if len(frame) else "(no rows)")
+    _print_frame(result.df, result.metadata["dimensions_used"], args.output)
     return 0
+
+
+def _print_frame(frame, dimensions: Sequence[str], output: str) -> None:
+    """An answer on stdout: csv and json keep NULL as null; a table shows a NULL group as (none)."""
+    if output == "csv":
+        frame.to_csv(sys.stdout, index=False, lineterminator="\n")
+    elif output == "json":
+        print(frame.to_json(orient="records", date_format="iso"))
+    elif not len(frame):
+        print("(no rows)")
+    else:
+        groups = [c for d in dimensions for c in (d, f"{d}_id") if c in frame.columns]
+        shown = frame.astype({c: object for c in groups})
+        shown[groups] = shown[groups].where(frame[groups].notna(), NULL_GROUP)
+        print(shown.to_string(index=False))
 
 
 def _pretty(sql: str, dialect: str) -> str:
@@ -175,7 +201,11 @@ def _pretty(sql: str, dialect: str) -> str:
 
 
 def _list(args: argparse.Namespace) -> int:
-    model = load_model()
+    if args.what == "dimension-values":
+        return _dimension_values(args)
+    if args.dimension or args.metric:
+        raise UsageError(f"list {args.what} takes no dimension or --metric (they go with list dimension-values)")
+    model = load_model(args.models)
     if args.what == "metrics":
         rows = [
             {"name": m.name, "type": m.type, "formula": metric_formula(model, m), "description": m.description}
@@ -190,10 +220,49 @@ def _list(args: argparse.Namespace) -> int:
     if args.output == "json":
         print(json.dumps(rows, indent=2))
         return 0
+    if args.output == "csv":
+        import pandas as pd
+
+        pd.DataFrame(rows).to_csv(sys.stdout, index=False, lineterminator="\n")
+        return 0
     widths = {k: max(len(k), *(len(str(r[k])) for r in rows)) for k in rows[0]}
     print("  ".join(k.ljust(w) for k, w in widths.items()).rstrip())
     for row in rows:
         print("  ".join(str(row[k]).ljust(w) for k, w in widths.items()).rstrip())
+    return 0
+
+
+def entity_count_metric(model: Model, dim: Dimension) -> Metric:
+    """The metric counting the entities of a dimension's own table (test_count for a test
+    dimension, bug_count for a bug dimension): a visible count of its primary key, no filter.
+
+    >>> m = load_model()
+    >>> entity_count_metric(m, m.dimensions["severity"]).name, entity_count_metric(m, m.dimensions["month"]).name
+    ('bug_count', 'test_count')
+    """
+    key = model.models[dim.model].primary_key
+    for metric in sorted(model.metrics.values(), key=lambda m: m.name):
+        if (metric.model == dim.model and metric.type in ("count", "count_distinct") and not metric.hidden
+                and metric.filter is None and metric.expr is not None and metric.expr.sql() in key):
+            return metric
+    raise SemanticError(f"no metric counts the rows of {dim.model}: name one with --metric")
+
+
+def _dimension_values(args: argparse.Namespace) -> int:
+    """Every value of a dimension in the warehouse (label and id), with a metric per value, in
+    the default scope: what a --where on it can select, and how much each value holds."""
+    if not args.dimension:
+        raise UsageError("list dimension-values needs a dimension: testio-semantic list dimension-values severity "
+                         "(see testio-semantic list dimensions)")
+    model = load_model(args.models)
+    dim = resolve_dimension(model, args.dimension)
+    metric = resolve_metric(model, args.metric) if args.metric else entity_count_metric(model, dim)
+    limit = Guardrails.from_env().max_row_limit
+    result = query_metrics([metric.name], [dim.name], sort_by=dim.name, sort_order="asc", limit=limit,
+                           warehouse=args.warehouse, model=model)
+    for warning in result.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    _print_frame(result.df, [dim.name], args.output)
     return 0
 
 
@@ -210,7 +279,7 @@ def _validate(args: argparse.Namespace) -> int:
     try:
         model = load_model(args.models)
         checked = f"model (no warehouse at {target}: its tables and columns were not checked)"
-        if target.exists():
+        if target.exists() or read_copy_path(target).exists():
             with open_warehouse(target) as con:
                 validate_against_warehouse(model, con)
             checked = f"model and warehouse {target}"
@@ -255,8 +324,13 @@ def _attach_order(argv: list[str]) -> list[str]:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code (0 ok, 1 invalid model, 2 bad input)."""
     try:
+        load_project_env()
         args = _build_parser().parse_args(_attach_order(list(sys.argv[1:] if argv is None else argv)))
         return {"query": _query, "list": _list, "validate": _validate, "mcp": _mcp}[args.command](args)
+    except UnknownNamesError as err:
+        for each in err.errors:
+            print(f"error: {str(each).splitlines()[0]}", file=sys.stderr)
+        return 2
     except SemanticError as err:
         print(f"error: {str(err).splitlines()[0] if str(err) else type(err).__name__}", file=sys.stderr)
         return 2

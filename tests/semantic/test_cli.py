@@ -163,3 +163,69 @@ def test_console_script_and_module_agree(warehouse):
                           timeout=120)
     assert done.returncode == 0 and json.loads(done.stdout) == json.loads(run("list", "dimensions", "--output",
                                                                               "json").stdout)
+
+
+def test_every_unknown_name_is_reported_at_once_each_with_its_suggestion(warehouse):
+    done = query(warehouse, "--metrics", "bug_cnt,tests_count", "--group-by", "severty", "--where", "prodct=1")
+    assert done.returncode == 2 and done.stdout == ""
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 4 and all(line.startswith("error: ") for line in lines), done.stderr
+    for wrong, right in [("bug_cnt", "bug_count"), ("tests_count", "test_count"), ("severty", "severity"),
+                         ("prodct", "product")]:
+        assert any(f"{wrong!r}; did you mean {right!r}?" in line for line in lines), (wrong, done.stderr)
+
+
+def test_a_null_group_is_none_in_a_table_and_null_in_csv_and_json(warehouse):
+    args = ("--metrics", "bug_count", "--group-by", "rejection_reason", "--order", "rejection_reason")
+    table = query(warehouse, *args)
+    assert table.returncode == 0, table.stderr
+    rows = [line.split() for line in table.stdout.strip().splitlines()[1:]]
+    assert rows == [["(none)", "7"], ["not_reproducible", "3"]] or rows == [["not_reproducible", "3"], ["(none)", "7"]]
+    assert "NaN" not in table.stdout and "<NA>" not in table.stdout
+    as_csv = list(csv.DictReader(io.StringIO(query(warehouse, *args, "--output", "csv").stdout)))
+    assert {r["rejection_reason"]: r["bug_count"] for r in as_csv} == {"": "7", "not_reproducible": "3"}
+    as_json = json.loads(query(warehouse, *args, "--output", "json").stdout)
+    assert {r["rejection_reason"]: r["bug_count"] for r in as_json} == {None: 7, "not_reproducible": 3}
+
+
+def test_list_dimension_values_counts_each_value_of_label_and_id(warehouse):
+    done = run("list", "dimension-values", "severity", "--warehouse", warehouse, "--output", "json")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == [{"severity": "critical", "bug_count": 2}, {"severity": "high", "bug_count": 2},
+                                       {"severity": "low", "bug_count": 6}]
+    product = run("list", "dimension-values", "product", "--warehouse", warehouse, "--output", "json")
+    assert json.loads(product.stdout) == [{"product": "Golden product", "product_id": 1001, "test_count": 4}]
+    testers = run("list", "dimension-values", "submitted_by", "--metric", "tests_submitted", "--warehouse", warehouse)
+    assert testers.returncode == 0, testers.stderr
+    assert [line.split() for line in testers.stdout.splitlines()] == [
+        ["submitted_by", "submitted_by_id", "tests_submitted"], ["alice", "customer:alice", "3"],
+        ["bob", "customer:bob", "1"]]
+    wrong = run("list", "dimension-values", "severty", "--warehouse", warehouse)
+    assert wrong.returncode == 2 and "did you mean 'severity'?" in wrong.stderr
+    missing = run("list", "dimension-values", "--warehouse", warehouse)
+    assert missing.returncode == 2 and "needs a dimension" in missing.stderr
+
+
+def test_models_points_query_list_and_values_at_another_model_folder(tmp_path, warehouse):
+    models = tmp_path / "models"
+    shutil.copytree(ROOT / "semantic" / "models", models)
+    bugs = models / "bugs.yaml"
+    bugs.write_text(bugs.read_text().replace("metrics:\n", "metrics:\n  - name: defects\n    description: Bugs, "
+                                             "in our words.\n    type: count_distinct\n    model: bugs\n"
+                                             "    expr: bug_id\n\n", 1))
+    done = query(warehouse, "--models", str(models), "--metrics", "defects", "--where", "severity=low",
+                 "--output", "json")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == [{"defects": 6}]
+    assert "defects" in run("list", "metrics", "--models", str(models)).stdout
+    assert "defects" not in run("list", "metrics").stdout
+    values = run("list", "dimension-values", "severity", "--metric", "defects", "--models", str(models),
+                 "--warehouse", warehouse, "--output", "csv")
+    assert values.stdout.splitlines()[0] == "severity,defects"
+
+
+def test_readers_connections_draw_no_progress_bar(warehouse):
+    from semantic.answer.warehouse import open_warehouse
+
+    with open_warehouse(warehouse) as con:
+        assert con.execute("SELECT current_setting('enable_progress_bar')").fetchone()[0] is False

@@ -4,9 +4,12 @@
     ask("bugs_per_test", by="month", start="this year")           # renders as a table
     ask("bug_count", by="feature", where={"severity": "critical"}).plot()
 
-The warehouse is ``$TESTIO_WAREHOUSE_PATH`` (default ``data/testio.duckdb``) unless given.
-Charts need matplotlib (the optional extra ``charts``): a line per metric over a time
-dimension, bars for categories.
+The warehouse is found by the one rule of :mod:`semantic.project` unless given: ``warehouse=``,
+else ``$TESTIO_WAREHOUSE_PATH``, else ``data/testio.duckdb`` in the project folder, whichever
+folder the kernel started in. ``ask`` reads the project's ``.env`` first (variables already set
+win). Charts need matplotlib (the optional extra ``charts``): lines over a time dimension with
+partial periods dashed, bars of the top 15 categories otherwise
+(:mod:`semantic.surfaces.charts`).
 
 >>> ask("bug_count", dimensions="severity")
 Traceback (most recent call last):
@@ -22,8 +25,8 @@ from typing import Any
 
 from semantic.answer.freshness import data_age
 from semantic.errors import InvalidArgumentError, InvalidFilterError, SemanticError, did_you_mean
-from semantic.model.spec import GRANULARITIES
 from semantic.plan.arguments import names, shown
+from semantic.project import load_project_env
 
 __all__ = ["Answer", "ask", "query_metrics"]
 
@@ -61,6 +64,7 @@ def ask(
     """
     from semantic import query_metrics
 
+    load_project_env()
     for option in options:
         if option not in OPTIONS:
             hint = f"; use {RENAMED[option]}=" if option in RENAMED else did_you_mean(option, OPTIONS)
@@ -108,51 +112,16 @@ class Answer:
         """The result's table with its warnings and data age."""
         return self.result._repr_html_()
 
-    def plot(self, metrics: str | Sequence[str] | None = None, ax: Any = None, **kwargs: Any) -> Any:
-        """Draw the answer (or some of its metrics): lines over a time dimension, bars otherwise.
+    def plot(self, metrics: str | Sequence[str] | None = None, ax: Any = None, *, top: int = 15,
+             **kwargs: Any) -> Any:
+        """Draw the answer (or some of its metrics): lines over a time dimension, with partial
+        periods dashed; else bars of the ``top`` groups by the first metric, the rest summed as
+        'other' where the metrics are additive, else said to be cut. Returns the matplotlib Axes;
+        other keywords go to matplotlib."""
+        from semantic.surfaces.charts import plot_answer
 
-        Returns the matplotlib Axes; other keywords go to matplotlib.
-        """
-        try:
-            import matplotlib.pyplot as plt
-        except ImportError:
-            raise SemanticError(
-                "charts need matplotlib, which is not installed: pip install 'testio-warehouse[charts]'"
-            ) from None
         frame, dims = self.result.df, self.dimensions
         metrics = list(names(metrics, "metrics")) or self.metrics or [
             c for c in frame.columns if c not in dims and not c.endswith("_id")
         ]
-        if ax is None:
-            _, ax = plt.subplots(figsize=kwargs.pop("figsize", (8, 4)))
-        if not dims:
-            ax.bar(metrics, [frame[m].iloc[0] if len(frame) else 0 for m in metrics], **kwargs)
-            return ax
-        time = next((d for d in dims if d in GRANULARITIES), None)  # time dimensions are named after their grain
-        other = [d for d in dims if d != time]
-        labels = frame[dims].astype(object).where(frame[dims].notna(), "(none)").astype(str)
-        if time is not None:
-            # A test without an end has no place on a time axis.
-            data = frame.assign(_x=labels[time], _series=labels[other].agg(" / ".join, axis=1) if other else "")
-            data = data[frame[time].notna()]
-            for metric in metrics:
-                pivot = data.pivot_table(index="_x", columns="_series", values=metric, aggfunc="sum", dropna=False)
-                for series in pivot.columns:
-                    name = f"{metric} {series}".strip() if len(metrics) > 1 else (series or metric)
-                    ax.plot(pivot.index, pivot[series], marker="o", label=name, **kwargs)
-            ax.set_xlabel(time)
-        else:
-            categories = labels.agg(" / ".join, axis=1)
-            width = 0.8 / len(metrics)
-            positions = range(len(frame))
-            for i, metric in enumerate(metrics):
-                ax.barh([p + i * width for p in positions], frame[metric].astype(float), height=width,
-                        label=metric, **kwargs)
-            ax.set_yticks([p + width * (len(metrics) - 1) / 2 for p in positions], categories)
-            ax.invert_yaxis()
-            ax.set_ylabel(" / ".join(dims))
-        if len(ax.get_legend_handles_labels()[0]) > 1:
-            ax.legend()
-        else:
-            ax.set_title(metrics[0])
-        return ax
+        return plot_answer(frame, self.result.metadata, dims, metrics, ax=ax, top=top, **kwargs)

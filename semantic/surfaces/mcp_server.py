@@ -171,7 +171,8 @@ class SemanticTools:
             "total_rows": meta["total_rows"], "warnings": out["warnings"], "explanation": out["explanation"],
             "date_range": {"start": start, "end": end,
                            "meaning": "UTC timestamps, start inclusive, end exclusive; null is unbounded"},
-            "freshness": meta["freshness"], "metrics_used": meta["metrics_used"],
+            "freshness": meta["freshness"], "partial_periods": meta["partial_periods"],
+            "metrics_used": meta["metrics_used"],
             "dimensions_used": meta["dimensions_used"], "sql": out["sql"], "dialect": meta["dialect"],
             "query_time_ms": round(meta["query_time_ms"], 1),
         }
@@ -277,8 +278,9 @@ class SemanticTools:
             Returns rows (one object per row: one key per dimension label, <dimension>_id for entity
             dimensions, one per metric; null is a real group such as unattributed bugs, or a ratio with a
             zero denominator), columns, total_rows, an explanation in words of what was counted, warnings
-            (stale data, filters that do not restrict a metric, rows cut by the limit), the freshness of every
-            table read, the resolved date range and the SQL that ran. Example: bugs per test by month this
+            (stale data, filters that do not restrict a metric, rows cut by the limit, partial periods), the
+            freshness of every table read, partial_periods (time labels still open or cut by the date range, whose
+            figures are not comparable with whole periods), the resolved date range and the SQL that ran. Example: bugs per test by month this
             year: metrics=["bugs_per_test"], dimensions=["month"], start_date="this year"."""
             return as_json(self.answer(metrics=metrics, dimensions=dimensions, filters=filters,
                                        start_date=start_date, end_date=end_date, sort_by=sort_by,

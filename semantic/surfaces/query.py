@@ -19,6 +19,7 @@ from sqlglot import exp
 from semantic.answer.execute import execute
 from semantic.answer.explain import describe_metric, explain_plan, no_match_note, scope_summary
 from semantic.answer.freshness import TableFreshness, WarehouseLoadLogFreshness, freshness_warning
+from semantic.answer.partial import partial_periods, partial_warning
 from semantic.answer.result import MetricResult
 from semantic.answer.warehouse import open_warehouse
 from semantic.config import Guardrails
@@ -27,6 +28,7 @@ from semantic.model.loader import load_model, validate_against_warehouse
 from semantic.model.spec import Model
 from semantic.plan.arguments import shown
 from semantic.plan.dates import ACCEPTED_FORMS, clock_day, resolve_date_range
+from semantic.plan.invariants import additive_metrics
 from semantic.plan.resolve import metric_inputs
 from semantic.plan.timegrain import LABELS
 from semantic.sql.compiler import DIALECTS, compile_query
@@ -106,8 +108,12 @@ def _iso(moment):
 def query_metrics(metrics, dimensions=(), filters=None, start_date=None, end_date=None, sort_by=None,
                   sort_order="desc", limit=None, *, fill_missing=False, dialect="duckdb", warehouse=None,
                   today=None, freshness=None, config=None, model=None) -> MetricResult:
-    """Answer a metric question. The SQL runs on DuckDB; ``.sql`` is rendered in ``dialect``."""
+    """Answer a metric question. The SQL runs on DuckDB; ``.sql`` is rendered in ``dialect``.
+
+    Rows of periods that are still open or cut by the date range are named in the warnings,
+    ``metadata["partial_periods"]`` and ``df.attrs["partial_periods"]`` (semantic.answer.partial)."""
     started = time.perf_counter()
+    today = clock_day(today)  # one clock reading for the dates and the partial periods
     model, config, rng, compiled = _prepare(metrics, dimensions, filters, start_date, end_date, sort_by,
                                             sort_order, limit, fill_missing, dialect, today, config, model, freshness)
     run = compiled if dialect == "duckdb" else compile_query(
@@ -124,7 +130,10 @@ def query_metrics(metrics, dimensions=(), filters=None, start_date=None, end_dat
         fresh, warnings_extra = _table_freshness(
             WarehouseLoadLogFreshness(con) if freshness is None else freshness, tables)
     df = _types(model, plan, df)
-    warnings = list(plan.warnings) + warnings_extra
+    partial = {d: p for d in plan.dimensions if (dim := model.dimensions[d]).is_time
+               and (p := partial_periods(dim.granularity, df[d], rng, today))}
+    df.attrs["partial_periods"] = partial
+    warnings = list(plan.warnings) + warnings_extra + [partial_warning(d, p) for d, p in partial.items()]
     explanation = explain_plan(model, plan)
     if _nothing_matched(plan, df) and (note := no_match_note(model, plan)):
         warnings.append(note)
@@ -136,7 +145,8 @@ def query_metrics(metrics, dimensions=(), filters=None, start_date=None, end_dat
         "query_time_ms": (time.perf_counter() - started) * 1000.0, "total_rows": total,
         "dimensions_used": list(plan.dimensions), "metrics_used": list(plan.metrics),
         "date_range": [_iso(rng.start), _iso(rng.end)], "dialect": dialect, "tables": tables,
-        "freshness": {t: f.to_dict() for t, f in fresh.items()},
+        "freshness": {t: f.to_dict() for t, f in fresh.items()}, "partial_periods": partial,
+        "additive_metrics": list(additive_metrics(model, plan)),
     }
     return MetricResult(df, compiled.sql, explanation, warnings, meta)
 

@@ -4,8 +4,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 3000
+NOTEBOOK_PORT ?= 8888
 
-.PHONY: install install-dev demo test ui simulator bench bench-ingest bench-semantic bench-freshness bench-inputs bench-faults clean
+.PHONY: install install-dev demo notebook test ui simulator bench bench-ingest bench-semantic bench-freshness bench-inputs bench-faults clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -17,6 +18,10 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 
 $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(VENV)/.installed $(VENV)/.installed-notebook $@
+
+$(VENV)/.installed-notebook: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[notebook]'
 	touch $(VENV)/.installed $@
 
 install: $(VENV)/.installed
@@ -25,6 +30,12 @@ install-dev: $(VENV)/.installed-dev
 ## Set up, materialise every asset from the built-in simulator into data/testio.duckdb, run the checks, print a summary.
 demo: install
 	$(BIN)/python -m testio_assets.demo
+
+## Open JupyterLab on $(HOST):$(NOTEBOOK_PORT) at the example notebook, with a kernel of this project's environment.
+notebook: $(VENV)/.installed-notebook
+	$(BIN)/jupyter lab --ServerApp.ip=$(HOST) --ServerApp.port=$(NOTEBOOK_PORT) --ServerApp.root_dir="$(CURDIR)" \
+		--ServerApp.open_browser=$(if $(NO_BROWSER),False,True) $(if $(filter 0,$(shell id -u)),--allow-root) \
+		semantic/examples/metrics_tour.ipynb
 
 ## Set up and run the test suite.
 test: install-dev

@@ -52,6 +52,16 @@ class WarehouseLocation:
     path: Path
     found_by: str
 
+    def describe(self) -> str:
+        """The file (relative to the project folder when inside it) and how it was found.
+
+        >>> WarehouseLocation(Path("/w.duckdb"), "the path given").describe()
+        '/w.duckdb (the path given)'
+        """
+        root = project_root()
+        shown = self.path.relative_to(root) if root and self.path.is_relative_to(root) else self.path
+        return f"{shown} ({self.found_by})"
+
 
 @functools.lru_cache(maxsize=64)
 def _declares_project(pyproject: str, mtime_ns: int) -> bool:
@@ -71,22 +81,26 @@ def is_project_folder(folder: Path) -> bool:
         return False
 
 
-def project_root(start: Path | None = None) -> Path | None:
-    """The project folder: the nearest one from ``start`` (the working directory) upwards, else
-    the installed package's; None when there is neither."""
+_FROM_CWD = "the project folder found from the working directory"
+_FROM_PACKAGE = "the installed package's project folder"
+
+
+def _find_root(start: Path | None = None) -> tuple[Path, str] | None:
     try:
         here = (start or Path.cwd()).resolve()
     except OSError:  # the working directory was deleted
         here = None
     for folder in ([here, *here.parents] if here else []):
         if is_project_folder(folder):
-            return folder
-    return _PACKAGE_PARENT if is_project_folder(_PACKAGE_PARENT) else None
+            return folder, _FROM_CWD
+    return (_PACKAGE_PARENT, _FROM_PACKAGE) if is_project_folder(_PACKAGE_PARENT) else None
 
 
-def _found_by(root: Path) -> str:
-    return "the installed package's project folder" if root == _PACKAGE_PARENT else \
-        "the project folder found from the working directory"
+def project_root(start: Path | None = None) -> Path | None:
+    """The project folder: the nearest one from ``start`` (the working directory) upwards, else
+    the installed package's; None when there is neither."""
+    found = _find_root(start)
+    return found[0] if found else None
 
 
 def warehouse_location(explicit: str | os.PathLike | None = None) -> WarehouseLocation:
@@ -94,7 +108,7 @@ def warehouse_location(explicit: str | os.PathLike | None = None) -> WarehouseLo
     says where it is (no explicit path, no variable, no project folder)."""
     if explicit is not None and str(explicit) != "":
         return WarehouseLocation(Path(explicit).expanduser(), "the path given")
-    root = project_root()
+    root, how = _find_root() or (None, "")
     configured = os.environ.get(WAREHOUSE_ENV, "").strip()
     if configured:
         path = Path(configured).expanduser()
@@ -110,7 +124,7 @@ def warehouse_location(explicit: str | os.PathLike | None = None) -> WarehouseLo
             f"no warehouse configured: set {WAREHOUSE_ENV} (or pass warehouse=, --warehouse) to a DuckDB file; "
             f"no project folder (a pyproject.toml of {PROJECT_NAME}) is above {Path.cwd()} and the package "
             f"is not installed from one")
-    return WarehouseLocation(root / DEFAULT_WAREHOUSE, _found_by(root))
+    return WarehouseLocation(root / DEFAULT_WAREHOUSE, how)
 
 
 def load_project_env(root: Path | None = None) -> list[str]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import shutil
 import sys
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -17,7 +19,8 @@ from warehouse_fixtures import build_warehouse
 
 matplotlib.use("Agg")
 
-NOTEBOOK = Path(__file__).resolve().parents[2] / "semantic" / "examples" / "metrics_tour.ipynb"
+ROOT = Path(__file__).resolve().parents[2]
+NOTEBOOK = ROOT / "semantic" / "examples" / "metrics_tour.ipynb"
 
 
 def _rows() -> dict[str, list[dict]]:
@@ -92,19 +95,51 @@ def test_plot_without_matplotlib_says_how_to_install_it(warehouse, monkeypatch):
         answer.plot()
 
 
-def test_the_example_notebook_runs_in_a_real_kernel(warehouse, monkeypatch, tmp_path):
-    monkeypatch.setenv("TESTIO_WAREHOUSE_PATH", warehouse)  # the kernel inherits this environment
-    monkeypatch.setenv("MPLBACKEND", "module://matplotlib_inline.backend_inline")
-    notebook = nbformat.read(NOTEBOOK, as_version=4)
-    NotebookClient(notebook, kernel_name="python3", timeout=180,
-                   resources={"metadata": {"path": str(tmp_path)}}).execute()
+def _outputs(notebook) -> tuple[list, list]:
     code = [cell for cell in notebook.cells if cell.cell_type == "code"]
-    outputs = [output for cell in code for output in cell.outputs]
+    return code, [output for cell in code for output in cell.outputs]
+
+
+def _html(cells) -> str:
+    return "\n".join(o["data"]["text/html"] for c in cells for o in c.outputs if "text/html" in o.get("data", {}))
+
+
+def test_the_example_notebook_runs_in_a_real_kernel_from_its_folder_with_no_path_variable(monkeypatch, tmp_path):
+    """As Jupyter runs it: a kernel started in the notebook's folder of a project (here a copy
+    in tmp_path: its pyproject.toml, data/testio.duckdb, semantic/examples/), and no
+    TESTIO_WAREHOUSE_PATH: the rule finds the project's warehouse from the kernel's folder."""
+    project = tmp_path / "clone"
+    examples = project / "semantic" / "examples"
+    examples.mkdir(parents=True)
+    shutil.copy(ROOT / "pyproject.toml", project / "pyproject.toml")
+    shutil.copy(NOTEBOOK, examples / NOTEBOOK.name)
+    (project / "data").mkdir()
+    build_warehouse(project / "data" / "testio.duckdb", **_rows())
+    monkeypatch.delenv("TESTIO_WAREHOUSE_PATH", raising=False)  # the kernel inherits this environment
+    monkeypatch.setenv("MPLBACKEND", "module://matplotlib_inline.backend_inline")
+    notebook = nbformat.read(examples / NOTEBOOK.name, as_version=4)
+    NotebookClient(notebook, kernel_name="python3", timeout=180,
+                   resources={"metadata": {"path": str(examples)}}).execute()
+    code, outputs = _outputs(notebook)
     assert not [o for o in outputs if o.output_type == "error"]
     tables = [cell for cell in code if any("<table" in o.get("data", {}).get("text/html", "") for o in cell.outputs)]
     charts = [cell for cell in code if any("image/png" in o.get("data", {}) for o in cell.outputs)]
     assert len(tables) >= 4 and len(charts) == 3
-    html = "\n".join(o["data"]["text/html"] for c in tables for o in c.outputs if "text/html" in o.get("data", {}))
+    html = _html(tables)
     assert "Checkout" in html and "alice" in html
     printed = "".join(o.get("text", "") for o in outputs if o.output_type == "stream")
+    assert "Reading data/testio.duckdb (the project folder found from the working directory)" in printed
     assert "SELECT" in printed.upper()
+    assert str(tmp_path) not in json.dumps(notebook)  # no path of this machine in what a reader sees
+
+
+def test_the_committed_notebook_shows_its_tables_and_charts_and_no_path_of_this_machine():
+    notebook = nbformat.read(NOTEBOOK, as_version=4)
+    code, outputs = _outputs(notebook)
+    assert all(cell.outputs for cell in code), "execute it from semantic/examples/ with nbclient and commit it"
+    assert not [o for o in outputs if o.output_type == "error"]
+    assert sum("image/png" in o.get("data", {}) for o in outputs) == 3
+    assert _html(code).count("<table") >= 4
+    text = json.dumps(notebook)
+    for machine_path in (str(ROOT), str(Path.home()), "/tmp/"):
+        assert machine_path not in text

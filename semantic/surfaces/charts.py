@@ -120,11 +120,11 @@ def _bars(ax, df, metadata, dims, metrics, top, **kwargs):
     shown = df[categories.isin(kept)].assign(_label=categories)
     shown = shown.set_index("_label").loc[kept].reset_index()
     note, summed = None, False
-    if len(kept) < len(df):
+    total = max(metadata.get("total_rows") or 0, len(df))
+    if len(kept) < total:  # fewer groups than the answer has, or than it would have without its limit
         reason = _why_not_summable(metrics, metadata, len(df), dims)
         summed = not reason
-        note = cut_note(len(kept), metadata.get("total_rows") or len(df), " / ".join(dims), metrics[0],
-                        summed, reason)
+        note = cut_note(len(kept), total, " / ".join(dims), metrics[0], summed, reason)
         if summed:
             rest = df[~categories.isin(kept)]
             other = {m: rest[m].astype(float).sum() for m in metrics}

@@ -123,3 +123,10 @@ def _drawn_x(line):
 
     xy = line.get_xydata()  # in the axis' units: days, for dates
     return xy[~np.isnan(xy[:, 1]), 0]
+
+
+def test_a_chart_of_an_answer_cut_by_its_limit_says_so_even_when_all_its_rows_are_drawn(warehouse):
+    ax = ask("bug_count", by="feature", limit=8, warehouse=warehouse, today=TODAY).plot()
+    assert len(ax.patches) == 8
+    assert "top 8 of 20 feature by bug_count; the other 12 are not shown (the answer holds 8 of its 20 rows" \
+        in ax.get_title()

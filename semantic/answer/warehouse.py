@@ -104,8 +104,9 @@ def _no_progress_bar(con: duckdb.DuckDBPyConnection) -> None:
     """DuckDB draws a progress bar on stdout for queries over 2 s, even into a pipe (~10 KB of
     bars inside `--output csv > file`). It is a global option, not settable in connect's config;
     under Jupyter without ipywidgets DuckDB starts with it off and refuses any change to it."""
-    if con.execute("SELECT current_setting('enable_progress_bar')").fetchone()[0]:
-        con.execute("SET enable_progress_bar = false")
+    # fetchall: DuckDB 2 refuses other work on a connection with an unfinished result.
+    if con.execute("SELECT current_setting('enable_progress_bar')").fetchall()[0][0]:
+        con.execute("SET enable_progress_bar = false").fetchall()
 
 
 def connect(

@@ -8,6 +8,7 @@ on the demo's materialisations, checks and freshness.
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 import time
@@ -44,6 +45,33 @@ def _prepare_environment() -> str:
     return "\n".join(lines)
 
 
+class _ProgressLines(logging.Handler):
+    """The run's own progress on stderr, one short line each (``step: message``). Dagster's
+    events are left out: a step failure's stack trace and the "Not executing" line of every step
+    after it would bury the summary, which names the failed step and its cause in one line
+    (the UI keeps the full log)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        meta = getattr(record, "dagster_meta", None) or {}
+        message = str(meta.get("orig_message", record.getMessage()))
+        if meta.get("dagster_event") is not None or message.endswith("Not executing."):
+            return
+        print(f"  {meta.get('step_key') or 'run'}: {message.splitlines()[0] if message else ''}", file=sys.stderr,
+              flush=True)
+
+
+def _console_logger():
+    import dagster as dg
+
+    @dg.logger(description="make demo's console: the run's own progress lines, no Dagster events")
+    def progress_console(_init_context) -> logging.Logger:
+        logger = logging.Logger("testio_assets.demo", level=logging.INFO)
+        logger.addHandler(_ProgressLines())
+        return logger
+
+    return progress_console
+
+
 def main() -> int:
     try:
         print(_prepare_environment(), flush=True)
@@ -70,13 +98,9 @@ def main() -> int:
     for swept in sweep_dead_runs(instance):
         print(f"Earlier {swept.describe()}", flush=True)
     print(f"Materialising every TestIO asset from {source} ...", flush=True)
-    job = defs.resolve_implicit_global_asset_job_def()
-    result = job.execute_in_process(
-        instance=instance,
-        raise_on_error=False,
-        run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
-        tags=worker_tags(),
-    )
+    job = defs.resolve_implicit_global_asset_job_def().with_logger_defs({"console": _console_logger()})
+    result = job.execute_in_process(instance=instance, raise_on_error=False, tags=worker_tags(),
+                                    run_config={"loggers": {"console": {}}})
     print_run_summary(defs, instance, result, elapsed_s=time.perf_counter() - started)
     return 0 if result.success else 1
 

@@ -1,4 +1,10 @@
-"""The short summary ``make demo`` prints after a run: tables, API calls, checks, freshness."""
+"""The short summary ``make demo`` prints after a run: tables, API calls, checks, freshness.
+
+A failed run says which step failed and why in one line (the error the step's own code raised,
+not Dagster's wrapper or a stack trace), counts the API calls made before the failure (a failed
+fetch carries them as metadata of its Failure), lists the assets that were not run, and ends
+with what to do instead of the next steps of a good run.
+"""
 
 from __future__ import annotations
 
@@ -66,16 +72,51 @@ def step_errors(result: dg.ExecuteInProcessResult) -> dict[str, SerializableErro
 
 
 def step_failures(result: dg.ExecuteInProcessResult) -> list[tuple[str, str]]:
-    """(step, message) of every failed step, as :func:`step_errors` finds them."""
-    return [(step, _short_class(error.message.strip())) for step, error in step_errors(result).items()]
+    """(step, message) of every failed step, as :func:`step_errors` finds them, in one line."""
+    return [(step, _short_class(error.message.strip().splitlines()[0] if error.message.strip() else error.cls_name))
+            for step, error in step_errors(result).items()]
 
 
 def _short_class(message: str) -> str:
-    """``semantic.errors.WarehouseLockedError: ...`` -> ``WarehouseLockedError: ...``."""
+    """``semantic.errors.WarehouseLockedError: ...`` -> ``WarehouseLockedError: ...``; a
+    ``dagster.Failure``'s description is written for people and stands alone.
+
+    >>> _short_class("dagster._core.definitions.events.Failure: TestIOAuthError (x): the API rejected the token")
+    'TestIOAuthError (x): the API rejected the token'
+    """
     head, sep, rest = message.partition(": ")
     if sep and " " not in head:
-        return f"{head.rpartition('.')[2]}: {rest}"
+        return rest if head.rpartition(".")[2] == "Failure" else f"{head.rpartition('.')[2]}: {rest}"
     return message
+
+
+def failed_step_calls(result: dg.ExecuteInProcessResult) -> dict[str, int]:
+    """step -> API calls a failed step made before failing (its Failure's ``api_calls``)."""
+    calls = {}
+    for event in result.all_events:
+        data = event.step_failure_data if event.is_step_failure else None
+        if data is not None and data.user_failure_data is not None:
+            value = _metadata_value(dict(data.user_failure_data.metadata), "api_calls")
+            if value is not None:
+                calls[event.step_key or "?"] = int(value)
+    return calls
+
+
+def _print_failure(result: dg.ExecuteInProcessResult, not_run: list[str]) -> None:
+    for step, message in step_failures(result):
+        print(f"\nFAILED step {step}: {message}")
+    if not_run:
+        print(f"Not run, as they depend on a failed step: {', '.join(not_run)}")
+
+
+def _print_next_steps(result: dg.ExecuteInProcessResult, elapsed_s: float) -> None:
+    if result.success:
+        print(f"\nDone in {elapsed_s:.1f} s. Next: `make ui` (http://127.0.0.1:3000) to watch the assets;")
+        print("ask questions from Python: from semantic import query_metrics; "
+              "query_metrics(['bugs_per_test'], ['month']).df")
+        return
+    print(f"\nFailed after {elapsed_s:.1f} s. Fix the cause named above, then run `make demo` again; "
+          f"`make ui` (http://127.0.0.1:3000) shows this run's full log (run {result.run_id}).")
 
 
 def print_run_summary(
@@ -89,16 +130,20 @@ def print_run_summary(
     print(f"Warehouse: {warehouse_path()}  (run {result.run_id}, {'succeeded' if result.success else 'FAILED'})")
     print(f"{'asset':<16}{'rows':>10}{'API calls':>12}")
     calls_by_step: dict[str | None, int] = {}
+    materialized = set()
     for asset, step, rows, calls in materialization_rows(result):
         calls_by_step[step] = calls or 0
+        materialized.add(asset)
         print(f"{asset:<16}{rows if rows is not None else '-':>10}{calls if calls is not None else '-':>12}")
+    failed = {step: failed_step_calls(result).get(step) for step in step_errors(result)}
+    for step, calls in failed.items():
+        calls_by_step[step] = calls or 0
+        print(f"{step:<16}{'failed':>10}{calls if calls is not None else '-':>12}")
     print(f"{'total':<16}{'':>10}{sum(calls_by_step.values()):>12}")
 
-    failures = step_failures(result)
-    if failures:
-        print("\nFailed steps:")
-        for step, message in failures:
-            print(f"  {step}: {message}")
+    names = sorted(key.to_user_string() for key in defs.resolve_asset_graph().get_all_asset_keys())
+    if not result.success:
+        _print_failure(result, [name for name in names if name not in materialized and name not in failed])
 
     outcomes = check_outcomes(result)
     not_passed = [(name, severity) for name, passed, severity in outcomes if not passed]
@@ -110,12 +155,9 @@ def print_run_summary(
     for name, severity in not_passed:
         print(f"  {severity:<5} {name}")
 
-    names = [key.to_user_string() for key in defs.resolve_asset_graph().get_all_asset_keys()]
-    freshness = evaluate_freshness(instance, sorted(names))
+    freshness = evaluate_freshness(instance, names)
     print("\nFreshness (policy, state):")
     for name, item in freshness.items():
         policy = item.windows.describe() if item.windows else "no policy"
         print(f"  {name:<16}{item.state:<14}{policy}")
-    print(f"\nDone in {elapsed_s:.1f} s. Next: `make ui` (http://127.0.0.1:3000) to watch the assets;")
-    print("ask questions from Python: from semantic import query_metrics; "
-          "query_metrics(['bugs_per_test'], ['month']).df")
+    _print_next_steps(result, elapsed_s)

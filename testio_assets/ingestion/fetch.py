@@ -49,20 +49,28 @@ class Fetched(Generic[T]):
 def run_fetch(
     api: TestIOApiResource, log: logging.Logger, work: Callable[[TestIOClient], Awaitable[T]]
 ) -> Fetched[T]:
-    """Open one client session, run ``work`` on it, return its result and call figures."""
+    """Open one client session, run ``work`` on it, return its result and call figures.
+
+    A TestIO error fails the step with a :class:`dagster.Failure` whose description is the
+    client's (already redacted) typed message and whose metadata holds the calls made before it
+    (``api_calls``...), so a failed run still says how many calls it made."""
+    stats: CallStats | None = None
 
     async def session() -> Fetched[T]:
+        nonlocal stats
         async with api.open_client(logger=log) as client:
+            stats = client.stats
             value = await work(client)
             return Fetched(value, client.stats)
 
     try:
         return run_async(session())
     except TestIOError as exc:
-        # A Failure puts the client's (already redacted) explanation first in the UI.
+        # A Failure puts the client's explanation first in the UI.
         raise dg.Failure(
-            description=f"TestIO API ({api.source_description()}): {exc}",
-            metadata={"endpoint": exc.endpoint, "http_status": exc.status if exc.status is not None else -1},
+            description=f"{type(exc).__name__} ({api.source_description()}): {exc}",
+            metadata={"endpoint": exc.endpoint, "http_status": exc.status if exc.status is not None else -1,
+                      **(stats or CallStats()).as_metadata()},
         ) from None
 
 

@@ -57,7 +57,7 @@ def demo_environment(home: Path, **variables: str) -> dict[str, str]:
     (home / "dagster.yaml").write_text(yaml.safe_dump(_absolute_base_dirs(config, home)))
     env = {**os.environ, "DAGSTER_HOME": str(home), "TESTIO_WAREHOUSE_PATH": str(home / "data" / "testio.duckdb")}
     for name in ("TESTIO_CUSTOMER_API_TOKEN", "TESTIO_CUSTOMER_API_BASE_URL"):
-        env.pop(name, None)
+        env[name] = ""  # set, so that a developer's .env cannot put a real token into a test run
     return {**env, **variables}
 
 

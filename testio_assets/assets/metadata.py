@@ -11,6 +11,7 @@ from pydantic import Field
 
 from testio_assets.client.resource import TestIOApiResource
 from testio_assets.client.stats import CallStats
+from testio_assets.freshness_state import policy_metadata
 from testio_assets.warehouse.guards import DEFAULT_MAX_SHRINK_SHARE, ShrinkGuard
 from testio_assets.warehouse.schema import TABLES
 
@@ -143,5 +144,6 @@ def table_metadata(
         metadata.update(stats.as_metadata())
     if api is not None:
         metadata["source"] = api.source_description()
+    metadata.update(policy_metadata(table_name))  # what freshness readers take as the deployed policy
     metadata.update(extra or {})
     return metadata

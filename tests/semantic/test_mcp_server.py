@@ -367,3 +367,23 @@ def test_ctrl_c_stops_the_stdio_server_without_a_traceback(warehouse, tmp_path):
             process.wait()
     assert process.returncode == 0, log.read_text()
     assert out == b"" and "Traceback" not in log.read_text() and "stopped" in log.read_text()
+
+
+def test_started_in_a_project_folder_with_no_variable_the_server_reads_its_warehouse(tmp_path):
+    """As an MCP client configured with only the command starts it: no TESTIO_WAREHOUSE_PATH, the
+    working directory somewhere inside a project (here a copy in tmp_path)."""
+    project = tmp_path / "clone"
+    (project / "data").mkdir(parents=True)
+    (project / "notes").mkdir()
+    shutil.copy(ROOT / "pyproject.toml", project / "pyproject.toml")
+    build_warehouse(project / "data" / "testio.duckdb", **_rows())
+    log = tmp_path / "server.log"
+    params = StdioServerParameters(command=str(SCRIPT), args=["mcp", "--today", TODAY.isoformat()], env={},
+                                   cwd=project / "notes")
+    arguments = QUERIES["ratio and NULL group by feature"]
+    with open(log, "w") as errlog, connected(stdio_client(params, errlog=errlog)) as client:
+        answer = client.answer("query_metrics", arguments)
+    expected = query_metrics(**arguments, warehouse=str(project / "data" / "testio.duckdb"), today=TODAY)
+    assert answer["rows"] == frame_rows(expected.df)
+    assert f"reading {project / 'data' / 'testio.duckdb'} (the project folder found from the working directory)" \
+        in log.read_text()

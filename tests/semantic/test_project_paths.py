@@ -146,3 +146,13 @@ def test_a_missing_warehouse_names_the_file_the_rule_chose(tmp_path):
         f"error: no warehouse at {project / 'data' / 'testio.duckdb'} (the project folder found from the "
         f"working directory): run `make demo` to build it, or set TESTIO_WAREHOUSE_PATH (or pass warehouse=) to an "
         f"existing DuckDB file")
+
+
+def test_the_dagster_warehouse_resource_writes_where_the_rule_reads(tmp_path, monkeypatch):
+    from testio_assets.warehouse.resource import WarehouseResource
+
+    project = make_project(tmp_path / "proj")
+    (project / "sub").mkdir()
+    monkeypatch.delenv("TESTIO_WAREHOUSE_PATH", raising=False)
+    monkeypatch.chdir(project / "sub")
+    assert WarehouseResource().path == project / "data" / "testio.duckdb" == warehouse_location().path

@@ -186,7 +186,7 @@ def open_warehouse(warehouse=None, *, retry_for_s: float = 5.0):
         return
     if warehouse is not None and not isinstance(warehouse, (str, os.PathLike)):
         raise InvalidArgumentError("warehouse", f"warehouse must be the path of a DuckDB file, a duckdb connection, "
-                                                f"or None for $TESTIO_WAREHOUSE_PATH; not {type(warehouse).__name__} "
+                                                f"or None for $TESTIO_WAREHOUSE_PATH or the project's data/; not {type(warehouse).__name__} "
                                                 f"{warehouse!r:.60}")
     location = warehouse_location(warehouse)
     path = location.path

@@ -46,7 +46,7 @@ def q(golden, metrics=("bug_count",), **kwargs):
     (dict(dialect="oracle"), UnsupportedDialectError, "unknown dialect 'oracle'; supported: duckdb, postgres"),
     (dict(dialect=["duckdb"]), UnsupportedDialectError, "unknown dialect ['duckdb']"),
     (dict(warehouse=5), InvalidArgumentError, "warehouse must be the path of a DuckDB file, a duckdb connection, "
-                                              "or None for $TESTIO_WAREHOUSE_PATH; not int 5"),
+                                              "or None for $TESTIO_WAREHOUSE_PATH or the project's data/; not int 5"),
     (dict(warehouse="bad\x00path"), WarehouseUnavailableError, "warehouse"),
     (dict(warehouse="x" * 5000), WarehouseUnavailableError, "cannot be used"),
     (dict(filters="severity=critical"), InvalidFilterError, "filters must be a mapping of dimension name to a value"),

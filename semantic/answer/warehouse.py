@@ -58,7 +58,16 @@ _MISSING_MARKER = "database does not exist"
 def warehouse_path(warehouse=None) -> Path:
     """The path to read: the argument, else ``TESTIO_WAREHOUSE_PATH``, else the project's
     data/testio.duckdb (:func:`semantic.project.warehouse_location`)."""
-    return warehouse_location(warehouse).path
+    return duckdb_file(warehouse_location(warehouse))
+
+
+def duckdb_file(location: WarehouseLocation) -> Path:
+    """The DuckDB file of ``location``; a typed error when the location is a server."""
+    if location.path is None:
+        raise WarehouseUnavailableError(
+            f"the warehouse {location.describe()} is a {location.engine} server, and this reads DuckDB files: "
+            f"set TESTIO_WAREHOUSE_PATH (or pass a DuckDB path) instead")
+    return location.path
 
 
 def missing_warehouse_message(location: WarehouseLocation) -> str:
@@ -189,7 +198,7 @@ def open_warehouse(warehouse=None, *, retry_for_s: float = 5.0):
                                                 f"or None for $TESTIO_WAREHOUSE_PATH or the project's data/; not {type(warehouse).__name__} "
                                                 f"{warehouse!r:.60}")
     location = warehouse_location(warehouse)
-    path = location.path
+    path = duckdb_file(location)
     try:
         exists = path.exists() or read_copy_path(path).exists()
     except (OSError, ValueError) as e:  # a NUL in the name, a name too long

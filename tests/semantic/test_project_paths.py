@@ -16,7 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from semantic.errors import WarehouseNotFoundError
+from semantic.answer.warehouse import warehouse_path
+from semantic.errors import WarehouseNotFoundError, WarehouseUnavailableError
 from semantic.project import load_project_env, project_root, warehouse_location
 from warehouse_fixtures import build_warehouse, golden_rows
 
@@ -156,3 +157,54 @@ def test_the_dagster_warehouse_resource_writes_where_the_rule_reads(tmp_path, mo
     monkeypatch.delenv("TESTIO_WAREHOUSE_PATH", raising=False)
     monkeypatch.chdir(project / "sub")
     assert WarehouseResource().path == project / "data" / "testio.duckdb" == warehouse_location().path
+
+
+URL_CASES = {
+    "postgres": ("postgresql://ann:s3cret@db.example:5433/testio", "postgres", None,
+                 "postgresql://ann:s3cret@db.example:5433/testio"),
+    "postgres with SQLAlchemy's driver": ("postgresql+psycopg2://ann:s3cret@db.example/testio", "postgres", None,
+                                          "postgresql://ann:s3cret@db.example/testio"),
+    "postgres short scheme": ("postgres://ann@db.example/testio", "postgres", None,
+                              "postgresql://ann@db.example/testio"),
+    "motherduck": ("md:testio", "motherduck", None, "md:testio"),
+}
+
+
+@pytest.mark.parametrize("url, engine, path, normalised", URL_CASES.values(), ids=URL_CASES.keys())
+def test_a_warehouse_url_names_its_engine(url, engine, path, normalised, monkeypatch):
+    monkeypatch.setenv("TESTIO_WAREHOUSE_URL", url)
+    location = warehouse_location()
+    assert (location.engine, location.path, location.url) == (engine, path, normalised)
+    assert location.found_by == "TESTIO_WAREHOUSE_URL"
+    assert warehouse_location(url).url == normalised  # given as the argument too
+
+
+def test_the_url_wins_over_the_path_and_a_duckdb_url_is_a_file_of_the_project(tmp_path, monkeypatch):
+    project = make_project(tmp_path / "proj")
+    monkeypatch.chdir(project)
+    monkeypatch.setenv("TESTIO_WAREHOUSE_PATH", "data/other.duckdb")
+    monkeypatch.setenv("TESTIO_WAREHOUSE_URL", "duckdb:///data/testio.duckdb")
+    location = warehouse_location()
+    assert (location.engine, location.path) == ("duckdb", project / "data" / "testio.duckdb")
+    monkeypatch.setenv("TESTIO_WAREHOUSE_URL", f"duckdb:///{tmp_path}/elsewhere.duckdb")  # four slashes: absolute
+    assert warehouse_location().path == tmp_path / "elsewhere.duckdb"
+
+
+@pytest.mark.parametrize("url, says", [
+    ("mysql://ann:s3cret@db.example/testio", "has a scheme this project cannot use"),
+    ("postgresql:///testio", "names no server"),
+    ("duckdb://", "names no file"),
+])
+def test_an_unusable_url_is_a_typed_error_without_its_password(url, says, monkeypatch):
+    monkeypatch.setenv("TESTIO_WAREHOUSE_URL", url)
+    with pytest.raises(WarehouseUnavailableError, match=says) as raised:
+        warehouse_location()
+    assert "s3cret" not in str(raised.value)
+
+
+def test_a_server_location_never_shows_its_password_and_file_readers_refuse_it(monkeypatch):
+    monkeypatch.setenv("TESTIO_WAREHOUSE_URL", "postgresql://ann:s3cret@db.example/testio")
+    assert warehouse_location().describe() == "postgresql://ann:***@db.example/testio (TESTIO_WAREHOUSE_URL)"
+    with pytest.raises(WarehouseUnavailableError, match="is a postgres server") as raised:
+        warehouse_path()
+    assert "s3cret" not in str(raised.value)

@@ -34,6 +34,10 @@ class UnknownMetricError(SemanticError):
     """A query names a metric the model does not define."""
 
 
+class UnknownSavedQueryError(SemanticError):
+    """A query names a saved query the model does not define."""
+
+
 class UnknownDimensionError(SemanticError):
     """A query names a dimension the model does not define, or one a metric cannot reach."""
 
@@ -146,6 +150,7 @@ __all__ = [
     "UnknownNamesError",
     "ModelValidationError",
     "UnknownMetricError",
+    "UnknownSavedQueryError",
     "UnknownDimensionError",
     "InvalidFilterError",
     "InvalidFilterValueError",

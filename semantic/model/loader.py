@@ -14,7 +14,7 @@ from __future__ import annotations
 import functools
 import os
 from collections import deque
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from pydantic import ValidationError
@@ -27,11 +27,13 @@ from semantic.model.source import Problems, display_path, parse_expression, read
 from semantic.model.spec import (
     DefaultScope,
     Dimension,
+    Export,
     Join,
     Location,
     Metric,
     MetricInput,
     Model,
+    SavedQuery,
     SemanticModel,
     fits_type,
 )
@@ -380,6 +382,90 @@ def _check_scopes(ctx, models, dims) -> None:
                           f"{did_you_mean(str(value), map(str, dim.allowed_values))}", scope.where)
 
 
+def _build_saved_queries(ctx, files, dims, metrics) -> dict[str, SavedQuery]:
+    """Saved queries whose names all resolve: metrics, group_by, where keys, order_by (among
+    the answer's columns, one direction) and exports (relative paths, one file per export).
+    What needs planning (filter values, dates, roles) is checked by ``semantic.plan.saved_queries``."""
+    saved: dict[str, SavedQuery] = {}
+    export_paths: dict[str, Location] = {}
+    visible = [n for n, m in metrics.items() if not m.hidden]
+    filterable = list(dims) + [f"{n}_id" for n, d in dims.items() if d.has_id]
+    for file, doc in files:
+        for node in doc.saved_queries:
+            name, where, params = node.name, Location(file, node.line_of()), node.query_params
+            what = f"saved query {name}"
+
+            def at(key, inner=None):
+                return Location(file, params.line_of(key, inner))
+
+            if name in saved:
+                ctx.error(f"duplicate saved query {name!r} (also at {saved[name].location})", where)
+                continue
+            if name in metrics or name in dims:
+                kind = "metric" if name in metrics else "dimension"
+                ctx.error(f"{what} has the name of a {kind}; give it a name of its own", where)
+            for i, metric in enumerate(params.metrics):
+                if metric not in visible:
+                    ctx.error(f"unknown metric {metric!r} in {what}{did_you_mean(metric, visible)}", at("metrics", i))
+            for i, dim in enumerate(params.group_by):
+                if dim not in dims:
+                    ctx.error(f"unknown dimension {dim!r} in group_by of {what}{did_you_mean(dim, dims)}",
+                              at("group_by", i))
+            for key in params.where:
+                if key not in filterable:
+                    ctx.error(f"unknown dimension {key!r} in where of {what}{did_you_mean(key, filterable)}",
+                              at("where", key))
+            columns = [*params.metrics, *params.group_by,
+                       *(f"{d}_id" for d in params.group_by if d in dims and dims[d].has_id)]
+            for i, item in enumerate(params.order_by):
+                if item.lstrip("-") not in columns:
+                    ctx.error(f"cannot order {what} by {item.lstrip('-')!r}{did_you_mean(item.lstrip('-'), columns)}; "
+                              f"order by its metrics or group_by dimensions: {', '.join(columns)}", at("order_by", i))
+            if len({item.startswith("-") for item in params.order_by}) > 1:
+                ctx.error(f"order_by of {what} sorts some keys ascending and others descending; every key sorts "
+                          f"one way: write '-' before every name (descending) or before none", at("order_by"))
+            exports = _exports(ctx, file, node, what, export_paths)
+            saved[name] = SavedQuery(
+                name=name, description=node.description, metrics=tuple(params.metrics),
+                group_by=tuple(params.group_by),
+                where=tuple((k, tuple(v) if isinstance(v, list) else v) for k, v in params.where.items()),
+                order_by=tuple(params.order_by), limit=params.limit, start_date=params.start_date,
+                end_date=params.end_date, fill_missing=params.fill_missing, exports=exports, location=where,
+                lines=tuple((key, at(key)) for key in type(params).model_fields if key in params.model_fields_set),
+            )
+    return saved
+
+
+def _exports(ctx, file, node, what, export_paths: dict[str, Location]) -> tuple[Export, ...]:
+    """A saved query's exports, each to a relative path inside the exports directory that no
+    other export writes."""
+    exports, names = [], set()
+    for item in node.exports:
+        where = Location(file, item.line_of())
+        if item.name in names:
+            ctx.error(f"duplicate export {item.name!r} in {what}", where)
+            continue
+        names.add(item.name)
+        fmt = item.config.format
+        path = item.config.path or f"{item.name}.{fmt}"
+        pure = PurePosixPath(path)
+        if pure.is_absolute() or ".." in pure.parts or "\\" in path or path.startswith("~"):
+            ctx.error(f"export {item.name} of {what}: path {path!r} must be relative to the exports directory, "
+                      f"without '..' (e.g. {item.name}.{fmt})", Location(file, item.config.line_of("path")))
+            continue
+        if pure.suffix.lower() != f".{fmt}":
+            ctx.error(f"export {item.name} of {what}: path {path!r} does not end in .{fmt}, its format",
+                      Location(file, item.config.line_of("path")))
+            continue
+        if str(pure) in export_paths:
+            ctx.error(f"export {item.name} of {what} writes {path}, as the export at {export_paths[str(pure)]} does; "
+                      f"give it another path", where)
+            continue
+        export_paths[str(pure)] = where
+        exports.append(Export(item.name, fmt, str(pure), where))
+    return tuple(exports)
+
+
 def build_model(paths: list[Path]) -> Model:
     """Load and validate the given YAML files (raises :class:`ModelValidationError`).
 
@@ -393,8 +479,10 @@ def build_model(paths: list[Path]) -> Model:
     metrics = _build_metrics(ctx, files, models, dims)
     _check_roles(ctx, dims, metrics)
     _check_scopes(ctx, models, dims)
+    saved = _build_saved_queries(ctx, files, dims, metrics)
     ctx.raise_if_any()
-    return Model(models=models, dimensions=dims, metrics=metrics, files=tuple(display_path(p) for p in paths))
+    return Model(models=models, dimensions=dims, metrics=metrics, files=tuple(display_path(p) for p in paths),
+                 saved_queries=saved)
 
 
 @functools.lru_cache(maxsize=8)

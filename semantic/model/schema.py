@@ -18,8 +18,8 @@ from typing import Annotated, Any, Literal, Union
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PrivateAttr, StringConstraints, model_validator
 from pydantic_core import PydanticCustomError
 
-from semantic.model.source import LineMap
-from semantic.model.spec import AGGREGATIONS, CARDINALITIES, GRANULARITIES, VALUE_TYPES
+from semantic.model.source import LineList, LineMap
+from semantic.model.spec import AGGREGATIONS, CARDINALITIES, EXPORT_FORMATS, GRANULARITIES, VALUE_TYPES
 
 Name = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
 Expression = Annotated[str, StringConstraints(pattern=r"\S")]  # SQL text; the loader parses it
@@ -36,6 +36,17 @@ def _scalar(value: Any) -> Any:
 Scalar = Annotated[Any, AfterValidator(_scalar)]
 
 
+def _where_value(value: Any) -> Any:
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    if isinstance(value, list) and value and all(v is None or isinstance(v, (str, int, float, bool)) for v in value):
+        return value
+    raise PydanticCustomError("where_value_type", "must be a value, a non-empty list of values, or null")
+
+
+WhereValue = Annotated[Any, AfterValidator(_where_value)]  # None is a value here: IS NULL
+
+
 class Entry(BaseModel):
     """A YAML mapping of known keys; remembers the line of itself, of each key and of the keys of
     its mapping-valued keys (``columns``, ``overrides``, ``on``)."""
@@ -50,13 +61,20 @@ class Entry(BaseModel):
         entry = handler(data)
         if isinstance(data, LineMap):
             entry._line = data.line
-            entry._key_lines = {key: (line, getattr(data.get(key), "key_lines", {})) for key, line in data.key_lines.items()}
+            entry._key_lines = {key: (line, _inner_lines(data.get(key))) for key, line in data.key_lines.items()}
         return entry
 
     def line_of(self, key: str | None = None, inner: Any = None) -> int:
-        """The line of ``key`` (of ``inner`` within the mapping under ``key``), else of the entry."""
+        """The line of ``key`` (of ``inner`` within the mapping under ``key``, or of item number
+        ``inner`` of the list under it), else of the entry."""
         line, inner_lines = self._key_lines.get(key, (self._line, {}))
         return inner_lines.get(inner, line) if inner is not None else line
+
+
+def _inner_lines(value: Any) -> dict:
+    if isinstance(value, LineList):
+        return dict(enumerate(value.item_lines))
+    return getattr(value, "key_lines", {})
 
 
 class Join(Entry):
@@ -165,9 +183,41 @@ class DerivedMetric(MetricBase):
 Metric = Annotated[Union[AggregationMetric, RatioMetric, DerivedMetric], Field(discriminator="type")]
 
 
+class QueryParams(Entry):
+    """The question of a saved query, in MetricFlow's words (``order_by: [-bug_count]`` sorts
+    descending) plus the date range in the layer's date grammar."""
+
+    metrics: Annotated[list[Name], Field(min_length=1)]
+    group_by: list[Name] = []
+    where: dict[Name, WhereValue] = {}
+    order_by: list[Annotated[str, StringConstraints(pattern=r"^-?[A-Za-z_][A-Za-z0-9_]*$")]] = []
+    limit: Annotated[int, Field(ge=1)] = None
+    start_date: Expression = None
+    end_date: Expression = None
+    fill_missing: bool = False
+
+
+class ExportConfig(Entry):
+    format: Literal[EXPORT_FORMATS]
+    path: Expression = None  # relative to the exports directory; default <export name>.<format>
+
+
+class Export(Entry):
+    name: Name
+    config: ExportConfig
+
+
+class SavedQuery(Entry):
+    name: Name
+    description: str = ""
+    query_params: QueryParams
+    exports: list[Export] = []
+
+
 class ModelFile(Entry):
     semantic_models: list[SemanticModel] = []
     dimensions: list[Dimension] = []
     time_dimensions: list[TimeDimension] = []
     metrics: list[Metric] = []
+    saved_queries: list[SavedQuery] = []
 

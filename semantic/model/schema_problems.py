@@ -24,20 +24,25 @@ from pydantic import ValidationError
 
 from semantic.errors import did_you_mean
 from semantic.model.schema import (
-    AggregationMetric, DerivedMetric, Dimension, Entry, Join, ModelFile, RatioMetric, SemanticModel, TimeDimension,
+    AggregationMetric, DerivedMetric, Dimension, Entry, ExportConfig, Join, ModelFile, RatioMetric, SemanticModel,
+    TimeDimension,
 )
 from semantic.model.source import LineList, LineMap
 from semantic.model.spec import METRIC_TYPES, Location
 
 METRIC_FIELDS = {f for cls in (AggregationMetric, RatioMetric, DerivedMetric) for f in cls.model_fields}
 SECTIONS = {"semantic_models": "semantic model", "dimensions": "dimension", "time_dimensions": "time dimension",
-            "metrics": "metric", "joins": "join", "inputs": "input"}
+            "metrics": "metric", "joins": "join", "inputs": "input", "saved_queries": "saved query",
+            "exports": "export"}
 NOUNS = {(Join, "type"): "cardinality", (SemanticModel, "columns"): "column type",
-         (TimeDimension, "granularities"): "granularity", (Dimension, "value_type"): "value type"}
+         (TimeDimension, "granularities"): "granularity", (Dimension, "value_type"): "value type",
+         (ExportConfig, "format"): "export format"}
 EXPECTED = {"string_type": "text", "bool_type": "true or false", "list_type": "a list", "dict_type": "a mapping",
             "model_type": "a mapping of fields", "model_attributes_type": "a mapping of fields",
             "scalar_type": "a text, number or true/false value",
-            "metric_input_type": "a metric name or {metric: name, filter: ..., alias: ...}"}
+            "metric_input_type": "a metric name or {metric: name, filter: ..., alias: ...}",
+            "where_value_type": "a value, a non-empty list of values, or null",
+            "int_type": "a whole number"}
 
 
 def schema_problems(error: ValidationError, doc: Any, file: str) -> list[tuple[str, Location]]:
@@ -162,6 +167,8 @@ def _message(err: dict, owner: str, path: list[str], cls: type[Entry], field: st
         return f"{where} must be a name (letters, digits and _, not starting with a digit), got {_describe(value)}"
     if kind == "too_short":
         return f"{where} must not be empty"
+    if kind == "greater_than_equal":
+        return f"{where} must be at least {ctx['ge']}, got {_describe(value)}"
     if kind == "invalid_key":
         return f"keys of {where} must be names, got {_describe(value)}"
     return f"{where}: {err['msg']}"

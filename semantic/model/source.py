@@ -176,7 +176,7 @@ def read_model_file(path: Path, ctx: Problems) -> object | None:
     doc = parse_yaml(text, shown, ctx)
     if doc is None and len(ctx.problems) == before:
         ctx.error("the file declares nothing (it is empty or only comments); delete it, or declare "
-                  "semantic_models, dimensions, time_dimensions or metrics in it", Location(shown, 1))
+                  "semantic_models, dimensions, time_dimensions, metrics or saved_queries in it", Location(shown, 1))
     return doc
 
 

@@ -1,8 +1,9 @@
 """Typed, immutable objects of a loaded semantic model (what the YAML files declare).
 
 Vocabulary follows dbt MetricFlow / Cube: semantic models (tables with a primary key and
-joins of explicit cardinality), dimensions (categorical, or time with granularities) and
-metrics (count, count_distinct, sum, avg, min, max with an optional filter; ratio; derived).
+joins of explicit cardinality), dimensions (categorical, or time with granularities),
+metrics (count, count_distinct, sum, avg, min, max with an optional filter; ratio; derived)
+and saved queries (a named question with its exports).
 Expressions from the YAML are parsed once, at load, into sqlglot trees kept here.
 
 >>> from semantic.model.loader import load_model
@@ -26,6 +27,7 @@ METRIC_TYPES = AGGREGATIONS + ("ratio", "derived")
 CARDINALITIES = ("many_to_one", "one_to_one", "one_to_many", "many_to_many")
 GRANULARITIES = ("day", "week", "month", "quarter", "year")
 VALUE_TYPES = ("integer", "string", "boolean", "timestamp", "float")
+EXPORT_FORMATS = ("csv", "parquet", "json")
 _PYTHON_TYPES = {"integer": (int,), "string": (str,), "boolean": (bool,), "float": (int, float), "timestamp": (date,)}
 
 
@@ -184,13 +186,63 @@ class Metric:
 
 
 @dataclass(frozen=True)
+class Export:
+    """A file a saved query's answer is written to when it is materialised: ``path`` is
+    relative to the exports directory."""
+
+    name: str
+    format: str
+    path: str
+    where: Location | None = None
+
+
+@dataclass(frozen=True)
+class SavedQuery:
+    """A named question (dbt MetricFlow's saved query): the arguments of ``query_metrics``,
+    with ``order_by`` as written (``-name`` sorts descending) and dates in the date grammar,
+    resolved against the clock whenever the question is answered. ``lines`` holds the line of
+    each key of its ``query_params``."""
+
+    name: str
+    description: str
+    metrics: tuple[str, ...]
+    group_by: tuple[str, ...] = ()
+    where: tuple[tuple[str, Any], ...] = ()  # (dimension, a value or a tuple of values)
+    order_by: tuple[str, ...] = ()
+    limit: int | None = None
+    start_date: str | None = None
+    end_date: str | None = None
+    fill_missing: bool = False
+    exports: tuple[Export, ...] = ()
+    location: Location | None = None
+    lines: tuple[tuple[str, Location], ...] = ()
+
+    def location_of(self, key: str) -> Location | None:
+        """Where a key of the query's parameters is written (else the saved query itself)."""
+        return dict(self.lines).get(key, self.location)
+
+    @property
+    def filters(self) -> dict[str, Any] | None:
+        return {name: list(value) if isinstance(value, tuple) else value for name, value in self.where} or None
+
+    @property
+    def sort_by(self) -> tuple[str, ...]:
+        return tuple(item.lstrip("-") for item in self.order_by)
+
+    @property
+    def sort_order(self) -> str:
+        return "desc" if any(item.startswith("-") for item in self.order_by) else "asc"
+
+
+@dataclass(frozen=True)
 class Model:
-    """The whole semantic model: every semantic model, dimension and metric by name."""
+    """The whole semantic model: every semantic model, dimension, metric and saved query by name."""
 
     models: dict[str, SemanticModel]
     dimensions: dict[str, Dimension]
     metrics: dict[str, Metric]
     files: tuple[str, ...] = field(default=())
+    saved_queries: dict[str, SavedQuery] = field(default_factory=dict)
 
     @property
     def scope_model(self) -> SemanticModel | None:

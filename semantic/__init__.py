@@ -16,7 +16,7 @@ from semantic.config import Guardrails
 from semantic.errors import (
     GuardrailError, InvalidArgumentError, InvalidFilterError, InvalidFilterValueError, InvalidQueryError,
     ModelValidationError, QueryTimeoutError, RoleConflictError, SemanticError, UnknownDimensionError,
-    UnknownMetricError, UnsupportedDialectError, WarehouseUnavailableError,
+    UnknownMetricError, UnknownSavedQueryError, UnsupportedDialectError, WarehouseUnavailableError,
 )
 from semantic.model.loader import load_model
 from semantic.plan.dates import DateExpressionError, DateRange
@@ -25,7 +25,7 @@ from semantic.surfaces.query import capabilities, explain, query_metrics
 __all__ = [
     "query_metrics", "explain", "capabilities", "load_model", "MetricResult", "Guardrails",
     "FreshnessSource", "TableFreshness", "WarehouseLoadLogFreshness", "DateRange",
-    "SemanticError", "UnknownMetricError", "UnknownDimensionError", "InvalidFilterError",
+    "SemanticError", "UnknownMetricError", "UnknownSavedQueryError", "UnknownDimensionError", "InvalidFilterError",
     "InvalidFilterValueError", "InvalidQueryError", "InvalidArgumentError", "RoleConflictError", "GuardrailError",
     "QueryTimeoutError", "WarehouseUnavailableError", "ModelValidationError", "UnsupportedDialectError",
     "DateExpressionError",

@@ -3,6 +3,7 @@
     from semantic.notebook import ask
     ask("bugs_per_test", by="month", start="this year")           # renders as a table
     ask("bug_count", by="feature", where={"severity": "critical"}).plot()
+    ask("critical_bugs_by_feature_this_quarter")                  # a saved query, by name
 
 The warehouse is found by the one rule of :mod:`semantic.project` unless given: ``warehouse=``,
 else ``$TESTIO_WAREHOUSE_PATH``, else ``data/testio.duckdb`` in the project folder, whichever
@@ -59,10 +60,12 @@ def ask(
 ) -> Answer:
     """Answer a metric question; ``by`` names the dimensions, ``where`` the filters.
 
-    ``metrics`` and ``by`` take a name, comma-separated names or a list. Any keyword of
+    ``metrics`` and ``by`` take a name, comma-separated names or a list; the name of a saved
+    query alone asks that saved query (its dates resolve against ``today``). Any keyword of
     ``OPTIONS`` goes to ``query_metrics``; any other is an error that says what to write.
     """
     from semantic import query_metrics
+    from semantic.surfaces.query import saved_query_names
 
     load_project_env()
     for option in options:
@@ -70,6 +73,15 @@ def ask(
             hint = f"; use {RENAMED[option]}=" if option in RENAMED else did_you_mean(option, OPTIONS)
             raise InvalidArgumentError(option, f"ask() takes no argument {option!r}{hint} "
                                                f"(ask also takes {', '.join(OPTIONS)})")
+    if isinstance(metrics, str) and metrics.strip() in saved_query_names(options.get("model")):
+        name = metrics.strip()
+        asked = {"by": by, "where": where, "start": start, "end": end, "sort_by": sort_by, "limit": limit}
+        conflicting = [k for k, v in asked.items() if v is not None] + (["sort_order"] if sort_order != "desc" else [])
+        if conflicting:
+            raise InvalidArgumentError(conflicting[0], f"{name!r} is a saved query, a whole question: ask({name!r}) "
+                                                       f"takes no {', '.join(conflicting)}; ask its metrics with "
+                                                       f"your changes instead")
+        return Answer(query_metrics(saved_query=name, warehouse=warehouse, today=today, **options))
     if where is not None and not isinstance(where, Mapping):
         raise InvalidFilterError(f"where must be a mapping of dimension name to a value, a list of values, or None, "
                                  f"e.g. where={{'severity': 'critical'}}; not {shown(where)}")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import time
+from datetime import date
 
 import pandas as pd
 from sqlglot import exp
@@ -20,16 +21,18 @@ from semantic.answer.execute import execute
 from semantic.answer.explain import describe_metric, explain_plan, no_match_note, scope_summary
 from semantic.answer.freshness import TableFreshness, WarehouseLoadLogFreshness, freshness_warning
 from semantic.answer.partial import partial_periods, partial_warning
+from semantic.answer.materialised import table_of
 from semantic.answer.result import MetricResult
 from semantic.answer.warehouse import open_warehouse
 from semantic.config import Guardrails
-from semantic.errors import InvalidArgumentError, SemanticError, WarehouseUnavailableError
+from semantic.errors import InvalidArgumentError, SemanticError, UnknownMetricError, WarehouseUnavailableError
 from semantic.model.loader import load_model, validate_against_warehouse
-from semantic.model.spec import Model
+from semantic.model.spec import Model, SavedQuery
 from semantic.plan.arguments import shown
 from semantic.plan.dates import ACCEPTED_FORMS, clock_day, resolve_date_range
 from semantic.plan.invariants import additive_metrics
 from semantic.plan.resolve import metric_inputs
+from semantic.plan.saved_queries import SavedQueryRequest, resolve_saved_query
 from semantic.plan.timegrain import LABELS
 from semantic.sql.compiler import DIALECTS, compile_query
 from semantic.sql.metrics import metric_dtype, metric_formula
@@ -87,38 +90,104 @@ def _tables(model, plan) -> list[str]:
     return sorted(names)
 
 
-def explain(metrics, dimensions=(), filters=None, start_date=None, end_date=None, sort_by=None,
-            sort_order="desc", limit=None, *, fill_missing=False, dialect="duckdb", warehouse=None,
+# The arguments that ask a question; a saved query is a whole question, given instead of them.
+QUESTION_DEFAULTS = {"metrics": None, "dimensions": (), "filters": None, "start_date": None, "end_date": None,
+                     "sort_by": None, "sort_order": "desc", "limit": None, "fill_missing": False}
+
+
+def _given(name, value) -> bool:
+    """Whether a question's argument was given (None, an empty list and the defaults were not)."""
+    if name == "sort_order":
+        return not (isinstance(value, str) and value.strip().lower() == QUESTION_DEFAULTS[name])
+    if name == "fill_missing":
+        return value is not False
+    return value is not None and not (isinstance(value, (list, tuple, dict, set, str)) and len(value) == 0)
+
+
+def _question(model, saved_query, today, asked: dict) -> tuple[dict, SavedQueryRequest | None]:
+    """The question's arguments: those given, or the saved query's (which no other may join)."""
+    if saved_query is None:
+        if not _given("metrics", asked["metrics"]):
+            visible = sorted(n for n, m in model.metrics.items() if not m.hidden)
+            raise UnknownMetricError(f"no metric requested; give metrics (one or more of: {', '.join(visible)}) "
+                                     f"or saved_query (one of: {', '.join(sorted(model.saved_queries))})")
+        return asked, None
+    request = resolve_saved_query(model, saved_query, today)
+    conflicting = [name for name, value in asked.items() if _given(name, value)]
+    if conflicting:
+        arguments = request.arguments()
+        if not arguments["sort_by"]:
+            del arguments["sort_order"]
+        own = ", ".join(f"{k}={_written(v)!r}" for k, v in arguments.items() if _given(k, v))
+        raise InvalidArgumentError(
+            "saved_query", f"saved_query={request.saved_query.name!r} is a whole question and takes no "
+            f"{', '.join(conflicting)}; ask it as it is, or ask your variant of it directly: query_metrics({own})")
+    return request.arguments(), request
+
+
+def _written(value):
+    """An argument as a caller writes it: lists for tuples, ISO text for days."""
+    if isinstance(value, tuple):
+        return [_written(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _written(v) for k, v in value.items()}
+    return value.isoformat() if isinstance(value, date) else value
+
+
+def _saved_query_notes(request: SavedQueryRequest | None, explanation: str, meta: dict) -> str:
+    """The saved query's name, description and resolved dates, in the explanation and metadata."""
+    if request is None:
+        return explanation
+    sq = request.saved_query
+    meta["saved_query"] = {"name": sq.name, "description": sq.description, "dates": request.describe_dates(),
+                           "as_of": request.today.isoformat()}
+    return f"Saved query {sq.name}: {sq.description}\nDates: {request.describe_dates()}.\n{explanation}"
+
+
+def explain(metrics=None, dimensions=(), filters=None, start_date=None, end_date=None, sort_by=None,
+            sort_order="desc", limit=None, *, saved_query=None, fill_missing=False, dialect="duckdb", warehouse=None,
             today=None, freshness=None, config=None, model=None) -> MetricResult:
     """Compile without executing: the SQL and the explanation (``df`` is empty). ``warehouse`` and
     ``freshness`` are accepted so that a call to ``query_metrics`` can become one to ``explain``."""
-    model, config, rng, compiled = _prepare(metrics, dimensions, filters, start_date, end_date, sort_by,
-                                            sort_order, limit, fill_missing, dialect, today, config, model, freshness)
+    model = _model(model)
+    asked, saved = _question(model, saved_query, today, dict(
+        metrics=metrics, dimensions=dimensions, filters=filters, start_date=start_date, end_date=end_date,
+        sort_by=sort_by, sort_order=sort_order, limit=limit, fill_missing=fill_missing))
+    model, config, rng, compiled = _prepare(**asked, dialect=dialect, today=today, config=config, model=model,
+                                            freshness=freshness)
     plan = compiled.plan
     meta = {"dimensions_used": list(plan.dimensions), "metrics_used": list(plan.metrics),
             "date_range": [_iso(rng.start), _iso(rng.end)], "dialect": dialect,
             "tables": _tables(model, plan)}
-    return MetricResult(pd.DataFrame(), compiled.sql, explain_plan(model, plan), list(plan.warnings), meta)
+    explanation = _saved_query_notes(saved, explain_plan(model, plan), meta)
+    return MetricResult(pd.DataFrame(), compiled.sql, explanation, list(plan.warnings), meta)
 
 
 def _iso(moment):
     return moment.isoformat() if moment else None
 
 
-def query_metrics(metrics, dimensions=(), filters=None, start_date=None, end_date=None, sort_by=None,
-                  sort_order="desc", limit=None, *, fill_missing=False, dialect="duckdb", warehouse=None,
-                  today=None, freshness=None, config=None, model=None) -> MetricResult:
-    """Answer a metric question. The SQL runs on DuckDB; ``.sql`` is rendered in ``dialect``.
+def query_metrics(metrics=None, dimensions=(), filters=None, start_date=None, end_date=None, sort_by=None,
+                  sort_order="desc", limit=None, *, saved_query=None, fill_missing=False, dialect="duckdb",
+                  warehouse=None, today=None, freshness=None, config=None, model=None) -> MetricResult:
+    """Answer a metric question, or the model's saved query ``saved_query`` (by name, instead of
+    ``metrics`` and the other arguments of a question; its dates resolve against ``today``).
+    The SQL runs on DuckDB; ``.sql`` is rendered in ``dialect``.
 
     Rows of periods that are still open or cut by the date range are named in the warnings,
     ``metadata["partial_periods"]`` and ``df.attrs["partial_periods"]`` (semantic.answer.partial)."""
     started = time.perf_counter()
     today = clock_day(today)  # one clock reading for the dates and the partial periods
-    model, config, rng, compiled = _prepare(metrics, dimensions, filters, start_date, end_date, sort_by,
-                                            sort_order, limit, fill_missing, dialect, today, config, model, freshness)
+    model = _model(model)
+    asked, saved = _question(model, saved_query, today, dict(
+        metrics=metrics, dimensions=dimensions, filters=filters, start_date=start_date, end_date=end_date,
+        sort_by=sort_by, sort_order=sort_order, limit=limit, fill_missing=fill_missing))
+    model, config, rng, compiled = _prepare(**asked, dialect=dialect, today=today, config=config, model=model,
+                                            freshness=freshness)
     run = compiled if dialect == "duckdb" else compile_query(
-        model, metrics, dimensions, filters, date_start=rng.start, date_end=rng.end, sort_by=sort_by,
-        sort_order=sort_order, limit=limit, fill_missing=fill_missing, dialect="duckdb", config=config)
+        model, asked["metrics"], asked["dimensions"], asked["filters"], date_start=rng.start, date_end=rng.end,
+        sort_by=asked["sort_by"], sort_order=asked["sort_order"], limit=asked["limit"],
+        fill_missing=asked["fill_missing"], dialect="duckdb", config=config)
     plan = compiled.plan
     tables = _tables(model, plan)
     with open_warehouse(warehouse) as con:
@@ -148,6 +217,7 @@ def query_metrics(metrics, dimensions=(), filters=None, start_date=None, end_dat
         "freshness": {t: f.to_dict() for t, f in fresh.items()}, "partial_periods": partial,
         "additive_metrics": list(additive_metrics(model, plan)),
     }
+    explanation = _saved_query_notes(saved, explanation, meta)
     return MetricResult(df, compiled.sql, explanation, warnings, meta)
 
 
@@ -193,8 +263,24 @@ def _types(model, plan, df):
     return df
 
 
+def saved_query_names(model=None) -> tuple[str, ...]:
+    """The names of the model's saved queries (``model``: as ``query_metrics`` takes it)."""
+    return tuple(sorted(_model(model).saved_queries))
+
+
+def describe_saved_query(sq: SavedQuery) -> dict:
+    """A saved query as plain data: its question as written, its table and its exports."""
+    return {
+        "name": sq.name, "description": sq.description, "metrics": list(sq.metrics), "group_by": list(sq.group_by),
+        "where": sq.filters or {}, "order_by": list(sq.order_by), "limit": sq.limit, "start_date": sq.start_date,
+        "end_date": sq.end_date, "fill_missing": sq.fill_missing, "table": table_of(sq.name),
+        "exports": [{"name": e.name, "format": e.format, "path": e.path} for e in sq.exports],
+    }
+
+
 def capabilities(model=None) -> dict:
-    """What can be asked: dimensions, metrics with formulas, filter syntax, limits, date forms."""
+    """What can be asked: dimensions, metrics with formulas, saved queries, filter syntax, limits,
+    date forms."""
     model = _model(model)
     config = Guardrails.from_env()
     dims = {}
@@ -216,6 +302,7 @@ def capabilities(model=None) -> dict:
                          "formula": describe_metric(model, m), "sql": metric_formula(model, m)}
     return {
         "dimensions": dims, "metrics": metrics,
+        "saved_queries": {name: describe_saved_query(sq) for name, sq in sorted(model.saved_queries.items())},
         "filters": {"syntax": "{dimension: value} equality; {dimension: [v1, v2]} IN; {dimension: None} IS NULL; "
                               "[v1, None] IN or NULL; '<dimension>_id' filters on the id of entity dimensions; "
                               "a value outside a dimension's allowed_values is an InvalidFilterValueError",

@@ -8,6 +8,8 @@ Built on the official MCP Python SDK (``MCPServer``). Tools, named as in the ear
 - ``get_metrics_compiled_sql``: the same question compiled for a SQL dialect, not run.
 - ``list_metrics``, ``get_dimensions`` (which dimensions can group given metrics, with their
   declared values), ``get_analytics_capabilities`` (everything ``capabilities()`` says).
+- ``list_saved_queries`` (the model's saved queries: each question as written, its table and
+  exports) and ``query_saved_query`` (one answered by name, as ``query_metrics(saved_query=)``).
 
 Every answer opens the warehouse for that call only (``open_warehouse`` reads the published
 ``<stem>.read.duckdb`` copy when it exists, read-only), so the server never blocks the
@@ -17,14 +19,12 @@ else as a one-line tool error, its traceback logged on stderr (in stdio mode std
 protocol channel: the SDK diverts stray writes to stderr).
 
 Tool descriptions and argument schemas are built from the model when the server starts, so the
-metric and dimension names an assistant sees are the model's. Saved queries, once the model has
-them, are two more tools in :meth:`SemanticTools.tools`: ``list_saved_queries`` returning the
-model's saved queries, ``query_saved_query`` passing a saved query's arguments to
-:meth:`SemanticTools.answer` as ``query_metrics`` does.
+metric, dimension and saved query names an assistant sees are the model's.
 
 >>> tools = SemanticTools(ServerOptions())
->>> [t.__name__ for t in tools.tools()]
-['query_metrics', 'get_metrics_compiled_sql', 'list_metrics', 'get_dimensions', 'get_analytics_capabilities']
+>>> [t.__name__ for t in tools.tools()]  # doctest: +NORMALIZE_WHITESPACE
+['query_metrics', 'get_metrics_compiled_sql', 'list_metrics', 'get_dimensions', 'get_analytics_capabilities',
+ 'list_saved_queries', 'query_saved_query']
 >>> "severity" in tools.get_dimensions(["test_count"])["cannot_group"]
 True
 >>> loopback_host("0.0.0.0")
@@ -175,6 +175,7 @@ class SemanticTools:
             "metrics_used": meta["metrics_used"],
             "dimensions_used": meta["dimensions_used"], "sql": out["sql"], "dialect": meta["dialect"],
             "query_time_ms": round(meta["query_time_ms"], 1),
+            **({"saved_query": meta["saved_query"]} if "saved_query" in meta else {}),
         }
 
     def compiled_sql(self, dialect: str = "duckdb", **request: Any) -> dict[str, Any]:
@@ -209,6 +210,9 @@ class SemanticTools:
 
     def capabilities(self) -> dict[str, Any]:
         return capabilities(self.model())
+
+    def list_saved_queries(self) -> dict[str, Any]:
+        return {"saved_queries": list(capabilities(self.model())["saved_queries"].values())}
 
     def tools(self) -> list[Callable[..., Any]]:
         """The tool functions, named and documented for an assistant, arguments typed and described."""
@@ -267,6 +271,11 @@ class SemanticTools:
             "List every known member of each dimension (e.g. every month of the date range, every feature), "
             "with zero counts, instead of only members that occur."))]
         Dialect = Annotated[Literal[DIALECTS], Field(description="SQL dialect to render.")]
+        saved_names = sorted(model.saved_queries)
+        SavedQueryName = Annotated[str, Field(
+            description=f"Name of a saved query: {', '.join(saved_names) or '(the model has none)'}. "
+                        f"list_saved_queries gives the question each one asks.",
+            json_schema_extra={"enum": saved_names} if saved_names else None)]
 
         @tool_errors
         def query_metrics(metrics: Metrics, dimensions: Dimensions = [], filters: Filters = None,  # noqa: B006
@@ -319,7 +328,23 @@ class SemanticTools:
             dialects."""
             return as_json(self.capabilities())
 
-        return [query_metrics, get_metrics_compiled_sql, list_metrics, get_dimensions, get_analytics_capabilities]
+        @tool_errors
+        def list_saved_queries() -> str:
+            """The team's saved queries: named questions asked again and again (each one's description,
+            metrics, group_by, where filters, order_by, limit, dates as written, the warehouse table
+            metrics.<name> that holds its materialised answer, and its file exports)."""
+            return as_json(self.list_saved_queries())
+
+        @tool_errors
+        def query_saved_query(name: SavedQueryName) -> str:
+            """Answer a saved query by name, exactly as query_metrics answers the question it stands for.
+            Its dates are resolved today (a trend grouped by month starts on the first day of its first
+            month); saved_query in the answer says how, and date_range gives the range. Same answer shape
+            as query_metrics."""
+            return as_json(self.answer(saved_query=name))
+
+        return [query_metrics, get_metrics_compiled_sql, list_metrics, get_dimensions, get_analytics_capabilities,
+                list_saved_queries, query_saved_query]
 
 
 def build_server(options: ServerOptions) -> MCPServer:

@@ -35,7 +35,8 @@ from warehouse_fixtures import build_warehouse, golden_rows
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = Path(sys.executable).with_name("testio-semantic")
 TODAY = date(2025, 3, 15)
-TOOLS = {"query_metrics", "get_metrics_compiled_sql", "list_metrics", "get_dimensions", "get_analytics_capabilities"}
+TOOLS = {"query_metrics", "get_metrics_compiled_sql", "list_metrics", "get_dimensions", "get_analytics_capabilities",
+         "list_saved_queries", "query_saved_query"}
 
 
 def _rows() -> dict[str, list[dict]]:
@@ -167,7 +168,8 @@ def test_tools_are_listed_with_descriptions_and_schemas(server):
         assert tool.input_schema["type"] == "object"
         assert all(p.get("description") for p in tool.input_schema.get("properties", {}).values()), tool.name
         assert tool.annotations.read_only_hint is True
-    question = {"dialect", "warehouse", "today", "freshness", "config", "model"}  # where, not what, is asked
+    # where, not what, is asked; a saved query is asked through query_saved_query
+    question = {"dialect", "warehouse", "today", "freshness", "config", "model", "saved_query"}
     python_arguments = set(inspect.signature(query_metrics).parameters) - question
     assert set(tools["query_metrics"].input_schema["properties"]) == python_arguments
     assert set(tools["get_metrics_compiled_sql"].input_schema["properties"]) == python_arguments | {"dialect"}
@@ -248,6 +250,28 @@ def test_list_metrics_and_capabilities_come_from_the_model(server):
     assert [m["name"] for m in metrics] == list(known["metrics"])
     assert {m["name"]: m["formula"] for m in metrics} == {n: m["formula"] for n, m in known["metrics"].items()}
     assert server.answer("get_analytics_capabilities") == json.loads(json.dumps(known))
+
+
+def test_saved_queries_are_listed_as_the_model_declares_them(server):
+    listed = server.answer("list_saved_queries")["saved_queries"]
+    assert listed == json.loads(json.dumps(list(capabilities()["saved_queries"].values())))
+    schema = server.tools()["query_saved_query"].input_schema
+    assert schema["properties"]["name"]["enum"] == sorted(load_model().saved_queries) and schema["required"] == ["name"]
+
+
+@pytest.mark.parametrize("name", sorted(load_model().saved_queries))
+def test_query_saved_query_gives_the_python_apis_answer(server, warehouse, name):
+    answer = server.answer("query_saved_query", {"name": name})
+    expected = query_metrics(saved_query=name, warehouse=warehouse, today=TODAY)
+    assert answer["rows"] == frame_rows(expected.df) and answer["columns"] == list(expected.df.columns)
+    assert [answer["date_range"]["start"], answer["date_range"]["end"]] == expected.metadata["date_range"]
+    assert answer["saved_query"] == expected.metadata["saved_query"]
+    assert answer["saved_query"]["as_of"] == TODAY.isoformat() and answer["explanation"] == expected.explanation
+
+
+def test_an_unknown_saved_query_is_a_tool_error_with_the_hint(server):
+    result = server.call("query_saved_query", {"name": "bugs_per_tst_by_month"})
+    assert result.is_error and "did you mean 'bugs_per_test_by_month'?" in result.content[0].text
 
 
 @pytest.mark.parametrize("dialect", ["duckdb", "postgres", "bigquery"])

@@ -11,7 +11,7 @@ layout; the writer (``testio_assets``) follows it.
 >>> read_materialised(con, "bugs_per_test_by_month")
 Traceback (most recent call last):
 ...
-semantic.answer.materialised.NotMaterialisedError: saved query bugs_per_test_by_month has not been materialised in this warehouse (no table metrics.bugs_per_test_by_month): materialise the asset metrics/bugs_per_test_by_month (`make demo`, or Materialize in the Dagster UI), or answer it now with query_metrics(saved_query='bugs_per_test_by_month')
+semantic.answer.materialised.NotMaterialisedError: saved query bugs_per_test_by_month has not been materialised in this warehouse (no table metrics.bugs_per_test_by_month): materialise the asset metrics/bugs_per_test_by_month (`make demo`, or Materialize in the Dagster UI), or answer it now with query_metrics(saved_query='bugs_per_test_by_month') (`testio-semantic export bugs_per_test_by_month --fresh ...`)
 """
 
 from __future__ import annotations
@@ -85,6 +85,6 @@ def read_materialised(con: duckdb.DuckDBPyConnection, name: str) -> Materialised
         raise NotMaterialisedError(
             f"saved query {name} has not been materialised in this warehouse (no table {table_of(name)}): "
             f"materialise the asset metrics/{name} (`make demo`, or Materialize in the Dagster UI), or answer "
-            f"it now with query_metrics(saved_query={name!r})")
+            f"it now with query_metrics(saved_query={name!r}) (`testio-semantic export {name} --fresh ...`)")
     df = con.execute(f"SELECT * FROM {quoted(name)}").df()
     return MaterialisedAnswer(name, df, *log)

@@ -3,9 +3,12 @@
     testio-semantic query --metrics bug_count,bugs_per_test --group-by month \\
         --where "severity=critical|high" --start "this year" --order -bug_count --limit 10
     testio-semantic query --metrics bug_count --group-by feature --explain
+    testio-semantic query --saved-query critical_bugs_by_feature_this_quarter
+    testio-semantic export bugs_per_test_by_month --format csv --output bugs.csv
     testio-semantic list metrics
     testio-semantic list dimensions
     testio-semantic list dimension-values severity     # each value with how many bugs have it
+    testio-semantic list saved-queries
     testio-semantic validate
     testio-semantic mcp                       # MCP server for AI assistants over stdio
     testio-semantic mcp --http --port 8000    # ... or streamable HTTP on 127.0.0.1
@@ -28,21 +31,25 @@ import json
 import sys
 from collections.abc import Sequence
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import sqlglot
 
+from semantic.answer.exports import EXPORTS_DIR_ENV, exports_dir, write_export
+from semantic.answer.materialised import read_materialised, table_of
 from semantic.answer.warehouse import open_warehouse, read_copy_path, warehouse_path
 from semantic.config import Guardrails
 from semantic.errors import ModelValidationError, SemanticError, UnknownNamesError
 from semantic.model.loader import load_model, validate_against_warehouse
-from semantic.model.spec import Dimension, Metric, Model
+from semantic.model.spec import EXPORT_FORMATS, Dimension, Metric, Model
 from semantic.plan.resolve import filter_target, filter_value_type, resolve_dimension, resolve_metric
+from semantic.plan.saved_queries import check_saved_queries, saved_query
 from semantic.plan.views import reaches
 from semantic.project import load_project_env
 from semantic.sql.compiler import DIALECTS
 from semantic.sql.metrics import metric_formula
-from semantic.surfaces.query import explain, query_metrics
+from semantic.surfaces.query import describe_saved_query, explain, query_metrics
 
 OUTPUTS = ("table", "csv", "json")
 NULL_GROUP = "(none)"  # how a table shows a NULL group (csv and json keep null)
@@ -108,8 +115,10 @@ def _build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="testio-semantic", description="Query the TestIO semantic layer.")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
-    query = commands.add_parser("query", help="compute metrics by dimensions")
-    query.add_argument("--metrics", required=True, help="comma-separated metric names")
+    query = commands.add_parser("query", help="compute metrics by dimensions, or answer a saved query")
+    query.add_argument("--metrics", help="comma-separated metric names")
+    query.add_argument("--saved-query", metavar="NAME",
+                       help="answer this saved query (instead of --metrics and the options that shape a question)")
     query.add_argument("--group-by", default="", help="comma-separated dimension names (at most the configured maximum)")
     query.add_argument("--where", action="append", default=[], metavar="DIM=VALUE",
                        help="filter; repeatable; a|b for a list, null for NULL")
@@ -124,13 +133,26 @@ def _build_parser() -> argparse.ArgumentParser:
     query.add_argument("--today", type=date.fromisoformat, help="the clock's date for relative dates (default: today, UTC)")
     _source_options(query)
 
-    listing = commands.add_parser("list", help="list metrics, dimensions, or one dimension's values with counts")
-    listing.add_argument("what", choices=("metrics", "dimensions", "dimension-values"))
+    listing = commands.add_parser("list", help="list metrics, dimensions, saved queries, or one dimension's values "
+                                               "with counts")
+    listing.add_argument("what", choices=("metrics", "dimensions", "saved-queries", "dimension-values"))
     listing.add_argument("dimension", nargs="?", help="with dimension-values: the dimension whose values to list")
     listing.add_argument("--metric", help="with dimension-values: the metric counted per value (default: the count "
                                           "of the dimension's own entity, test_count or bug_count)")
     listing.add_argument("--output", default="table", choices=OUTPUTS)
     _source_options(listing)
+
+    export = commands.add_parser("export", help="write a saved query's answer to a file (csv, parquet, json)")
+    export.add_argument("name", help="the saved query")
+    export.add_argument("--format", required=True, choices=EXPORT_FORMATS)
+    export.add_argument("--output", metavar="PATH",
+                        help="file to write (default: <exports directory>/<name>.<format>; the exports directory is "
+                             f"${EXPORTS_DIR_ENV}, else exports/ beside the warehouse)")
+    export.add_argument("--fresh", action="store_true",
+                        help="answer the saved query now, instead of exporting its materialised table metrics.<name>")
+    export.add_argument("--today", type=date.fromisoformat,
+                        help="with --fresh: the clock's date for its dates (default: today, UTC)")
+    _source_options(export)
 
     validate = commands.add_parser("validate", help="load and validate the model (and the warehouse, when present)")
     _source_options(validate)
@@ -153,24 +175,42 @@ def _source_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--models", help="model directory or file (default: the packaged model)")
 
 
-def _query(args: argparse.Namespace) -> int:
+# Options that shape a question: a saved query is a whole question and takes none of them.
+QUESTION_OPTIONS = ("metrics", "group_by", "where", "start", "end", "order", "limit", "fill_missing")
+
+
+def _request(args: argparse.Namespace) -> dict[str, Any]:
+    if args.saved_query is not None:
+        given = [f"--{o.replace('_', '-')}" for o in QUESTION_OPTIONS if getattr(args, o) not in (None, "", [], False)]
+        if given:
+            raise UsageError(f"--saved-query is a whole question and takes no {', '.join(given)}; drop them, or "
+                             f"ask the question with --metrics")
+        return dict(saved_query=args.saved_query, model=args.models)
+    if not args.metrics:
+        raise UsageError("give --metrics (see `testio-semantic list metrics`) or --saved-query "
+                         "(see `testio-semantic list saved-queries`)")
     sort_by, sort_order = None, "desc"
     if args.order:
         sort_by = args.order.lstrip("-")
         sort_order = "desc" if args.order.startswith("-") else "asc"
-    request = dict(
+    return dict(
         metrics=_csv(args.metrics), dimensions=_csv(args.group_by),
         filters=_typed_filters(parse_where(args.where), args.models) or None,
         start_date=args.start, end_date=args.end, sort_by=sort_by, sort_order=sort_order, limit=args.limit,
-        model=args.models,
+        fill_missing=args.fill_missing, model=args.models,
     )
+
+
+def _query(args: argparse.Namespace) -> int:
+    request = _request(args)
     if args.explain:
-        explained = explain(**request, fill_missing=args.fill_missing, dialect=args.dialect, today=args.today)
+        explained = explain(**request, dialect=args.dialect, today=args.today)
         print(_pretty(explained.sql, args.dialect))
         print("\n" + "\n".join(f"-- {line}" for line in explained.explanation.splitlines()))
         return 0
-    result = query_metrics(**request, fill_missing=args.fill_missing, warehouse=args.warehouse,
-                                    today=args.today)
+    result = query_metrics(**request, warehouse=args.warehouse, today=args.today)
+    if "saved_query" in result.metadata:
+        print(f"saved query {args.saved_query}: {result.metadata['saved_query']['dates']}", file=sys.stderr)
     for warning in result.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     _print_frame(result.df, result.metadata["dimensions_used"], args.output)
@@ -206,7 +246,10 @@ def _list(args: argparse.Namespace) -> int:
     if args.dimension or args.metric:
         raise UsageError(f"list {args.what} takes no dimension or --metric (they go with list dimension-values)")
     model = load_model(args.models)
-    if args.what == "metrics":
+    if args.what == "saved-queries":
+        rows = [_saved_query_row(describe_saved_query(sq), args.output)
+                for sq in sorted(model.saved_queries.values(), key=lambda sq: sq.name)]
+    elif args.what == "metrics":
         rows = [
             {"name": m.name, "type": m.type, "formula": metric_formula(model, m), "description": m.description}
             for m in sorted(model.metrics.values(), key=lambda m: m.name) if not m.hidden
@@ -219,6 +262,9 @@ def _list(args: argparse.Namespace) -> int:
         ]
     if args.output == "json":
         print(json.dumps(rows, indent=2))
+        return 0
+    if not rows:
+        print(f"(no {args.what})")
         return 0
     if args.output == "csv":
         import pandas as pd
@@ -266,6 +312,40 @@ def _dimension_values(args: argparse.Namespace) -> int:
     return 0
 
 
+def _saved_query_row(described: dict[str, Any], output: str) -> dict[str, Any]:
+    """A saved query as JSON gives it, or as one table (or csv) row: its question in CLI words."""
+    if output == "json":
+        return described
+    dates = " .. ".join(d or "open" for d in (described["start_date"], described["end_date"])) \
+        if described["end_date"] else described["start_date"] or "all dates"
+    where = "; ".join(f"{k}={'|'.join(map(str, v)) if isinstance(v, list) else 'null' if v is None else v}"
+                      for k, v in described["where"].items())
+    return {"name": described["name"], "metrics": ",".join(described["metrics"]),
+            "group_by": ",".join(described["group_by"]), "where": where, "dates": dates,
+            "exports": ",".join(e["path"] for e in described["exports"]), "description": described["description"]}
+
+
+def _export(args: argparse.Namespace) -> int:
+    """The materialised table of a saved query (or, with --fresh, an answer now) to a file."""
+    target = Path(args.output) if args.output else exports_dir(args.warehouse) / f"{args.name}.{args.format}"
+    if args.fresh:
+        result = query_metrics(saved_query=args.name, warehouse=args.warehouse, today=args.today, model=args.models)
+        for warning in result.warnings:
+            print(f"warning: {warning}", file=sys.stderr)
+        frame, source = result.df, f"answered now, {result.metadata['saved_query']['dates']}"
+    else:
+        if args.today is not None:
+            raise UsageError("--today applies to --fresh only: a materialised table keeps the day it was built on")
+        saved_query(load_model(args.models), args.name)  # an unknown name is an error with a did-you-mean
+        with open_warehouse(args.warehouse) as con:
+            stored = read_materialised(con, args.name)
+        frame = stored.df
+        source = f"{table_of(args.name)} as materialised at {stored.loaded_at:%Y-%m-%d %H:%M} UTC, {stored.dates}"
+    written = write_export(frame, args.format, target)
+    print(f"wrote {len(frame)} rows of {args.name} to {written} ({source})")
+    return 0
+
+
 def _values(dim, output: str):
     """A dimension's declared values (JSON: a list, or null when it declares none)."""
     if output == "json":
@@ -278,6 +358,7 @@ def _validate(args: argparse.Namespace) -> int:
     target = warehouse_path(args.warehouse)
     try:
         model = load_model(args.models)
+        check_saved_queries(model)
         checked = f"model (no warehouse at {target}: its tables and columns were not checked)"
         if target.exists() or read_copy_path(target).exists():
             with open_warehouse(target) as con:
@@ -287,7 +368,8 @@ def _validate(args: argparse.Namespace) -> int:
         for problem in getattr(err, "problems", None) or [str(err)]:
             print(_located(problem), file=sys.stderr)
         return 1
-    print(f"ok: {checked} valid ({len(model.metrics)} metrics, {len(model.dimensions)} dimensions)")
+    print(f"ok: {checked} valid ({len(model.metrics)} metrics, {len(model.dimensions)} dimensions, "
+          f"{len(model.saved_queries)} saved queries)")
     return 0
 
 
@@ -326,7 +408,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         load_project_env()
         args = _build_parser().parse_args(_attach_order(list(sys.argv[1:] if argv is None else argv)))
-        return {"query": _query, "list": _list, "validate": _validate, "mcp": _mcp}[args.command](args)
+        commands = {"query": _query, "list": _list, "export": _export, "validate": _validate, "mcp": _mcp}
+        return commands[args.command](args)
     except UnknownNamesError as err:
         for each in err.errors:
             print(f"error: {str(each).splitlines()[0]}", file=sys.stderr)

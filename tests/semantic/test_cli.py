@@ -10,9 +10,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
-from semantic import capabilities
+from semantic import capabilities, query_metrics
+from semantic.surfaces.cli import main
 from warehouse_fixtures import build_warehouse, golden_rows
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -107,6 +109,88 @@ def test_missing_warehouse_is_a_clear_error(tmp_path):
     done = run("query", "--metrics", "bug_count", "--warehouse", str(tmp_path / "missing.duckdb"))
     assert done.returncode == 2
     assert done.stderr.startswith("error:") and len(done.stderr.strip().splitlines()) == 1
+
+
+def in_process(capsys, *args: str) -> tuple[int, str, str]:
+    """The command line run in this process (no interpreter start): exit code, stdout, stderr."""
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.mark.parametrize("args, needle", [
+    (("--saved-query", "bugs_per_test_by_month", "--metrics", "bug_count", "--limit", "3"),
+     "--saved-query is a whole question and takes no --metrics, --limit"),
+    (("--saved-query", "bugs_per_tst_by_month"), "did you mean 'bugs_per_test_by_month'?"),
+    ((), "give --metrics (see `testio-semantic list metrics`) or --saved-query"),
+])
+def test_saved_query_mistakes_are_one_line_with_exit_2(warehouse, capsys, args, needle):
+    code, out, err = in_process(capsys, "query", "--warehouse", warehouse, *args)
+    assert (code, out) == (2, "") and len(err.splitlines()) == 1 and needle in err
+
+
+def test_query_a_saved_query_as_csv_says_how_its_dates_resolved(warehouse, capsys):
+    code, out, err = in_process(capsys, "query", "--saved-query", "critical_bugs_by_feature_this_quarter",
+                                "--output", "csv", "--warehouse", warehouse, "--today", "2025-03-15")
+    assert code == 0, err
+    expected = query_metrics(saved_query="critical_bugs_by_feature_this_quarter", warehouse=warehouse,
+                             today="2025-03-15").df
+    assert out == expected.to_csv(index=False, lineterminator="\n")
+    assert err.splitlines()[0] == ("saved query critical_bugs_by_feature_this_quarter: 'this quarter' on "
+                                   "2025-03-15: 2025-01-01 00:00 UTC to 2025-03-16 00:00 UTC (exclusive)")
+
+
+def test_list_saved_queries(capsys):
+    described = json.loads(in_process(capsys, "list", "saved-queries", "--output", "json")[1])
+    assert described == list(capabilities()["saved_queries"].values())
+    table = in_process(capsys, "list", "saved-queries")[1].splitlines()
+    assert table[0].split() == ["name", "metrics", "group_by", "where", "dates", "exports", "description"]
+    row = next(line for line in table if line.startswith("critical_bugs_by_feature_this_quarter"))
+    assert "severity=critical" in row and "this quarter" in row and "critical_bugs_by_feature_this_quarter.csv" in row
+
+
+def test_export_a_fresh_answer_in_each_format(warehouse, tmp_path, capsys):
+    expected = query_metrics(saved_query="bug_review_rates_by_product_and_month", warehouse=warehouse,
+                             today="2025-03-15").df
+    assert len(expected) == 1 and expected["auto_acceptance_rate"].iloc[0] == 2 / 6
+    for fmt in ("csv", "parquet", "json"):
+        target = tmp_path / "out" / f"rates.{fmt}"
+        arguments = ("export", "bug_review_rates_by_product_and_month", "--format", fmt, "--output", str(target),
+                     "--fresh", "--today", "2025-03-15", "--warehouse", warehouse)
+        if fmt == "csv":  # once from a shell, as a user runs it
+            done = run(*arguments, cwd=tmp_path)
+            code, out, err = done.returncode, done.stdout, done.stderr
+        else:
+            code, out, err = in_process(capsys, *arguments)
+        assert code == 0, err
+        assert out.startswith(f"wrote 1 rows of bug_review_rates_by_product_and_month to {target} (answered now, "
+                              f"'12 months ago' .. 'today' on 2025-03-15")
+        if fmt == "csv":
+            assert target.read_text() == expected.to_csv(index=False, lineterminator="\n")
+        elif fmt == "parquet":
+            pd.testing.assert_frame_equal(pd.read_parquet(target), expected, check_dtype=False)
+        else:
+            assert json.loads(target.read_text()) == [
+                {"product": "Golden product", "product_id": 1001, "month": "2025-02", "overall_acceptance_rate": 0.6,
+                 "rejection_rate": 0.3, "auto_acceptance_rate": 2 / 6, "bug_count": 10}]
+    assert not list((tmp_path / "out").glob(".*.tmp"))
+
+
+def test_validate_plans_every_saved_query(tmp_path, capsys):
+    models = tmp_path / "models"
+    shutil.copytree(ROOT / "semantic" / "models", models)
+    saved = models / "saved_queries.yaml"
+    saved.write_text(saved.read_text().replace("where: {severity: critical}", "where: {severity: critcal}"))
+    code, out, err = in_process(capsys, "validate", "--models", str(models), "--warehouse", str(tmp_path / "none"))
+    assert (code, out) == (1, "")
+    assert err.startswith(f"{saved}:20: saved query critical_bugs_by_feature_this_quarter cannot be answered: ")
+    assert "did you mean 'critical'?" in err
+
+
+def test_export_of_a_table_not_materialised_says_how_to_get_one(warehouse, capsys):
+    code, _, err = in_process(capsys, "export", "bugs_per_test_by_month", "--format", "csv", "--warehouse", warehouse)
+    assert code == 2 and "has not been materialised in this warehouse" in err
+    assert "--fresh" in err and not (Path(warehouse).parent / "exports").exists()
 
 
 @pytest.mark.parametrize("what", ["metrics", "dimensions"])

@@ -1,5 +1,10 @@
-"""What must hold of an answer, whatever the data: which metrics' groups add up to the
-ungrouped total over the same scope.
+"""What must hold of an answer, whatever the data: which metrics are shares (within [0, 1] or
+NULL) and which metrics' groups add up to the ungrouped total over the same scope.
+
+A **share** is a ratio of one counting metric over itself, each side with its own filter
+(accepted bugs / bugs): its numerator counts a subset of what its denominator counts, so a
+value outside [0, 1] means a filter counts rows outside its denominator. ``bugs_per_test``
+divides two different metrics and has no bound.
 
 A metric is **additive** over a query's dimensions when every row it counts lands in exactly
 one group (the NULL group is a group): a count or sum of its model's rows, or a distinct count
@@ -13,6 +18,8 @@ and ``test_count`` by ``customer`` is (one creator per test).
 >>> from semantic.model.loader import load_model
 >>> from semantic.plan.planner import plan_query
 >>> m = load_model()
+>>> share_metrics(m, ["bugs_per_test", "overall_acceptance_rate", "auto_acceptance_rate"])
+('overall_acceptance_rate', 'auto_acceptance_rate')
 >>> additive_metrics(m, plan_query(m, ["test_count", "bug_count", "active_testers"], ["feature"]))
 ('bug_count',)
 >>> additive_metrics(m, plan_query(m, ["bug_count"], ["platform"]))
@@ -23,10 +30,26 @@ and ``test_count`` by ``customer`` is (one creator per test).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from sqlglot import exp
 
 from semantic.model.spec import Metric, Model
 from semantic.plan.query_plan import QueryPlan
+
+COUNTS = ("count", "count_distinct")
+
+
+def is_share(model: Model, metric: Metric) -> bool:
+    """A ratio of one counting metric over itself (filters on either side)."""
+    if metric.type != "ratio" or metric.numerator.metric != metric.denominator.metric:
+        return False
+    return model.metrics[metric.numerator.metric].type in COUNTS
+
+
+def share_metrics(model: Model, names: Iterable[str]) -> tuple[str, ...]:
+    """The shares among ``names``, in order."""
+    return tuple(n for n in names if is_share(model, model.metrics[n]))
 
 
 def _counts_rows(model: Model, metric: Metric) -> bool:

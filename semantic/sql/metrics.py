@@ -28,7 +28,7 @@ from semantic.model.spec import Metric, MetricInput, Model
 COUNTING = ("count", "count_distinct", "sum")
 _AGGREGATES = {"count": exp.Count, "sum": exp.Sum, "avg": exp.Avg, "min": exp.Min, "max": exp.Max}
 # The SQL type of each value type of the YAML columns (for typing a metric's expression).
-_SQL_TYPES = {"integer": "BIGINT", "float": "DOUBLE", "string": "VARCHAR", "boolean": "BOOLEAN",
+SQL_TYPES = {"integer": "BIGINT", "float": "DOUBLE", "string": "VARCHAR", "boolean": "BOOLEAN",
               "timestamp": "TIMESTAMP"}
 
 
@@ -93,7 +93,7 @@ def metric_dtype(model: Model, metric: Metric) -> str:
         return "int64"
     if metric.type != "sum":
         return "float64"
-    typed = metric.expr.copy().transform(lambda n: exp.cast(exp.null(), _SQL_TYPES[
+    typed = metric.expr.copy().transform(lambda n: exp.cast(exp.null(), SQL_TYPES[
         model.models[n.table or metric.model].column_type(n.name) or "float"]) if isinstance(n, exp.Column) else n)
     integer = annotate_types(typed, dialect="duckdb").type.is_type(*exp.DataType.INTEGER_TYPES)
     return "int64" if integer else "float64"

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import math
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import dagster as dg
@@ -13,7 +14,7 @@ from testio_assets.client.resource import TestIOApiResource
 from testio_assets.client.stats import CallStats
 from testio_assets.freshness_state import policy_metadata
 from testio_assets.warehouse.guards import DEFAULT_MAX_SHRINK_SHARE, ShrinkGuard
-from testio_assets.warehouse.schema import TABLES
+from testio_assets.warehouse.schema import TABLES, quote_identifier
 
 GROUP = "testio"
 KINDS = {"duckdb", "python"}
@@ -104,25 +105,32 @@ def asset_spec_kwargs(table_name: str) -> dict[str, Any]:
     }
 
 
-def _cell(value: Any) -> str:
-    text = "" if value is None else str(value)
-    text = text.replace("|", "\\|").replace("\n", " ")
-    return text if len(text) <= 60 else text[:57] + "..."
+def _record_value(value: Any) -> str | int | float | bool | None:
+    """A warehouse value as a table record holds it: numbers and booleans as they are, NaN as
+    None, anything else (timestamps, lists, decimals) as its text."""
+    if value is None or isinstance(value, (bool, int, str)):
+        return value
+    if isinstance(value, float):
+        return None if math.isnan(value) else value
+    return value.isoformat() if hasattr(value, "isoformat") else str(value)
 
 
-def markdown_preview(con: duckdb.DuckDBPyConnection, table_name: str) -> str:
-    """The first rows of the table by primary key, as a markdown table."""
-    table = TABLES[table_name]
-    order = ", ".join(f'"{k}"' for k in table.primary_key)
-    rows = con.execute(
-        f'SELECT * FROM "{table_name}" ORDER BY {order} LIMIT {PREVIEW_ROWS}'
-    ).fetchall()
-    lines = [
-        "| " + " | ".join(table.column_names) + " |",
-        "|" + "---|" * len(table.column_names),
-        *("| " + " | ".join(_cell(v) for v in row) + " |" for row in rows),
-    ]
-    return "\n".join(lines)
+def table_preview(
+    con: duckdb.DuckDBPyConnection,
+    sql_name: str,
+    schema: dg.TableSchema,
+    *,
+    order_by: Sequence[str] = (),
+    rows: int = PREVIEW_ROWS,
+) -> dg.TableMetadataValue:
+    """The first ``rows`` rows of a table (by ``order_by``, else as stored) as Dagster table
+    metadata: the UI shows it as a table with the schema's columns."""
+    columns = [c.name for c in schema.columns]
+    select = ", ".join(map(quote_identifier, columns))
+    order = " ORDER BY " + ", ".join(map(quote_identifier, order_by)) if order_by else ""
+    fetched = con.execute(f"SELECT {select} FROM {sql_name}{order} LIMIT {int(rows)}").fetchall()
+    records = [dg.TableRecord({c: _record_value(v) for c, v in zip(columns, row)}) for row in fetched]
+    return dg.MetadataValue.table(records=records, schema=schema)
 
 
 def table_metadata(
@@ -138,7 +146,10 @@ def table_metadata(
     metadata: dict[str, Any] = {
         "dagster/table_name": table_name,
         "dagster/row_count": row_count,
-        "preview": dg.MetadataValue.md(markdown_preview(con, table_name)),
+        "preview": table_preview(
+            con, TABLES[table_name].sql_name, column_schema(table_name),
+            order_by=TABLES[table_name].primary_key,
+        ),
     }
     if stats is not None:
         metadata.update(stats.as_metadata())

@@ -16,6 +16,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 
+def quote_identifier(name: str) -> str:
+    """A name as a SQL identifier: ``quote_identifier('a"b')`` is ``"a""b"``."""
+    return '"' + name.replace('"', '""') + '"'
+
+
 @dataclass(frozen=True)
 class Column:
     name: str
@@ -30,6 +35,17 @@ class Table:
     description: str
     columns: tuple[Column, ...]
     primary_key: tuple[str, ...]
+    schema: str | None = None  # None: the default schema (main)
+
+    @property
+    def qualified_name(self) -> str:
+        """``metrics.bugs_per_test_by_month``; ``bugs`` in the default schema (as ``_table_loads`` names it)."""
+        return f"{self.schema}.{self.name}" if self.schema else self.name
+
+    @property
+    def sql_name(self) -> str:
+        """The table in SQL, quoted: ``"metrics"."bugs_per_test_by_month"``, ``"bugs"``."""
+        return ".".join(quote_identifier(part) for part in (self.schema, self.name) if part)
 
     @property
     def column_names(self) -> tuple[str, ...]:
@@ -264,5 +280,6 @@ def create_table_sql(table: Table) -> str:
     columns = [
         f'    "{c.name}" {c.type}{"" if c.nullable else " NOT NULL"}' for c in table.columns
     ]
-    columns.append("    PRIMARY KEY (" + ", ".join(f'"{k}"' for k in table.primary_key) + ")")
-    return f'CREATE TABLE IF NOT EXISTS "{table.name}" (\n' + ",\n".join(columns) + "\n)"
+    if table.primary_key:
+        columns.append("    PRIMARY KEY (" + ", ".join(f'"{k}"' for k in table.primary_key) + ")")
+    return f"CREATE TABLE IF NOT EXISTS {table.sql_name} (\n" + ",\n".join(columns) + "\n)"

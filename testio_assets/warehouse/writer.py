@@ -29,20 +29,23 @@ from semantic.errors import WarehouseCorruptError
 from semantic.answer.warehouse import is_corruption
 from testio_assets.freshness import policy_windows
 from testio_assets.warehouse.errors import disk_full_error, is_disk_full
-from testio_assets.warehouse.schema import TABLE_LOADS, TABLES, Table, create_table_sql
+from testio_assets.warehouse.schema import (
+    TABLE_LOADS,
+    TABLES,
+    Table,
+    create_table_sql,
+    quote_identifier,
+)
 
 Source = pa.Table | str  # Arrow data, or a SELECT over the warehouse
+Statement = tuple[str, list]  # SQL with its parameters
 
 _view_names = (f"_incoming_{n}" for n in itertools.count())
 
 
-def _quote(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
 def _cast_select(table: Table, source: str) -> str:
     columns = ", ".join(
-        f"CAST({_quote(c.name)} AS {c.type}) AS {_quote(c.name)}" for c in table.columns
+        f"CAST({quote_identifier(c.name)} AS {c.type}) AS {quote_identifier(c.name)}" for c in table.columns
     )
     return f"SELECT {columns} FROM {source}"
 
@@ -82,10 +85,13 @@ class WarehouseWriter:
             self._raise_typed(exc, "checkpointing the warehouse")
             raise
 
-    def replace(self, table_name: str, data: Source) -> int:
-        """Full refresh: drop and recreate the table from its contract, then load ``data``."""
-        table = TABLES[table_name]
-        return self._write(table, data, before=lambda _: [_replace_table_sql(table)])
+    def replace(self, table_name: str | Table, data: Source, *, also: Sequence[Statement] = ()) -> int:
+        """Full refresh: drop and recreate the table from its contract (a :class:`Table`, or the
+        name of one of ``TABLES``), creating its schema if it has one, then load ``data``;
+        ``also`` runs after the load, in the same transaction."""
+        table = table_name if isinstance(table_name, Table) else TABLES[table_name]
+        schema = [f'CREATE SCHEMA IF NOT EXISTS {quote_identifier(table.schema)}'] if table.schema else []
+        return self._write(table, data, before=lambda _: [*schema, _replace_table_sql(table)], after=also)
 
     def upsert(self, table_name: str, data: Source) -> int:
         """Insert ``data``, replacing existing rows with the same primary key."""
@@ -93,11 +99,11 @@ class WarehouseWriter:
 
         def delete_matching(incoming: str) -> list[str]:
             match = " AND ".join(
-                f"t.{_quote(k)} = i.{_quote(k)}" for k in table.primary_key
+                f"t.{quote_identifier(k)} = i.{quote_identifier(k)}" for k in table.primary_key
             )
             return [
                 create_table_sql(table),
-                f"DELETE FROM {_quote(table.name)} t USING {incoming} i WHERE {match}",
+                f"DELETE FROM {table.sql_name} t USING {incoming} i WHERE {match}",
             ]
 
         return self._write(table, data, before=delete_matching)
@@ -117,7 +123,7 @@ class WarehouseWriter:
                 data,
                 before=lambda _: [
                     create_table_sql(table),
-                    f"DELETE FROM {_quote(table.name)} WHERE {_quote(column)} IN "
+                    f"DELETE FROM {table.sql_name} WHERE {quote_identifier(column)} IN "
                     f"(SELECT CAST(key AS {key_type}) FROM {key_view})",
                 ],
             )
@@ -125,7 +131,12 @@ class WarehouseWriter:
             self._con.unregister(key_view)
 
     def _write(
-        self, table: Table, data: Source, *, before: Callable[[str], list[str]]
+        self,
+        table: Table,
+        data: Source,
+        *,
+        before: Callable[[str], list[str]],
+        after: Sequence[Statement] = (),
     ) -> int:
         con = self._con
         incoming = next(_view_names)
@@ -138,9 +149,11 @@ class WarehouseWriter:
             try:
                 for statement in before(incoming):
                     con.execute(statement)
-                con.execute(f"INSERT INTO {_quote(table.name)} {_cast_select(table, incoming)}")
-                row_count = con.execute(f"SELECT count(*) FROM {_quote(table.name)}").fetchone()[0]
-                self._record_load(table.name, row_count)
+                con.execute(f"INSERT INTO {table.sql_name} {_cast_select(table, incoming)}")
+                for statement, parameters in after:
+                    con.execute(statement, parameters)
+                row_count = con.execute(f"SELECT count(*) FROM {table.sql_name}").fetchone()[0]
+                self._record_load(table.qualified_name, row_count)
                 con.execute("COMMIT")
                 self._load_log_ready = True  # only once committed: a rollback undoes the DDL too
             except BaseException as exc:
@@ -157,7 +170,7 @@ class WarehouseWriter:
                     con.execute(f"DROP VIEW IF EXISTS {incoming}")
                 else:
                     con.unregister(incoming)
-        self.tables_written.append(table.name)
+        self.tables_written.append(table.qualified_name)
         return row_count
 
     def _raise_typed(self, exc: duckdb.Error, doing: str) -> None:
@@ -179,11 +192,11 @@ class WarehouseWriter:
             # A warehouse written before the policy columns existed gains them here.
             for column in TABLE_LOADS.columns:
                 self._con.execute(
-                    f"ALTER TABLE {_quote(TABLE_LOADS.name)} "
-                    f"ADD COLUMN IF NOT EXISTS {_quote(column.name)} {column.type}"
+                    f"ALTER TABLE {quote_identifier(TABLE_LOADS.name)} "
+                    f"ADD COLUMN IF NOT EXISTS {quote_identifier(column.name)} {column.type}"
                 )
         self._con.execute(
-            f"INSERT OR REPLACE INTO {_quote(TABLE_LOADS.name)} "
+            f"INSERT OR REPLACE INTO {quote_identifier(TABLE_LOADS.name)} "
             "(table_name, loaded_at, run_id, row_count, warn_after_seconds, fail_after_seconds) "
             "VALUES (?, ?, ?, ?, ?, ?)",
             [

@@ -5,13 +5,14 @@ from __future__ import annotations
 import collections
 from datetime import datetime, timezone
 
+import dagster as dg
 import duckdb
 import pytest
 from ingestion_support import DATA_TABLES, check_results, make_sim, materialize, rows_by_key, table_rows
 
 from testio_assets.client.resource import TestIOApiResource
 from testio_assets.warehouse.resource import read_copy_path
-from testio_assets.warehouse.schema import REJECTION_REASONS
+from testio_assets.warehouse.schema import REJECTION_REASONS, TABLES
 
 
 def _utc(text: str) -> datetime:
@@ -246,7 +247,11 @@ def test_materialization_metadata(synced):
     assert set(by_asset) == set(DATA_TABLES)
     bugs = by_asset["bugs"]
     assert bugs["dagster/row_count"].value > 0 and bugs["api_calls_bugs"].value == bugs["api_calls"].value > 0
-    assert "| bug_id |" in bugs["preview"].value
+    preview = bugs["preview"]
+    assert isinstance(preview, dg.TableMetadataValue), "a table the UI renders, not markdown behind a button"
+    assert [c.name for c in preview.schema.columns] == list(TABLES["bugs"].column_names)
+    ids = [record.data["bug_id"] for record in preview.records]
+    assert len(ids) == 5 and ids == sorted(ids)
     assert by_asset["tests"]["source"].value.startswith("built-in simulator")
 
 

@@ -12,11 +12,16 @@ import dagster as dg
 
 from testio_assets import settings
 from testio_assets.alerts import freshness_alert_sensor
+from semantic.model.loader import load_model
+from semantic.model.spec import Model
+from semantic.plan.saved_queries import check_saved_queries
 from testio_assets.assets import ingestion_assets, ingestion_checks
+from testio_assets.assets.saved_queries import saved_query_assets
 from testio_assets.automation import automation_sensor, with_automation_condition
 from testio_assets.client.resource import TestIOApiResource
 from testio_assets.dead_runs import dead_run_sweeper
 from testio_assets.freshness import policy_windows, with_freshness_policy
+from testio_assets.metric_checks import metric_checks
 from testio_assets.warehouse.resource import WarehouseResource
 
 
@@ -31,12 +36,21 @@ def build_api_resource() -> TestIOApiResource:
 
 
 def build_definitions(
-    api: TestIOApiResource | None = None, warehouse: WarehouseResource | None = None
+    api: TestIOApiResource | None = None,
+    warehouse: WarehouseResource | None = None,
+    model: Model | None = None,
 ) -> dg.Definitions:
-    """All definitions, with freshness policies and automation conditions applied centrally."""
+    """All definitions, with freshness policies and automation conditions applied centrally.
+
+    ``model``: the semantic model whose saved queries become metric assets (default: the
+    packaged one); a saved query that cannot be answered fails the load with its file and line.
+    """
+    model = model or load_model()
+    check_saved_queries(model)
+    metric_assets, metric_tables = saved_query_assets(model, ingestion_assets)
     defs = dg.Definitions(
-        assets=ingestion_assets,
-        asset_checks=ingestion_checks,
+        assets=[*ingestion_assets, *metric_assets],
+        asset_checks=[*ingestion_checks, *metric_checks(model, metric_tables)],
         resources={
             "testio_api": api or build_api_resource(),
             "warehouse": warehouse or WarehouseResource(),

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -103,9 +103,41 @@ def freshness_policy(windows: FreshnessWindows) -> dg.FreshnessPolicy:
     return dg.FreshnessPolicy.time_window(fail_window=windows.fail, warn_window=windows.warn)
 
 
+def derived_windows(
+    upstream: Iterable[str], windows: Mapping[str, FreshnessWindows]
+) -> FreshnessWindows | None:
+    """The windows of an asset derived from what it reads: the tightest of its upstream
+    assets' windows (the smallest warn and the smallest fail; warn stays below fail). A metric
+    is then due as soon as the freshest data it reads is; None when no upstream has windows.
+
+    >>> w = policy_windows({})
+    >>> derived_windows(["products", "tests", "bugs"], w).describe()
+    'warn after 1h, fail after 2h'
+    """
+    known = [windows[name] for name in upstream if name in windows]
+    if not known:
+        return None
+    return FreshnessWindows(warn=min(w.warn for w in known), fail=min(w.fail for w in known))
+
+
 def with_freshness_policy(spec: dg.AssetSpec, windows: Mapping[str, FreshnessWindows]) -> dg.AssetSpec:
-    """``spec`` with the policy of its entry in ``windows`` (unchanged when it has none)."""
-    name = spec.key.to_user_string()
-    if name not in windows:
-        return spec
-    return dg.apply_freshness_policy(spec, freshness_policy(windows[name]))
+    """``spec`` with the policy of its entry in ``windows``, else one derived from its upstream
+    assets' entries (:func:`derived_windows`); unchanged when neither exists."""
+    own = windows.get(spec.key.to_user_string()) or derived_windows(
+        (dep.asset_key.to_user_string() for dep in spec.deps), windows
+    )
+    return spec if own is None else dg.apply_freshness_policy(spec, freshness_policy(own))
+
+
+def windows_of(defs: dg.Definitions) -> dict[str, FreshnessWindows]:
+    """The windows of every asset of ``defs`` (by user string, ``metrics/<name>`` for a metric),
+    as the definitions applied them."""
+    graph = defs.resolve_asset_graph()
+    windows = {}
+    for key in graph.get_all_asset_keys():
+        policy = graph.get(key).freshness_policy
+        if policy is not None:
+            windows[key.to_user_string()] = FreshnessWindows(
+                warn=policy.warn_window.to_timedelta(), fail=policy.fail_window.to_timedelta()
+            )
+    return windows

@@ -40,7 +40,7 @@ def policy_metadata(asset: str) -> dict[str, object]:
         context = dg.AssetExecutionContext.get()
     except dg.DagsterInvariantViolationError:
         return {}
-    spec = context.assets_def.specs_by_key.get(dg.AssetKey(asset))
+    spec = context.assets_def.specs_by_key.get(dg.AssetKey.from_user_string(asset))
     policy = spec.freshness_policy if spec is not None else None
     # A time-window policy (the only kind testio_assets.freshness applies) has both windows.
     warn, fail = getattr(policy, "warn_window", None), getattr(policy, "fail_window", None)
@@ -103,11 +103,12 @@ def evaluate_freshness(
     windows: Mapping[str, FreshnessWindows] | None = None,
     now: float | None = None,
 ) -> dict[str, AssetFreshness]:
-    """Freshness of each named asset (asset key = warehouse table name), under ``windows`` when
-    given, else the policy each asset's last materialisation recorded."""
+    """Freshness of each named asset (by user string: a warehouse table name, or
+    ``metrics/<name>`` for a saved query's asset), under ``windows`` when given, else the policy
+    each asset's last materialisation recorded."""
     local = policy_windows() if windows is None else windows
     now = time.time() if now is None else now
-    keys = [dg.AssetKey(name) for name in assets]
+    keys = [dg.AssetKey.from_user_string(name) for name in assets]
     recorded = instance.get_freshness_state_records(keys)
     result = {}
     for name, key in zip(assets, keys):

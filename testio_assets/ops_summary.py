@@ -1,4 +1,5 @@
-"""The short summary ``make demo`` prints after a run: tables, API calls, checks, freshness.
+"""The short summary ``make demo`` prints after a run: tables, API calls, metric tables (the
+saved queries' resolved dates and exports), checks, freshness.
 
 A failed run says which step failed and why in one line (the error the step's own code raised,
 not Dagster's wrapper or a stack trace), counts the API calls made before the failure (a failed
@@ -41,6 +42,19 @@ def materialization_rows(
                 _metadata_value(metadata, "api_calls"),
             )
         )
+    return rows
+
+
+def metric_rows(result: dg.ExecuteInProcessResult) -> list[tuple[str, str, list[str]]]:
+    """(table, resolved dates, export paths) for every saved query the run materialised."""
+    rows = []
+    for event in result.get_asset_materialization_events():
+        materialization = event.step_materialization_data.materialization
+        metadata = dict(materialization.metadata)
+        if "date_range" in metadata:
+            exports = [str(_metadata_value(metadata, k)) for k in sorted(metadata) if k.startswith("export/")]
+            rows.append((str(_metadata_value(metadata, "dagster/table_name")),
+                         str(_metadata_value(metadata, "date_range")), exports))
     return rows
 
 
@@ -114,6 +128,8 @@ def _print_next_steps(result: dg.ExecuteInProcessResult, elapsed_s: float) -> No
         print(f"\nDone in {elapsed_s:.1f} s. Next: `make ui` (http://127.0.0.1:3000) to watch the assets;")
         print("ask questions from Python: from semantic import query_metrics; "
               "query_metrics(['bugs_per_test'], ['month']).df")
+        print("or a saved query by name: query_metrics(saved_query='critical_bugs_by_feature_this_quarter'); "
+              "`testio-semantic list saved-queries`")
         return
     print(f"\nFailed after {elapsed_s:.1f} s. Fix the cause named above, then run `make demo` again; "
           f"`make ui` (http://127.0.0.1:3000) shows this run's full log (run {result.run_id}).")
@@ -128,18 +144,28 @@ def print_run_summary(
 ) -> None:
     print()
     print(f"Warehouse: {warehouse_path()}  (run {result.run_id}, {'succeeded' if result.success else 'FAILED'})")
-    print(f"{'asset':<16}{'rows':>10}{'API calls':>12}")
+    rows_materialized = materialization_rows(result)
+    width = max([16, *(len(asset) + 2 for asset, *_ in rows_materialized)])
+    print(f"{'asset':<{width}}{'rows':>10}{'API calls':>12}")
     calls_by_step: dict[str | None, int] = {}
     materialized = set()
-    for asset, step, rows, calls in materialization_rows(result):
+    for asset, step, rows, calls in rows_materialized:
         calls_by_step[step] = calls or 0
         materialized.add(asset)
-        print(f"{asset:<16}{rows if rows is not None else '-':>10}{calls if calls is not None else '-':>12}")
+        print(f"{asset:<{width}}{rows if rows is not None else '-':>10}{calls if calls is not None else '-':>12}")
     failed = {step: failed_step_calls(result).get(step) for step in step_errors(result)}
     for step, calls in failed.items():
         calls_by_step[step] = calls or 0
-        print(f"{step:<16}{'failed':>10}{calls if calls is not None else '-':>12}")
-    print(f"{'total':<16}{'':>10}{sum(calls_by_step.values()):>12}")
+        print(f"{step:<{width}}{'failed':>10}{calls if calls is not None else '-':>12}")
+    print(f"{'total':<{width}}{'':>10}{sum(calls_by_step.values()):>12}")
+
+    metrics = metric_rows(result)
+    if metrics:
+        print("\nMetric tables (saved queries; dates resolved today, UTC):")
+        for table, dates, exports in metrics:
+            print(f"  {table}: {dates}")
+            for path in exports:
+                print(f"    exported to {path}")
 
     names = sorted(key.to_user_string() for key in defs.resolve_asset_graph().get_all_asset_keys())
     if not result.success:
@@ -159,5 +185,5 @@ def print_run_summary(
     print("\nFreshness (policy, state):")
     for name, item in freshness.items():
         policy = item.windows.describe() if item.windows else "no policy"
-        print(f"  {name:<16}{item.state:<14}{policy}")
+        print(f"  {name:<{width}}{item.state:<14}{policy}")
     _print_next_steps(result, elapsed_s)

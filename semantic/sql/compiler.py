@@ -36,6 +36,7 @@ from semantic.model.spec import Model
 from semantic.plan.arguments import QueryRequest, query_request
 from semantic.plan.planner import plan_query
 from semantic.plan.query_plan import QueryPlan
+from semantic.plan.saved_queries import SavedQueryRequest
 from semantic.sql.render import render_plan
 
 DIALECTS = ("duckdb", "postgres", "snowflake", "bigquery", "trino", "spark")
@@ -91,6 +92,16 @@ def compile_query(model: Model, metrics, dimensions=(), filters=None, *, date_st
     key = (model, request, _typed(request.filters), date_start, date_end, dialect,
            config.max_dimensions, config.default_row_limit, config.max_row_limit)
     return _COMPILED.get(key, lambda: _compile(model, request, date_start, date_end, dialect, config))
+
+
+def compile_saved_query(model: Model, request: SavedQueryRequest, *, dialect="duckdb",
+                        config: Guardrails | None = None) -> Compiled:
+    """Compile a saved query resolved on a day (:func:`semantic.plan.saved_queries.resolve_saved_query`)."""
+    args = request.arguments()
+    return compile_query(model, args["metrics"], args["dimensions"], args["filters"],
+                         date_start=request.date_range.start, date_end=request.date_range.end,
+                         sort_by=args["sort_by"], sort_order=args["sort_order"], limit=args["limit"],
+                         fill_missing=args["fill_missing"], dialect=dialect, config=config)
 
 
 class LruCache:

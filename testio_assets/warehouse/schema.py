@@ -15,6 +15,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from semantic.answer.materialised import LOG_COLUMNS, LOG_TABLE, SCHEMA
+
 
 def quote_identifier(name: str) -> str:
     """A name as a SQL identifier: ``quote_identifier('a"b')`` is ``"a""b"``."""
@@ -245,6 +247,16 @@ BUG_FETCHES = Table(
         _pk("test_id", "BIGINT", "Test whose bugs were fetched."),
         Column("fetched_at", "TIMESTAMP", "When the bugs were fetched, UTC."),
         Column("test_status_at_fetch", "VARCHAR", "Status of the test (from the tests table) when its bugs were fetched."),
+    ),
+)
+
+SAVED_QUERY_LOADS = Table(
+    name=LOG_TABLE,
+    schema=SCHEMA,
+    description="One row per materialised saved query: the day its dates were resolved on, the range they became, the SQL, and the versions of the tables it read. Written in the transaction that writes metrics.<saved_query>; the layout is the semantic layer's (semantic.answer.materialised).",
+    primary_key=("saved_query",),
+    columns=tuple(
+        Column(name, type_, description, nullable=name != "saved_query") for name, type_, description in LOG_COLUMNS
     ),
 )
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import dagster as dg
 
+from semantic.model.loader import load_model
 from testio_assets.definitions import defs
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -32,17 +33,20 @@ def test_dagster_definitions_validate_passes(tmp_path):
 def test_every_asset_carries_the_metadata_the_ui_shows():
     graph = defs.resolve_asset_graph()
     names = {key.to_user_string() for key in graph.get_all_asset_keys()}
-    assert names == {"products", "features", "tests", "test_features", "test_platforms", "bugs", "users"}
+    saved_queries = {f"metrics/{name}" for name in load_model().saved_queries}
+    assert names == {"products", "features", "tests", "test_features", "test_platforms", "bugs", "users",
+                     *saved_queries}
     for key in graph.get_all_asset_keys():
         node = graph.get(key)
+        metric = key.to_user_string() in saved_queries
         assert node.freshness_policy is not None, key
-        assert node.group_name == "testio", key
-        assert {"duckdb", "python"} <= set(node.kinds), key
+        assert node.group_name == ("metrics" if metric else "testio"), key
+        assert set(node.kinds) == ({"duckdb", "sql"} if metric else {"duckdb", "python"}), key
         assert node.description, key
         assert node.owners, key
         schema = node.metadata["dagster/column_schema"]
         assert isinstance(schema, dg.TableSchema) and schema.columns, key
-        assert node.metadata["dagster/table_name"] == key.to_user_string()
+        assert node.metadata["dagster/table_name"] == ".".join(key.path)
 
 
 def test_sensors_run_by_default():

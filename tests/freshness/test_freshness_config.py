@@ -8,6 +8,7 @@ import pytest
 
 from testio_assets.freshness import (
     DEFAULT_WINDOWS,
+    FreshnessWindows,
     FreshnessConfigError,
     FreshnessWindows,
     policy_windows,
@@ -50,7 +51,12 @@ def test_policies_reach_every_asset_in_the_definitions():
     graph = defs.resolve_asset_graph()
     for key in graph.get_all_asset_keys():
         node = graph.get(key)
-        expected = DEFAULT_WINDOWS[key.to_user_string()]
+        if key.path[0] == "metrics":  # a saved query's asset: the tightest window of what it reads
+            upstream = [DEFAULT_WINDOWS[parent.to_user_string()] for parent in node.parent_keys]
+            assert upstream, key
+            expected = FreshnessWindows(min(w.warn for w in upstream), min(w.fail for w in upstream))
+        else:
+            expected = DEFAULT_WINDOWS[key.to_user_string()]
         assert node.freshness_policy.fail_window.to_timedelta() == expected.fail
         assert node.freshness_policy.warn_window.to_timedelta() == expected.warn
         assert node.automation_condition is not None

@@ -1,0 +1,252 @@
+"""Saved queries as Dagster assets: each saved query of the semantic model is the asset
+``metrics/<name>`` materialising its answer as the warehouse table ``metrics.<name>``.
+
+Dependencies are not declared by hand: the saved query is compiled when the definitions load,
+and every warehouse table its SQL reads (:func:`semantic.sql.columns.tables_read`) is mapped to
+the ingestion asset that writes it (``dagster/table_name``). So the lineage graph shows which
+ingestion assets feed each metric, and changing the question changes the edges.
+
+A materialisation resolves the saved query's dates against its own day (``as_of`` in the run
+config, else today in UTC), answers it with ``query_metrics`` on the writer's connection, and
+writes the answer and its row of ``metrics._saved_query_loads`` (the day, the range, the SQL,
+the versions of the tables read) in one transaction through the warehouse writer, which then
+publishes the read copy. Exports listed in the YAML are then written to the exports directory.
+The metadata holds the column schema, row count, SQL, resolved range and a table preview.
+
+(No ``from __future__ import annotations`` here: Dagster reads the run config's class from the
+asset function's annotations.)
+"""
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+import duckdb
+import pyarrow as pa
+import sqlglot
+from pydantic import Field
+
+from semantic.answer.exports import exports_dir, write_export
+from semantic.answer.materialised import SCHEMA, table_of
+from semantic.answer.result import MetricResult
+from semantic.config import Guardrails
+from semantic.errors import SemanticError
+from semantic.model.spec import Model, SavedQuery
+from semantic.plan.invariants import additive_metrics, share_metrics
+from semantic.plan.saved_queries import SavedQueryRequest, resolve_saved_query
+from semantic.sql.columns import answer_columns, tables_read
+from semantic.sql.compiler import compile_saved_query
+from semantic.surfaces.query import query_metrics
+from testio_assets.assets.metadata import OWNERS, WRITER_POOL, table_preview
+from testio_assets.freshness_state import policy_metadata
+from testio_assets.warehouse.resource import WarehouseResource
+from testio_assets.warehouse.schema import SAVED_QUERY_LOADS, Column, Table, create_table_sql
+
+GROUP = "metrics"
+KINDS = {"duckdb", "sql"}
+# A materialised answer is never cut at the interactive row limit; past this it fails instead.
+MATERIALISED_ROW_LIMIT = 1_000_000
+PREVIEW_ROWS = 10
+
+
+class SavedQueryConfig(dg.Config):
+    """Run configuration of a saved query's asset."""
+
+    as_of: str | None = Field(
+        default=None,
+        description="The UTC day (YYYY-MM-DD) the saved query's dates resolve against ('this quarter' "
+        "is that day's quarter); default: the day of the run.",
+    )
+
+
+@dataclass(frozen=True)
+class MetricTable:
+    """What the definitions know of one saved query's asset: its table, its columns, the tables
+    its SQL reads, and which of its metrics are shares or add up over its groups."""
+
+    saved_query: SavedQuery
+    table: Table
+    column_schema: dg.TableSchema
+    reads: tuple[str, ...]
+    shares: tuple[str, ...]
+    additive: tuple[str, ...]
+
+    @property
+    def name(self) -> str:
+        return self.saved_query.name
+
+    @property
+    def key(self) -> dg.AssetKey:
+        return dg.AssetKey([GROUP, self.name])
+
+    @property
+    def checks_sums(self) -> bool:
+        """Whether the groups of its additive metrics must add up: it is grouped and not cut by a limit."""
+        return bool(self.additive and self.saved_query.group_by and self.saved_query.limit is None)
+
+
+def guardrails(saved_query: SavedQuery) -> Guardrails:
+    """The configured guardrails, without the interactive row cap (a table holds the whole answer)."""
+    configured = Guardrails.from_env()
+    return replace(configured, max_dimensions=max(configured.max_dimensions, len(saved_query.group_by)),
+                   default_row_limit=MATERIALISED_ROW_LIMIT, max_row_limit=MATERIALISED_ROW_LIMIT)
+
+
+def answer(model: Model, saved_query: SavedQuery, con: duckdb.DuckDBPyConnection, today: date) -> MetricResult:
+    """The saved query answered on ``today`` from ``con``, as its asset materialises it."""
+    return query_metrics(saved_query=saved_query.name, warehouse=con, today=today, model=model,
+                         config=guardrails(saved_query))
+
+
+def metric_table(model: Model, saved_query: SavedQuery, today: date | None = None) -> MetricTable:
+    """Compile the saved query (dates resolved on ``today``; the tables read do not depend on
+    the day) and describe its asset."""
+    request = resolve_saved_query(model, saved_query, today)
+    compiled = compile_saved_query(model, request, config=guardrails(saved_query))
+    columns = answer_columns(model, compiled.plan)
+    table = Table(
+        name=saved_query.name, schema=SCHEMA, description=saved_query.description, primary_key=(),
+        columns=tuple(Column(c.name, c.type, c.description) for c in columns),
+    )
+    schema = dg.TableSchema(columns=[
+        dg.TableColumn(c.name, c.type, description=c.description, tags={"role": c.role.replace(" ", "_")})
+        for c in columns])
+    return MetricTable(saved_query, table, schema, tables_read(compiled.tree),
+                       share_metrics(model, compiled.plan.metrics), additive_metrics(model, compiled.plan))
+
+
+def table_asset_keys(assets: Sequence[dg.AssetsDefinition]) -> dict[str, dg.AssetKey]:
+    """The asset writing each warehouse table (by its ``dagster/table_name``)."""
+    keys = {}
+    for assets_def in assets:
+        for spec in assets_def.specs:
+            table = spec.metadata.get("dagster/table_name")
+            if table:
+                keys[table] = spec.key
+    return keys
+
+
+def _dependencies(metric: MetricTable, keys: Mapping[str, dg.AssetKey]) -> list[dg.AssetKey]:
+    unknown = [t for t in metric.reads if t not in keys]
+    if unknown:
+        where = metric.saved_query.location
+        raise dg.DagsterInvalidDefinitionError(
+            f"saved query {metric.name} (at {where}) reads {', '.join(unknown)}, which no asset of this code "
+            f"location writes; the tables assets write: {', '.join(sorted(keys))}")
+    return [keys[t] for t in metric.reads]
+
+
+def _loads_of(con: duckdb.DuckDBPyConnection, tables: Sequence[str]) -> dict[str, str | None]:
+    """When each table was last written (``_table_loads``), as ISO text (None: never)."""
+    rows = dict(con.execute("SELECT table_name, loaded_at FROM _table_loads WHERE table_name IN (SELECT UNNEST(?))",
+                            [list(tables)]).fetchall())
+    return {t: rows[t].isoformat() if rows.get(t) else None for t in tables}
+
+
+def _log_statements(metric: MetricTable, request: SavedQueryRequest, result: MetricResult,
+                    loads: Mapping[str, str | None], run_id: str) -> list[tuple[str, list]]:
+    """Create the load log if needed and record this answer in it."""
+    values = {
+        "saved_query": metric.name, "as_of": request.today, "date_start": request.date_range.start,
+        "date_end": request.date_range.end, "dates": request.describe_dates(), "row_count": len(result.df),
+        "sql": result.sql, "inputs_loaded_at": json.dumps(loads),
+        "loaded_at": datetime.now(timezone.utc).replace(tzinfo=None), "run_id": run_id,
+    }
+    columns = SAVED_QUERY_LOADS.column_names
+    insert = (f"INSERT OR REPLACE INTO {SAVED_QUERY_LOADS.sql_name} ({', '.join(columns)}) "
+              f"VALUES ({', '.join('?' for _ in columns)})")
+    return [(create_table_sql(SAVED_QUERY_LOADS), []), (insert, [values[c] for c in columns])]
+
+
+def _as_of(config: SavedQueryConfig) -> date | None:
+    if config.as_of is None:
+        return None
+    try:
+        return date.fromisoformat(config.as_of)
+    except ValueError:
+        raise dg.Failure(description=f"as_of {config.as_of!r} is not a day: write it as YYYY-MM-DD") from None
+
+
+def _pretty(sql: str) -> str:
+    return sqlglot.transpile(sql, read="duckdb", write="duckdb", pretty=True)[0]
+
+
+def _export(metric: MetricTable, result: MetricResult, warehouse: WarehouseResource) -> dict[str, Any]:
+    folder = exports_dir(warehouse.database)
+    written = {}
+    for export in metric.saved_query.exports:
+        path = write_export(result.df, export.format, Path(folder) / export.path)
+        written[f"export/{export.name}"] = dg.MetadataValue.path(str(path))
+    return written
+
+
+def saved_query_asset(model: Model, metric: MetricTable, deps: Sequence[dg.AssetKey]) -> dg.AssetsDefinition:
+    sq = metric.saved_query
+
+    @dg.asset(
+        key=metric.key,
+        deps=deps,
+        group_name=GROUP,
+        kinds=KINDS,
+        owners=OWNERS,
+        description=sq.description,
+        pool=WRITER_POOL,
+        metadata={
+            "dagster/table_name": table_of(sq.name),
+            "dagster/column_schema": metric.column_schema,
+            "saved_query": dg.MetadataValue.text(f"{sq.name} at {sq.location}"),
+            "share_metrics": dg.MetadataValue.json(list(metric.shares)),
+            "additive_metrics": dg.MetadataValue.json(list(metric.additive)),
+        },
+    )
+    def materialise(context: dg.AssetExecutionContext, config: SavedQueryConfig,
+                    warehouse: WarehouseResource) -> dg.MaterializeResult:
+        request = resolve_saved_query(model, sq, _as_of(config))
+        with warehouse.writer(context.run_id) as writer:
+            con = writer.connection
+            try:
+                result = answer(model, sq, con, request.today)
+            except SemanticError as exc:
+                raise dg.Failure(description=f"saved query {sq.name} could not be answered: {exc}") from exc
+            if result.metadata["total_rows"] > len(result.df):
+                raise dg.Failure(description=(
+                    f"saved query {sq.name} has {result.metadata['total_rows']:,} rows, more than a metric table "
+                    f"holds ({MATERIALISED_ROW_LIMIT:,}); give it a limit or narrow it (at {sq.location})"))
+            loads = _loads_of(con, metric.reads)
+            rows = writer.replace(metric.table, pa.Table.from_pandas(result.df, preserve_index=False),
+                                  also=_log_statements(metric, request, result, loads, context.run_id))
+            preview = table_preview(con, metric.table.sql_name, metric.column_schema, rows=PREVIEW_ROWS)
+        exported = _export(metric, result, warehouse)
+        rng = request.date_range
+        context.log.info("%s: %d rows, %s", metric.table.qualified_name, rows, request.describe_dates())
+        return dg.MaterializeResult(metadata={
+            "dagster/table_name": table_of(sq.name),
+            "dagster/row_count": rows,
+            "preview": preview,
+            "date_range": dg.MetadataValue.text(request.describe_dates()),
+            "as_of": request.today.isoformat(),
+            "date_start": rng.start.isoformat() if rng.start else "open",
+            "date_end": rng.end.isoformat() if rng.end else "open",
+            "sql": dg.MetadataValue.md(f"```sql\n{_pretty(result.sql)}\n```"),
+            "tables_read": dg.MetadataValue.json(list(metric.reads)),
+            "inputs_loaded_at": dg.MetadataValue.json(loads),
+            "warnings": dg.MetadataValue.json(result.warnings),
+            **policy_metadata(metric.key.to_user_string()),  # the deployed policy, for freshness readers
+            **exported,
+        })
+
+    return materialise
+
+
+def saved_query_assets(
+    model: Model, upstream: Sequence[dg.AssetsDefinition], today: date | None = None
+) -> tuple[list[dg.AssetsDefinition], list[MetricTable]]:
+    """One asset per saved query of ``model``, depending on the ``upstream`` assets that write
+    the tables it reads; and what each asset's checks need to know."""
+    keys = table_asset_keys(upstream)
+    metrics = [metric_table(model, sq, today) for sq in model.saved_queries.values()]
+    return [saved_query_asset(model, m, _dependencies(m, keys)) for m in metrics], metrics

@@ -1,6 +1,8 @@
 """Asset checks of the metric tables: the numbers a team reports are checked, not only written.
 
-Each saved query's asset gets one multi-asset check (one step, one read-only connection):
+Each saved query's asset gets one multi-asset check (one step, one read-only connection), and
+the asset runs the same checks on a new version inside its write transaction
+(:func:`audit_metric`): a version failing one is rolled back, never published. All are blocking.
 
 - ``<name>_matches_fresh_answer``: the stored table equals a fresh ``query_metrics`` answer to
   the saved query over the same warehouse version, its dates resolved on the same day (the
@@ -31,7 +33,7 @@ from semantic.model.spec import Model
 from semantic.plan.saved_queries import resolve_saved_query
 from semantic.surfaces.query import query_metrics
 from testio_assets.assets.metadata import WRITER_POOL
-from testio_assets.assets.saved_queries import MetricTable, answer, guardrails
+from testio_assets.metric_tables import MetricTable, answer, guardrails, input_loads
 from testio_assets.warehouse.resource import WarehouseResource
 from testio_assets.warehouse.schema import SAVED_QUERY_LOADS
 
@@ -88,9 +90,7 @@ def _changed_inputs(con: duckdb.DuckDBPyConnection, metric: MetricTable) -> dict
     """Tables read whose load differs from the one the stored answer was computed from."""
     logged = json.loads(con.execute(f"SELECT inputs_loaded_at FROM {SAVED_QUERY_LOADS.sql_name} WHERE saved_query = ?",
                                     [metric.name]).fetchone()[0])
-    rows = dict(con.execute("SELECT table_name, loaded_at FROM _table_loads WHERE table_name IN (SELECT UNNEST(?))",
-                            [list(metric.reads)]).fetchall())
-    now = {t: rows[t].isoformat() if rows.get(t) else None for t in metric.reads}
+    now = input_loads(con, metric.reads)
     return {t: [logged.get(t), now[t]] for t in metric.reads if logged.get(t) != now[t]}
 
 
@@ -151,20 +151,21 @@ def groups_add_up(model: Model, metric: MetricTable, con, stored: MaterialisedAn
 
 
 def check_specs(metric: MetricTable) -> list[dg.AssetCheckSpec]:
+    """The checks of one metric table; all blocking (ERROR), as the ingestion checks are."""
     name, sq = metric.name, metric.saved_query
     specs = [dg.AssetCheckSpec(
-        f"{name}_matches_fresh_answer", asset=metric.key,
+        f"{name}_matches_fresh_answer", asset=metric.key, blocking=True,
         description=f"The stored table equals a fresh query_metrics(saved_query={name!r}) over the same warehouse "
                     "version, its dates resolved on the day it was stored (warns when an input changed since).")]
     if metric.shares:
         specs.append(dg.AssetCheckSpec(
-            f"{name}_shares_within_0_1", asset=metric.key,
+            f"{name}_shares_within_0_1", asset=metric.key, blocking=True,
             description=f"{', '.join(metric.shares)}: within [0, 1] or NULL (a share counts a subset of its "
                         f"denominator)."))
     if metric.checks_sums:
         left_out = [m for m in sq.metrics if m not in metric.additive]
         specs.append(dg.AssetCheckSpec(
-            f"{name}_groups_add_up", asset=metric.key,
+            f"{name}_groups_add_up", asset=metric.key, blocking=True,
             description=f"{', '.join(metric.additive)}: the groups by {', '.join(sq.group_by)} add up to the "
                         f"ungrouped total over the same filters and dates"
                         + (f" ({', '.join(left_out)} are not additive over them)." if left_out else ".")))
@@ -179,21 +180,32 @@ def _evaluations(model: Model, metric: MetricTable) -> dict[str, Callable[[Any, 
     }
 
 
+def _outcomes(model: Model, metric: MetricTable, con, specs) -> dict[str, CheckOutcome]:
+    try:
+        stored = read_materialised(con, metric.name)
+    except NotMaterialisedError as exc:
+        return {s.name: dict(passed=False, description=str(exc), metadata={"violations": -1}) for s in specs}
+    evaluate = _evaluations(model, metric)
+    return {s.name: evaluate[s.name](con, stored) for s in specs}
+
+
+def audit_metric(model: Model, metric: MetricTable, con: duckdb.DuckDBPyConnection) -> list[str]:
+    """The checks a metric table's version on ``con`` fails with severity ERROR (run by the asset
+    inside its write transaction, so a failing version is never committed), each as
+    ``name (what is wrong)``."""
+    outcomes = _outcomes(model, metric, con, check_specs(metric))
+    return [f"{name} ({o.get('description') or 'failed'})" for name, o in outcomes.items()
+            if not o["passed"] and o.get("severity", dg.AssetCheckSeverity.ERROR) == dg.AssetCheckSeverity.ERROR]
+
+
 def saved_query_checks(model: Model, metric: MetricTable) -> dg.AssetChecksDefinition:
     specs = check_specs(metric)
-    evaluate = _evaluations(model, metric)
 
     @dg.multi_asset_check(name=f"{metric.name}_checks", specs=specs, pool=WRITER_POOL,
                           description=f"Checks of the numbers in {metric.table.qualified_name}.")
     def checks(warehouse: WarehouseResource):
         with warehouse.reader() as con:
-            try:
-                stored = read_materialised(con, metric.name)
-            except NotMaterialisedError as exc:
-                outcomes = {s.name: dict(passed=False, description=str(exc), metadata={"violations": -1})
-                            for s in specs}
-            else:
-                outcomes = {s.name: evaluate[s.name](con, stored) for s in specs}
+            outcomes = _outcomes(model, metric, con, specs)
         for spec in specs:
             yield dg.AssetCheckResult(asset_key=metric.key, check_name=spec.name, **outcomes[spec.name])
 

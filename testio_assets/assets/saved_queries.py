@@ -9,8 +9,11 @@ ingestion assets feed each metric, and changing the question changes the edges.
 A materialisation resolves the saved query's dates against its own day (``as_of`` in the run
 config, else today in UTC), answers it with ``query_metrics`` on the writer's connection, and
 writes the answer and its row of ``metrics._saved_query_loads`` (the day, the range, the SQL,
-the versions of the tables read) in one transaction through the warehouse writer, which then
-publishes the read copy. Exports listed in the YAML are then written to the exports directory.
+the versions of the tables read) in one transaction through the warehouse writer. Before that
+transaction commits, the new version is audited with the blocking checks of
+:mod:`testio_assets.metric_checks`: a version that fails one is rolled back, so neither the
+warehouse nor the read copy the writer then publishes ever holds it. Exports listed in the
+YAML are written last, from the committed answer.
 The metadata holds the column schema, row count, SQL, resolved range and a table preview.
 
 (No ``from __future__ import annotations`` here: Dagster reads the run config's class from the
@@ -19,7 +22,6 @@ asset function's annotations.)
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
 from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -31,25 +33,26 @@ import sqlglot
 from pydantic import Field
 
 from semantic.answer.exports import exports_dir, write_export
-from semantic.answer.materialised import SCHEMA, table_of
+from semantic.answer.materialised import table_of
 from semantic.answer.result import MetricResult
-from semantic.config import Guardrails
 from semantic.errors import SemanticError
-from semantic.model.spec import Model, SavedQuery
-from semantic.plan.invariants import additive_metrics, share_metrics
+from semantic.model.spec import Model
 from semantic.plan.saved_queries import SavedQueryRequest, resolve_saved_query
-from semantic.sql.columns import answer_columns, tables_read
-from semantic.sql.compiler import compile_saved_query
-from semantic.surfaces.query import query_metrics
 from testio_assets.assets.metadata import OWNERS, WRITER_POOL, table_preview
 from testio_assets.freshness_state import policy_metadata
+from testio_assets.metric_checks import audit_metric
+from testio_assets.metric_tables import (
+    GROUP,
+    MATERIALISED_ROW_LIMIT,
+    MetricTable,
+    answer,
+    input_loads,
+    metric_table,
+)
 from testio_assets.warehouse.resource import WarehouseResource
-from testio_assets.warehouse.schema import SAVED_QUERY_LOADS, Column, Table, create_table_sql
+from testio_assets.warehouse.schema import SAVED_QUERY_LOADS, create_table_sql
 
-GROUP = "metrics"
 KINDS = {"duckdb", "sql"}
-# A materialised answer is never cut at the interactive row limit; past this it fails instead.
-MATERIALISED_ROW_LIMIT = 1_000_000
 PREVIEW_ROWS = 10
 
 
@@ -61,62 +64,6 @@ class SavedQueryConfig(dg.Config):
         description="The UTC day (YYYY-MM-DD) the saved query's dates resolve against ('this quarter' "
         "is that day's quarter); default: the day of the run.",
     )
-
-
-@dataclass(frozen=True)
-class MetricTable:
-    """What the definitions know of one saved query's asset: its table, its columns, the tables
-    its SQL reads, and which of its metrics are shares or add up over its groups."""
-
-    saved_query: SavedQuery
-    table: Table
-    column_schema: dg.TableSchema
-    reads: tuple[str, ...]
-    shares: tuple[str, ...]
-    additive: tuple[str, ...]
-
-    @property
-    def name(self) -> str:
-        return self.saved_query.name
-
-    @property
-    def key(self) -> dg.AssetKey:
-        return dg.AssetKey([GROUP, self.name])
-
-    @property
-    def checks_sums(self) -> bool:
-        """Whether the groups of its additive metrics must add up: it is grouped and not cut by a limit."""
-        return bool(self.additive and self.saved_query.group_by and self.saved_query.limit is None)
-
-
-def guardrails(saved_query: SavedQuery) -> Guardrails:
-    """The configured guardrails, without the interactive row cap (a table holds the whole answer)."""
-    configured = Guardrails.from_env()
-    return replace(configured, max_dimensions=max(configured.max_dimensions, len(saved_query.group_by)),
-                   default_row_limit=MATERIALISED_ROW_LIMIT, max_row_limit=MATERIALISED_ROW_LIMIT)
-
-
-def answer(model: Model, saved_query: SavedQuery, con: duckdb.DuckDBPyConnection, today: date) -> MetricResult:
-    """The saved query answered on ``today`` from ``con``, as its asset materialises it."""
-    return query_metrics(saved_query=saved_query.name, warehouse=con, today=today, model=model,
-                         config=guardrails(saved_query))
-
-
-def metric_table(model: Model, saved_query: SavedQuery, today: date | None = None) -> MetricTable:
-    """Compile the saved query (dates resolved on ``today``; the tables read do not depend on
-    the day) and describe its asset."""
-    request = resolve_saved_query(model, saved_query, today)
-    compiled = compile_saved_query(model, request, config=guardrails(saved_query))
-    columns = answer_columns(model, compiled.plan)
-    table = Table(
-        name=saved_query.name, schema=SCHEMA, description=saved_query.description, primary_key=(),
-        columns=tuple(Column(c.name, c.type, c.description) for c in columns),
-    )
-    schema = dg.TableSchema(columns=[
-        dg.TableColumn(c.name, c.type, description=c.description, tags={"role": c.role.replace(" ", "_")})
-        for c in columns])
-    return MetricTable(saved_query, table, schema, tables_read(compiled.tree),
-                       share_metrics(model, compiled.plan.metrics), additive_metrics(model, compiled.plan))
 
 
 def table_asset_keys(assets: Sequence[dg.AssetsDefinition]) -> dict[str, dg.AssetKey]:
@@ -138,13 +85,6 @@ def _dependencies(metric: MetricTable, keys: Mapping[str, dg.AssetKey]) -> list[
             f"saved query {metric.name} (at {where}) reads {', '.join(unknown)}, which no asset of this code "
             f"location writes; the tables assets write: {', '.join(sorted(keys))}")
     return [keys[t] for t in metric.reads]
-
-
-def _loads_of(con: duckdb.DuckDBPyConnection, tables: Sequence[str]) -> dict[str, str | None]:
-    """When each table was last written (``_table_loads``), as ISO text (None: never)."""
-    rows = dict(con.execute("SELECT table_name, loaded_at FROM _table_loads WHERE table_name IN (SELECT UNNEST(?))",
-                            [list(tables)]).fetchall())
-    return {t: rows[t].isoformat() if rows.get(t) else None for t in tables}
 
 
 def _log_statements(metric: MetricTable, request: SavedQueryRequest, result: MetricResult,
@@ -216,9 +156,10 @@ def saved_query_asset(model: Model, metric: MetricTable, deps: Sequence[dg.Asset
                 raise dg.Failure(description=(
                     f"saved query {sq.name} has {result.metadata['total_rows']:,} rows, more than a metric table "
                     f"holds ({MATERIALISED_ROW_LIMIT:,}); give it a limit or narrow it (at {sq.location})"))
-            loads = _loads_of(con, metric.reads)
+            loads = input_loads(con, metric.reads)
             rows = writer.replace(metric.table, pa.Table.from_pandas(result.df, preserve_index=False),
-                                  also=_log_statements(metric, request, result, loads, context.run_id))
+                                  also=_log_statements(metric, request, result, loads, context.run_id),
+                                  audit=lambda written: audit_metric(model, metric, written))
             preview = table_preview(con, metric.table.sql_name, metric.column_schema, rows=PREVIEW_ROWS)
         exported = _export(metric, result, warehouse)
         rng = request.date_range

@@ -23,6 +23,10 @@ class WarehouseWriteError(Exception):
     """A write to the warehouse failed; the previous version of the table is intact."""
 
 
+class WarehouseAuditError(WarehouseWriteError):
+    """A new version of a table fails its blocking checks: it was rolled back, never committed."""
+
+
 class WarehouseDiskFullError(WarehouseWriteError):
     """The disk (or the file-size limit) ran out while writing the warehouse or its read copy."""
 

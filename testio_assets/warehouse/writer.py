@@ -28,7 +28,7 @@ import pyarrow as pa
 from semantic.errors import WarehouseCorruptError
 from semantic.answer.warehouse import is_corruption
 from testio_assets.freshness import policy_windows
-from testio_assets.warehouse.errors import disk_full_error, is_disk_full
+from testio_assets.warehouse.errors import WarehouseAuditError, disk_full_error, is_disk_full
 from testio_assets.warehouse.schema import (
     TABLE_LOADS,
     TABLES,
@@ -39,6 +39,7 @@ from testio_assets.warehouse.schema import (
 
 Source = pa.Table | str  # Arrow data, or a SELECT over the warehouse
 Statement = tuple[str, list]  # SQL with its parameters
+Audit = Callable[[duckdb.DuckDBPyConnection], list[str]]  # the checks a new version fails, in words
 
 _view_names = (f"_incoming_{n}" for n in itertools.count())
 
@@ -85,13 +86,24 @@ class WarehouseWriter:
             self._raise_typed(exc, "checkpointing the warehouse")
             raise
 
-    def replace(self, table_name: str | Table, data: Source, *, also: Sequence[Statement] = ()) -> int:
+    def replace(
+        self,
+        table_name: str | Table,
+        data: Source,
+        *,
+        also: Sequence[Statement] = (),
+        audit: Audit | None = None,
+    ) -> int:
         """Full refresh: drop and recreate the table from its contract (a :class:`Table`, or the
         name of one of ``TABLES``), creating its schema if it has one, then load ``data``;
-        ``also`` runs after the load, in the same transaction."""
+        ``also`` runs after the load, in the same transaction. ``audit`` then reads the new
+        version inside the transaction: the failures it returns roll it back
+        (:class:`WarehouseAuditError`), so a version that fails its checks is never committed."""
         table = table_name if isinstance(table_name, Table) else TABLES[table_name]
         schema = [f'CREATE SCHEMA IF NOT EXISTS {quote_identifier(table.schema)}'] if table.schema else []
-        return self._write(table, data, before=lambda _: [*schema, _replace_table_sql(table)], after=also)
+        return self._write(
+            table, data, before=lambda _: [*schema, _replace_table_sql(table)], after=also, audit=audit
+        )
 
     def upsert(self, table_name: str, data: Source) -> int:
         """Insert ``data``, replacing existing rows with the same primary key."""
@@ -137,6 +149,7 @@ class WarehouseWriter:
         *,
         before: Callable[[str], list[str]],
         after: Sequence[Statement] = (),
+        audit: Audit | None = None,
     ) -> int:
         con = self._con
         incoming = next(_view_names)
@@ -152,6 +165,13 @@ class WarehouseWriter:
                 con.execute(f"INSERT INTO {table.sql_name} {_cast_select(table, incoming)}")
                 for statement, parameters in after:
                     con.execute(statement, parameters)
+                failed = audit(con) if audit is not None else []
+                if failed:
+                    raise WarehouseAuditError(
+                        f"refusing to write {table.qualified_name}: the new version fails its checks "
+                        f"({'; '.join(failed)}). Nothing was written: the previous version stays, "
+                        "and so does the read copy"
+                    )
                 row_count = con.execute(f"SELECT count(*) FROM {table.sql_name}").fetchone()[0]
                 self._record_load(table.qualified_name, row_count)
                 con.execute("COMMIT")

@@ -31,7 +31,8 @@ from semantic.plan.saved_queries import resolve_saved_query
 from semantic.sql.columns import answer_columns, tables_read
 from semantic.sql.compiler import compile_query, compile_saved_query
 from semantic.surfaces.cli import main as cli
-from testio_assets.assets.saved_queries import guardrails, metric_table
+from testio_assets.metric_tables import guardrails, metric_table
+from testio_assets.ops_summary import step_errors
 from testio_assets.client.resource import TestIOApiResource
 from testio_assets.definitions import build_definitions
 from testio_assets.freshness import FreshnessWindows, policy_windows, windows_of
@@ -281,6 +282,33 @@ def test_a_table_never_materialised_fails_its_checks(tmp_path):
     outcomes = run_checks(database, "bugs_per_test_by_month")
     assert outcomes and not any(e.passed for e in outcomes.values())
     assert all("has not been materialised" in e.description for e in outcomes.values())
+
+
+def test_a_version_failing_its_checks_is_rolled_back_and_never_published(run, tmp_path):
+    """Write, audit, publish for metric tables: a model whose "share" counts more than its
+    denominator (every bug over the accepted ones) produces a version the audit refuses."""
+    name = "bug_review_rates_by_product_and_month"
+    root = copy_models(tmp_path)
+    edit(root / "ratios.yaml", "    numerator: {metric: bug_count, filter: \"status = 'auto_accepted'\", "
+                               "alias: auto_accepted_bugs}", "    numerator: bug_count")
+    database = tmp_path / "testio.duckdb"
+    shutil.copyfile(run[3], database)
+    shutil.copyfile(run[3].with_name("testio.read.duckdb"), tmp_path / "testio.read.duckdb")
+    published = (tmp_path / "testio.read.duckdb").read_bytes()
+    before = stored(database, name)
+    defs = build_definitions(model=load_model(root), warehouse=WarehouseResource(database=str(database)),
+                             api=TestIOApiResource.for_simulator(Simulator(SimulatorConfig.preset("tiny", seed=7))))
+    result = defs.resolve_implicit_global_asset_job_def().execute_in_process(
+        asset_selection=[metric_key(name)], instance=dg.DagsterInstance.ephemeral(), raise_on_error=False,
+        run_config={"ops": {metric_key(name).to_python_identifier(): {"config": {"as_of": AS_OF.isoformat()}}}})
+    assert not result.success
+    failure = step_errors(result)[metric_key(name).to_python_identifier()]
+    assert failure.cls_name == "WarehouseAuditError"
+    assert f"refusing to write metrics.{name}: the new version fails its checks ({name}_shares_within_0_1 " \
+        "(auto_acceptance_rate: " in failure.message
+    assert "Nothing was written" in failure.message
+    pd.testing.assert_frame_equal(stored(database, name), before)  # the previous version stays
+    assert (tmp_path / "testio.read.duckdb").read_bytes() == published  # and readers' copy too
 
 
 def test_additive_metrics_add_up_over_every_dimension_on_the_simulator(run):

@@ -27,14 +27,18 @@ from dagster._core.workspace.context import WorkspaceProcessContext
 from dagster._daemon.freshness import FreshnessDaemon
 from dagster._daemon.sensor import execute_sensor_iteration
 
+from semantic.model.loader import load_model
 from testio_assets.alerts.cursor import AlertCursor
 from testio_assets.alerts.sensor import SENSOR_NAME
+from testio_assets.freshness import windows_of
 from testio_assets.freshness_state import evaluate_freshness
 from testio_assets.instance import check_instance_config, instance_config
 
 CODE_LOCATION = Path(__file__).with_name("postgres_code_location.py")
-ASSETS = ("products", "features", "tests", "test_features", "test_platforms", "bugs", "users")
-HOURLY = ("bugs", "test_features", "test_platforms", "tests", "users")  # warn 1 h, fail 2 h
+# The metric assets (saved queries) read hourly tables: their derived windows are hourly too.
+METRICS = tuple(f"metrics/{name}" for name in sorted(load_model().saved_queries))
+ASSETS = ("products", "features", "tests", "test_features", "test_platforms", "bugs", "users", *METRICS)
+HOURLY = tuple(sorted(("bugs", "test_features", "test_platforms", "tests", "users", *METRICS)))  # warn 1 h, fail 2 h
 STORAGE_SECTIONS = {"storage", "run_storage", "event_log_storage", "schedule_storage",
                     "local_artifact_storage", "compute_logs"}  # fmt: skip
 
@@ -83,7 +87,7 @@ def _daemons_at(workspace: WorkspaceProcessContext, moment: float) -> None:
 
 
 def _recorded(instance: dg.DagsterInstance) -> dict[str, str]:
-    records = instance.get_freshness_state_records([dg.AssetKey(a) for a in ASSETS])
+    records = instance.get_freshness_state_records([dg.AssetKey.from_user_string(a) for a in ASSETS])
     return {key.to_user_string(): record.freshness_state.value for key, record in records.items()}
 
 
@@ -119,7 +123,8 @@ def test_materialise_freshness_and_alert_cursor_on_postgres(
 
         _daemons_at(workspace, materialized_at + 65 * 60)
         assert _recorded(instance) == {**dict.fromkeys(ASSETS, "PASS"), **dict.fromkeys(HOURLY, "WARN")}
-        computed = evaluate_freshness(instance, ASSETS, now=materialized_at + 65 * 60)
+        computed = evaluate_freshness(instance, ASSETS, windows_of(postgres_code_location.defs),
+                                      now=materialized_at + 65 * 60)
         assert {a: s.state for a, s in computed.items()} == {
             **dict.fromkeys(ASSETS, "passing"), **dict.fromkeys(HOURLY, "warning")
         }
@@ -140,7 +145,8 @@ def test_materialise_freshness_and_alert_cursor_on_postgres(
         EventRecordsFilter(dg.DagsterEventType.FRESHNESS_STATE_CHANGE), ascending=True
     )
     new_states = [r.event_log_entry.dagster_event.event_specific_data.new_state for r in changes]
-    assert new_states == [FreshnessState.PASS] * 7 + [FreshnessState.WARN] * 5 + [FreshnessState.FAIL] * 5
+    assert new_states == [FreshnessState.PASS] * len(ASSETS) + [FreshnessState.WARN] * len(HOURLY) + \
+        [FreshnessState.FAIL] * len(HOURLY)
     final_cursor = AlertCursor.parse(_alert_sensor_state(other).instigator_data.cursor)
     assert first_cursor.after < second_cursor.after < final_cursor.after == changes[-1].storage_id
     assert final_cursor.pending == ()
@@ -152,4 +158,4 @@ def test_materialise_freshness_and_alert_cursor_on_postgres(
         "WHERE dagster_event_type = 'ASSET_MATERIALIZATION'",
         postgres_database,
     )
-    assert materialized == [(7,)]
+    assert materialized == [(len(ASSETS),)]

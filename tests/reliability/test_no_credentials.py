@@ -33,20 +33,21 @@ def _files_holding(root: Path, secret: str) -> list[str]:
 
 
 def _warehouse_cells_holding(database: Path, secret: str) -> list[str]:
-    """Every text cell of every table, searched in SQL (DuckDB may compress what it stores)."""
+    """Every text cell of every table of every schema (the metric tables' too), searched in SQL
+    (DuckDB may compress what it stores)."""
     found = []
     with duckdb.connect(str(database), read_only=True) as con:
         columns = con.execute(
-            "SELECT table_name, column_name FROM information_schema.columns "
-            "WHERE data_type = 'VARCHAR' OR data_type = 'VARCHAR[]'"
+            "SELECT table_schema, table_name, column_name FROM information_schema.columns "
+            "WHERE data_type IN ('VARCHAR', 'VARCHAR[]', 'JSON')"
         ).fetchall()
-        for table, column in columns:
+        for schema, table, column in columns:
             hits = con.execute(
-                f'SELECT count(*) FROM "{table}" WHERE CAST("{column}" AS VARCHAR) LIKE ?',
+                f'SELECT count(*) FROM "{schema}"."{table}" WHERE CAST("{column}" AS VARCHAR) LIKE ?',
                 [f"%{secret}%"],
             ).fetchone()[0]
             if hits:
-                found.append(f"{table}.{column}")
+                found.append(f"{schema}.{table}.{column}")
     return found
 
 

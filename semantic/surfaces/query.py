@@ -125,6 +125,17 @@ def _question(model, saved_query, today, asked: dict) -> tuple[dict, SavedQueryR
     return request.arguments(), request
 
 
+def _compiled(arguments: dict):
+    """From the arguments of ``query_metrics`` / ``explain``: the question asked (given, or the
+    saved query's), the saved query resolved (or None), and the question checked and compiled."""
+    model = _model(arguments["model"])
+    asked, saved = _question(model, arguments["saved_query"], arguments["today"],
+                             {name: arguments[name] for name in QUESTION_DEFAULTS})
+    prepared = _prepare(**asked, dialect=arguments["dialect"], today=arguments["today"], config=arguments["config"],
+                        model=model, freshness=arguments["freshness"])
+    return (asked, saved, *prepared)
+
+
 def _written(value):
     """An argument as a caller writes it: lists for tuples, ISO text for days."""
     if isinstance(value, tuple):
@@ -149,12 +160,7 @@ def explain(metrics=None, dimensions=(), filters=None, start_date=None, end_date
             today=None, freshness=None, config=None, model=None) -> MetricResult:
     """Compile without executing: the SQL and the explanation (``df`` is empty). ``warehouse`` and
     ``freshness`` are accepted so that a call to ``query_metrics`` can become one to ``explain``."""
-    model = _model(model)
-    asked, saved = _question(model, saved_query, today, dict(
-        metrics=metrics, dimensions=dimensions, filters=filters, start_date=start_date, end_date=end_date,
-        sort_by=sort_by, sort_order=sort_order, limit=limit, fill_missing=fill_missing))
-    model, config, rng, compiled = _prepare(**asked, dialect=dialect, today=today, config=config, model=model,
-                                            freshness=freshness)
+    asked, saved, model, config, rng, compiled = _compiled(locals())
     plan = compiled.plan
     meta = {"dimensions_used": list(plan.dimensions), "metrics_used": list(plan.metrics),
             "date_range": [_iso(rng.start), _iso(rng.end)], "dialect": dialect,
@@ -178,12 +184,7 @@ def query_metrics(metrics=None, dimensions=(), filters=None, start_date=None, en
     ``metadata["partial_periods"]`` and ``df.attrs["partial_periods"]`` (semantic.answer.partial)."""
     started = time.perf_counter()
     today = clock_day(today)  # one clock reading for the dates and the partial periods
-    model = _model(model)
-    asked, saved = _question(model, saved_query, today, dict(
-        metrics=metrics, dimensions=dimensions, filters=filters, start_date=start_date, end_date=end_date,
-        sort_by=sort_by, sort_order=sort_order, limit=limit, fill_missing=fill_missing))
-    model, config, rng, compiled = _prepare(**asked, dialect=dialect, today=today, config=config, model=model,
-                                            freshness=freshness)
+    asked, saved, model, config, rng, compiled = _compiled(locals())
     run = compiled if dialect == "duckdb" else compile_query(
         model, asked["metrics"], asked["dimensions"], asked["filters"], date_start=rng.start, date_end=rng.end,
         sort_by=asked["sort_by"], sort_order=asked["sort_order"], limit=asked["limit"],

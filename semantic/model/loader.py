@@ -521,8 +521,9 @@ def validate_against_warehouse(model: Model, con) -> None:
     typo is reported at the line that declares the table or column, with a did-you-mean over
     what the warehouse has."""
     ctx = Problems()
-    rows = con.execute(
-        "SELECT table_name, column_name, data_type FROM information_schema.columns"
+    rows = con.execute(  # the model's tables live in the default schema (metrics.* are answers)
+        "SELECT table_name, column_name, data_type FROM information_schema.columns "
+        "WHERE table_schema = current_schema()"
     ).fetchall()
     actual: dict[str, dict[str, str]] = {}
     for table, column, data_type in rows:

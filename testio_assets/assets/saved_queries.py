@@ -189,5 +189,10 @@ def saved_query_assets(
     """One asset per saved query of ``model``, depending on the ``upstream`` assets that write
     the tables it reads; and what each asset's checks need to know."""
     keys = table_asset_keys(upstream)
+    for name, sq in model.saved_queries.items():
+        if name in keys:  # checks and the publication audit know tables by their bare names
+            raise dg.DagsterInvalidDefinitionError(
+                f"saved query {name} (at {sq.location}) has the name of the table {name} that the asset "
+                f"{keys[name].to_user_string()} writes; give the saved query another name")
     metrics = [metric_table(model, sq, today) for sq in model.saved_queries.values()]
     return [saved_query_asset(model, m, _dependencies(m, keys)) for m in metrics], metrics

@@ -145,6 +145,13 @@ def test_a_saved_query_reading_a_table_no_asset_writes_fails_the_load(tmp_path):
         build_definitions(model=load_model(root))
 
 
+def test_a_saved_query_named_like_a_warehouse_table_fails_the_load(tmp_path):
+    root = copy_models(tmp_path)
+    edit(root / "saved_queries.yaml", "  - name: customer_engagement_by_month", "  - name: users")
+    with pytest.raises(dg.DagsterInvalidDefinitionError, match="saved query users .* has the name of the table users"):
+        build_definitions(model=load_model(root))
+
+
 # -- materialised tables -------------------------------------------------------------------------
 
 @pytest.mark.parametrize("name", NAMES)

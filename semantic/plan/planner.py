@@ -32,7 +32,7 @@ from semantic.plan.resolve import (
 )
 from semantic.plan.sources import plan_source
 from semantic.plan.timegrain import periods
-from semantic.plan.views import filtered_on_own_column, reaches
+from semantic.plan.views import reaches, reads_own_column
 
 
 MAX_TIME_MEMBERS = 10_000  # periods fill_missing lists at most (27 years of days)
@@ -69,10 +69,14 @@ def _row_sources(model: Model, sources: list[SourcePlan], dims: list[Dimension],
     rows = []
     for sp in sources:
         # a source filtered on its own column (bugs.feature_id) may have rows of tests outside
-        # the scope's groups; so may a source with its own key for a dimension (an override)
-        # and a piece reading a dimension through a role (the submitter, not the creator)
-        beyond_scope = any(filtered_on_own_column(model.dimensions[f.dimension], sp.model) for f in sp.filters)
-        own_key = any(any(o == sp.model for o, _ in d.overrides) for d in dims)
+        # the scope's groups; so may a source grouped by a column of its own (a bug's own
+        # feature) and a piece reading a dimension through a role (the submitter, not the
+        # creator). The bridge of a dimension (test_features) is not such a source: its rows
+        # with a member are among the scope's, and one without a member (a NULL feature_id)
+        # puts its test in the NULL group only when the test has no member at all, which the
+        # scope's own rows already say
+        beyond_scope = any(reads_own_column(model.dimensions[f.dimension], sp.model) for f in sp.filters)
+        own_key = any(reads_own_column(d, sp.model) for d in dims)
         if sp.model == scope_model or beyond_scope or own_key or sp.roles:
             rows.append(sp.name)
     return tuple(rows)

@@ -61,8 +61,16 @@ def _view(model: Model, dimension: str, source: str, home: bool) -> DimensionVie
     return DimensionView(dim.name, qualify(key, base), join_path(model, source, base, table))
 
 
-def filtered_on_own_column(dim: Dimension, source: str) -> bool:
-    """Whether a filter on ``dim`` reads the source's own column instead of its test's members."""
+def reads_own_column(dim: Dimension, source: str) -> bool:
+    """Whether a source reads ``dim`` from a column of its own (``bugs.feature_id``, the bug's
+    own feature) instead of from its test's members. The bridge that defines the dimension
+    (``test_features``) reads its own row of those members: not a column of its own.
+
+    >>> from semantic.model.loader import load_model
+    >>> m = load_model()
+    >>> reads_own_column(m.dimensions["feature"], "bugs"), reads_own_column(m.dimensions["feature"], "test_features")
+    (True, False)
+    """
     is_bridge = isinstance(dim.key, exp.Column) and dim.key.table == source
     return not is_bridge and any(s == source for s, _ in dim.overrides)
 
@@ -78,4 +86,4 @@ def filter_views(model: Model, dim: Dimension, source: str) -> list[DimensionVie
     if not any(s == source for s, _ in dim.overrides):
         return [home]
     own = dimension_view(model, dim, source)
-    return [own] if filtered_on_own_column(dim, source) else [home, own]
+    return [own] if reads_own_column(dim, source) else [home, own]

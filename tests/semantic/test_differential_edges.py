@@ -22,7 +22,9 @@ TODAY = datetime(2025, 3, 15).date()
 
 @pytest.fixture(scope="module")
 def con():
-    """Test 1 lists features 10 and 11 (and 13, uncatalogued); test 2 none; bug 1 is unattributed."""
+    """Test 1 lists features 10 and 11 (and 13, uncatalogued, and a test feature without a feature
+    id: no NULL group for test 1); test 2 none; test 5 only one without a feature id (the NULL
+    group); bug 1 is unattributed (its test feature has no feature id)."""
     with duckdb.connect() as con:
         build_warehouse(
             con,
@@ -33,19 +35,23 @@ def con():
                 {"test_id": 2, "product_id": 1, "status": "archived", "end_at": datetime(2025, 3, 1)},
                 {"test_id": 3, "product_id": 1, "status": "cancelled", "end_at": datetime(2025, 3, 1)},
                 {"test_id": 4, "product_id": 1, "status": "running", "end_at": None},
+                {"test_id": 5, "product_id": 1, "status": "locked", "end_at": datetime(2025, 3, 2)},
             ],
             test_features=[
                 {"test_feature_id": 100, "test_id": 1, "feature_id": 10, "title": "x"},
                 {"test_feature_id": 101, "test_id": 1, "feature_id": 11, "title": "y"},
                 {"test_feature_id": 102, "test_id": 1, "feature_id": 13, "title": "Snapshot 13"},
                 {"test_feature_id": 103, "test_id": 3, "feature_id": 10, "title": "x"},
+                {"test_feature_id": 104, "test_id": 1, "feature_id": None, "title": "Snapshot None"},
+                {"test_feature_id": 105, "test_id": 5, "feature_id": None, "title": "Snapshot None"},
             ],
             test_platforms=[
                 {"test_id": 1, "operating_system_id": 1, "operating_system_name": "Windows"},
                 {"test_id": 1, "operating_system_id": 2, "operating_system_name": "macOS"},
             ],
             bugs=[
-                {"bug_id": 1, "test_id": 1, "status": "accepted", "severity": "critical", "author_name": "tina"},
+                {"bug_id": 1, "test_id": 1, "test_feature_id": 104, "status": "accepted", "severity": "critical",
+                 "author_name": "tina"},
                 {"bug_id": 2, "test_id": 1, "test_feature_id": 100, "feature_id": 10, "status": "auto_accepted",
                  "severity": "low"},
                 {"bug_id": 3, "test_id": 1, "test_feature_id": 102, "feature_id": 13, "status": "rejected",
@@ -74,6 +80,11 @@ CASES = [
     pytest.param(["features_tested"], ["platform"], None, id="features-tested-by-platform"),
     pytest.param(["features_tested"], [], {"feature": "F10"}, id="features-tested-feature-filter"),
     pytest.param(["features_tested"], ["feature"], None, id="features-tested-by-feature"),
+    pytest.param(["test_count", "features_tested"], ["feature"], None, id="null-feature-id-adds-no-null-group"),
+    pytest.param(["features_tested", "test_count"], ["platform", "feature"], None,
+                 id="null-feature-id-adds-no-null-group-per-platform"),
+    pytest.param(["features_tested", "bugs_per_test"], ["feature"], {"feature_id": [10, None]},
+                 id="null-feature-id-filtered-to-null-or-a-feature"),
     pytest.param(["features_tested"], ["feature"], {"feature": "F10"}, id="features-tested-by-filtered-feature"),
     pytest.param(["features_tested", "test_count"], ["feature"], {"feature_id": 10},
                  id="features-tested-by-filtered-feature-id"),

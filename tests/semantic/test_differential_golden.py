@@ -6,6 +6,7 @@ import math
 from datetime import date, datetime
 
 import duckdb
+import pandas as pd
 import pytest
 
 from reference import METRICS, assert_frames_match, load_tables, reference_query
@@ -122,6 +123,42 @@ def test_unattributed_bugs_form_their_own_feature_group(golden):
     df = both(golden, ["bug_count"], ["feature"])
     assert sorted(df["bug_count"]) == [1, 10]
     assert df["feature"].isna().sum() == 1
+
+
+def test_a_test_feature_without_a_feature_id_puts_its_test_in_no_null_group(golden):
+    """A test belongs to the NULL feature group only when none of its test features names a
+    catalogue feature: 3004 lists 2001 and a test feature without feature_id (feature 2001
+    only), 3005 only one without (the NULL group). Bug 9100, found in that test feature of
+    3004, is unattributed: the NULL group of bug metrics."""
+    build_warehouse(
+        golden,
+        tests=[{"test_id": 3005, "product_id": 1001, "status": "locked", "end_at": datetime(2025, 2, 5, 12)}],
+        test_features=[{"test_feature_id": 5005, "test_id": 3004, "feature_id": None, "title": "Draft"},
+                       {"test_feature_id": 5006, "test_id": 3005, "feature_id": None, "title": "Draft"}],
+        bugs=[{"bug_id": 9100, "test_id": 3004, "test_feature_id": 5005, "severity": "low", "status": "accepted"}],
+    )
+
+    def rows(metrics, start_date=None, end_date=None, fill_missing=None):
+        if fill_missing is None:
+            df = both(golden, metrics, ["feature"], start_date=start_date, end_date=end_date)
+        else:  # the reference has no fill_missing: these rows are checked by hand only
+            df = query_metrics(metrics, ["feature"], start_date=start_date, end_date=end_date,
+                               fill_missing=fill_missing, warehouse=golden, today=TODAY).df
+        return {None if pd.isna(r["feature_id"]) else int(r["feature_id"]): tuple(r[m] for m in metrics)
+                for r in df.to_dict("records")}
+
+    tested = ["test_count", "features_tested"]
+    assert rows(tested) == {2001: (4, 1), None: (1, 0)}
+    assert rows([*tested, "bug_count"]) == {2001: (4, 1, 10), None: (1, 0, 1)}
+    # 4 February: test 3004 alone, in feature 2001 only; its unattributed bug is the NULL row
+    day = {"start_date": "2025-02-04", "end_date": "2025-02-04"}
+    assert rows(tested, **day) == {2001: (1, 1)}
+    assert rows(["features_tested"], **day) == {2001: (1,)}
+    assert rows([*tested, "bug_count"], **day) == {2001: (1, 1, 0), None: (0, 0, 1)}
+    # every catalogue member is listed; NULL only where a test or a bug belongs to it
+    assert rows(tested, fill_missing=True, **day) == {2001: (1, 1)}
+    assert rows([*tested, "bug_count"], fill_missing=True, **day) == {2001: (1, 1, 0), None: (0, 0, 1)}
+    assert rows(tested, fill_missing=True) == {2001: (4, 1), None: (1, 0)}
 
 
 def test_a_feature_filter_on_bugs_selects_the_same_bugs_as_its_group_row(golden):

@@ -44,7 +44,8 @@ import yaml
 
 from semantic import query_metrics
 from semantic.errors import SemanticError
-from testio_assets.assets import ingestion_assets, ingestion_checks
+from testio_assets.assets import ingestion_assets
+from testio_assets.checks import ingestion_checks
 from testio_assets.client.resource import TestIOApiResource
 from testio_assets.instance import _absolute_base_dirs
 from testio_assets.ops_summary import step_errors
@@ -385,7 +386,8 @@ except Exception as exc:
 FULL_DISK = """
 import json, resource, signal, sys
 import dagster as dg
-from testio_assets.assets import ingestion_assets, ingestion_checks
+from testio_assets.assets import ingestion_assets
+from testio_assets.checks import ingestion_checks
 from testio_assets.client.resource import TestIOApiResource
 from testio_assets.ops_summary import step_errors
 from testio_assets.simulator import Simulator, SimulatorConfig

@@ -19,8 +19,7 @@ from typing import Any
 import dagster as dg
 import duckdb
 
-from testio_assets.assets.metadata import WRITER_POOL
-from testio_assets.warehouse.resource import WarehouseResource
+from testio_assets.warehouse.resource import WRITER_POOL, WarehouseResource
 from testio_assets.warehouse.schema import TABLES
 
 ATTRIBUTED_SHARE_TARGET = 0.95

@@ -15,9 +15,10 @@ from testio_assets.alerts import freshness_alert_sensor
 from semantic.model.loader import load_model
 from semantic.model.spec import Model
 from semantic.plan.saved_queries import check_saved_queries
-from testio_assets.assets import ingestion_assets, ingestion_checks
+from testio_assets.assets import ingestion_assets
 from testio_assets.assets.saved_queries import saved_query_assets
 from testio_assets.automation import automation_sensor, with_automation_condition
+from testio_assets.checks import ingestion_checks
 from testio_assets.client.resource import TestIOApiResource
 from testio_assets.dead_runs import dead_run_sweeper
 from testio_assets.freshness import policy_windows, with_freshness_policy

@@ -32,9 +32,8 @@ from semantic.answer.materialised import MaterialisedAnswer, NotMaterialisedErro
 from semantic.model.spec import Model
 from semantic.plan.saved_queries import resolve_saved_query
 from semantic.surfaces.query import query_metrics
-from testio_assets.assets.metadata import WRITER_POOL
 from testio_assets.metric_tables import MetricTable, answer, guardrails, input_loads
-from testio_assets.warehouse.resource import WarehouseResource
+from testio_assets.warehouse.resource import WRITER_POOL, WarehouseResource
 from testio_assets.warehouse.schema import SAVED_QUERY_LOADS
 
 SAMPLE_SIZE = 5

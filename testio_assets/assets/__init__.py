@@ -1,7 +1,7 @@
 """Ingestion assets by domain: catalogue, exploratory tests, bugs, users.
 
 Wire with resources ``testio_api`` (:class:`TestIOApiResource`) and ``warehouse``
-(:class:`WarehouseResource`); checks come from :mod:`testio_assets.checks`.
+(:class:`WarehouseResource`); their checks are in :mod:`testio_assets.checks`.
 """
 
 from testio_assets.assets.bugs import bugs
@@ -9,8 +9,7 @@ from testio_assets.assets.catalogue import features, products
 from testio_assets.assets.exploratory_tests import exploratory_tests
 from testio_assets.assets.metadata import RefreshConfig
 from testio_assets.assets.users import users
-from testio_assets.checks import ingestion_checks
 
 ingestion_assets = [products, features, exploratory_tests, bugs, users]
 
-__all__ = ["RefreshConfig", "ingestion_assets", "ingestion_checks"]
+__all__ = ["RefreshConfig", "ingestion_assets"]

@@ -10,7 +10,6 @@ those tests' bugs, so a bug deleted upstream disappears too. ``_bug_fetches`` is
 import dagster as dg
 
 from testio_assets.assets.metadata import (
-    WRITER_POOL,
     RefreshConfig,
     asset_spec_kwargs,
     refresh_mode,
@@ -25,7 +24,7 @@ from testio_assets.ingestion.incremental import (
     table_exists,
     tests_needing_bugs,
 )
-from testio_assets.warehouse.resource import WarehouseResource
+from testio_assets.warehouse.resource import WRITER_POOL, WarehouseResource
 from testio_assets.warehouse.schema import BUG_FETCHES
 
 

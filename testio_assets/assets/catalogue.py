@@ -3,7 +3,6 @@
 import dagster as dg
 
 from testio_assets.assets.metadata import (
-    WRITER_POOL,
     GuardConfig,
     asset_spec_kwargs,
     table_metadata,
@@ -13,7 +12,7 @@ from testio_assets.ingestion.fetch import fetch_features, product_stub, run_fetc
 from testio_assets.ingestion.inferred_features import catalogue_with_inferred_sql
 from testio_assets.ingestion.normalize import normalize_features, normalize_products
 from testio_assets.warehouse.guards import stored_ids
-from testio_assets.warehouse.resource import WarehouseResource
+from testio_assets.warehouse.resource import WRITER_POOL, WarehouseResource
 
 
 @dg.asset(pool=WRITER_POOL, **asset_spec_kwargs("products"))

@@ -17,7 +17,6 @@ import dagster as dg
 
 from testio_assets.assets.catalogue import products
 from testio_assets.assets.metadata import (
-    WRITER_POOL,
     RefreshConfig,
     asset_spec_kwargs,
     refresh_mode,
@@ -50,7 +49,7 @@ from testio_assets.ingestion.unlisted import (
     with_stored_rows,
 )
 from testio_assets.warehouse.guards import ShrinkGuard
-from testio_assets.warehouse.resource import WarehouseResource
+from testio_assets.warehouse.resource import WRITER_POOL, WarehouseResource
 from testio_assets.warehouse.schema import FETCH_ISSUES
 
 TEST_TABLES = ("tests", "test_features", "test_platforms")

@@ -19,8 +19,6 @@ from testio_assets.warehouse.schema import TABLES, quote_identifier
 GROUP = "testio"
 KINDS = {"duckdb", "python"}
 OWNERS = ["team:data-platform"]
-# Writing steps share one slot (dagster.yaml): DuckDB has a single writer per file.
-WRITER_POOL = "duckdb_writer"
 PREVIEW_ROWS = 5
 
 

@@ -38,7 +38,7 @@ from semantic.answer.result import MetricResult
 from semantic.errors import SemanticError
 from semantic.model.spec import Model
 from semantic.plan.saved_queries import SavedQueryRequest, resolve_saved_query
-from testio_assets.assets.metadata import OWNERS, WRITER_POOL, table_preview
+from testio_assets.assets.metadata import OWNERS, table_preview
 from testio_assets.freshness_state import policy_metadata
 from testio_assets.metric_checks import audit_metric
 from testio_assets.metric_tables import (
@@ -49,7 +49,7 @@ from testio_assets.metric_tables import (
     input_loads,
     metric_table,
 )
-from testio_assets.warehouse.resource import WarehouseResource
+from testio_assets.warehouse.resource import WRITER_POOL, WarehouseResource
 from testio_assets.warehouse.schema import SAVED_QUERY_LOADS, create_table_sql
 
 KINDS = {"duckdb", "sql"}

@@ -3,9 +3,9 @@
 import dagster as dg
 
 from testio_assets.assets.bugs import bugs
-from testio_assets.assets.metadata import WRITER_POOL, asset_spec_kwargs, table_metadata
+from testio_assets.assets.metadata import asset_spec_kwargs, table_metadata
 from testio_assets.ingestion.users import USERS_SQL
-from testio_assets.warehouse.resource import WarehouseResource
+from testio_assets.warehouse.resource import WRITER_POOL, WarehouseResource
 
 
 @dg.asset(deps=["tests", bugs], pool=WRITER_POOL, **asset_spec_kwargs("users"))

@@ -36,6 +36,10 @@ from testio_assets.warehouse.writer import WarehouseWriter
 
 _LOGGER = logging.getLogger(__name__)
 
+# The pool of every step that opens the warehouse (assets and checks): one slot (dagster.yaml),
+# as DuckDB has a single writer per file and a reader in another process blocks it too.
+WRITER_POOL = "duckdb_writer"
+
 
 class WarehouseResource(dg.ConfigurableResource):
     """The DuckDB warehouse file (``TESTIO_WAREHOUSE_PATH``, else the project folder's
@@ -114,9 +118,7 @@ class WarehouseResource(dg.ConfigurableResource):
             con.close()
 
     def _audit(self, con: duckdb.DuckDBPyConnection, written: list[str]) -> list[str]:
-        # Imported here: the checks module defines Dagster checks that use this resource, and
-        # the assets package imports it first (importing it on its own runs into a cycle).
-        import testio_assets.assets  # noqa: F401
+        # Imported at use: the checks module defines Dagster checks taking this resource.
         from testio_assets.checks import audit
 
         unpublished = self._unpublished_tables(con)

@@ -8,7 +8,8 @@ from typing import Any
 import dagster as dg
 import duckdb
 
-from testio_assets.assets import ingestion_assets, ingestion_checks
+from testio_assets.assets import ingestion_assets
+from testio_assets.checks import ingestion_checks
 from testio_assets.client.resource import TestIOApiResource
 from testio_assets.simulator import FaultConfig, Simulator, SimulatorConfig
 from testio_assets.warehouse.resource import WarehouseResource

@@ -18,9 +18,12 @@ from typing import Any
 
 import dagster as dg
 import duckdb
+from sqlglot import exp
 
 from testio_assets.warehouse.resource import WRITER_POOL, WarehouseResource
 from testio_assets.warehouse.schema import TABLES
+from testio_assets.warehouse.sql import column, count_star, render, table_exists
+from testio_assets.warehouse.sql import table as sql_table
 
 ATTRIBUTED_SHARE_TARGET = 0.95
 SAMPLE_SIZE = 5
@@ -52,14 +55,6 @@ class Check:
         return (self.table, *self.requires)
 
 
-def _exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
-    return bool(
-        con.execute(
-            "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [table]
-        ).fetchone()[0]
-    )
-
-
 def _missing(table: str) -> CheckOutcome:
     return dict(
         passed=False,
@@ -68,30 +63,31 @@ def _missing(table: str) -> CheckOutcome:
     )
 
 
-def _violations(
-    con: duckdb.DuckDBPyConnection, count_sql: str, sample_sql: str
-) -> tuple[int, list[str]]:
-    count = con.execute(count_sql).fetchone()[0]
-    sample = [str(row[0] if len(row) == 1 else row) for row in con.execute(sample_sql).fetchall()]
+def _violations(con: duckdb.DuckDBPyConnection, violating: exp.Select) -> tuple[int, list[str]]:
+    """How many rows ``violating`` returns, and the first few (in key order) as text."""
+    count = con.execute(render(exp.select(count_star()).from_(violating.subquery()))).fetchone()[0]
+    first = violating.order_by(*(exp.Ordered(this=c.copy()) for c in violating.selects)).limit(SAMPLE_SIZE)
+    sample = [str(row[0] if len(row) == 1 else row) for row in con.execute(render(first)).fetchall()]
     return count, sample
 
 
 def primary_key_check(table_name: str) -> Check:
     keys = TABLES[table_name].primary_key
-    key_list = ", ".join(f'"{k}"' for k in keys)
-    any_null = " OR ".join(f'"{k}" IS NULL' for k in keys)
+    null_keys = exp.select(count_star()).from_(sql_table(table_name)).where(
+        exp.or_(*(column(k).is_(exp.null()) for k in keys))
+    )
+    duplicated_keys = (
+        exp.select(*(column(k) for k in keys))
+        .from_(sql_table(table_name))
+        .group_by(*(column(k) for k in keys))
+        .having(count_star() > 1)
+    )
 
     def evaluate(con: duckdb.DuckDBPyConnection) -> CheckOutcome:
-        if not _exists(con, table_name):
+        if not table_exists(con, table_name):
             return _missing(table_name)
-        nulls = con.execute(f'SELECT count(*) FROM "{table_name}" WHERE {any_null}').fetchone()[0]
-        duplicates, sample = _violations(
-            con,
-            f'SELECT count(*) FROM (SELECT {key_list} FROM "{table_name}" '
-            f"GROUP BY ALL HAVING count(*) > 1)",
-            f'SELECT {key_list} FROM "{table_name}" GROUP BY ALL HAVING count(*) > 1 '
-            f"ORDER BY ALL LIMIT {SAMPLE_SIZE}",
-        )
+        nulls = con.execute(render(null_keys)).fetchone()[0]
+        duplicates, sample = _violations(con, duplicated_keys)
         return dict(
             passed=nulls == 0 and duplicates == 0,
             metadata={
@@ -112,37 +108,39 @@ def primary_key_check(table_name: str) -> Check:
 
 def foreign_key_check(
     table_name: str,
-    column: str,
+    child_column: str,
     parent: str,
     parent_column: str,
     severity: dg.AssetCheckSeverity = dg.AssetCheckSeverity.ERROR,
     why: str = "",
 ) -> Check:
     orphans = (
-        f'SELECT DISTINCT c."{column}" FROM "{table_name}" c '
-        f'ANTI JOIN "{parent}" p ON c."{column}" = p."{parent_column}" '
-        f'WHERE c."{column}" IS NOT NULL'
+        exp.select(column(child_column, "c"))
+        .distinct()
+        .from_(sql_table(table_name, alias="c"))
+        .join(
+            sql_table(parent, alias="p"),
+            on=column(child_column, "c").eq(column(parent_column, "p")),
+            join_type="anti",
+        )
+        .where(column(child_column, "c").is_(exp.null()).not_())
     )
 
     def evaluate(con: duckdb.DuckDBPyConnection) -> CheckOutcome:
         for needed in (table_name, parent):
-            if not _exists(con, needed):
+            if not table_exists(con, needed):
                 return _missing(needed)
-        count, sample = _violations(
-            con,
-            f"SELECT count(*) FROM ({orphans})",
-            f"{orphans} ORDER BY 1 LIMIT {SAMPLE_SIZE}",
-        )
+        count, sample = _violations(con, orphans)
         return dict(
             passed=count == 0,
             severity=severity,
-            metadata={"violations": count, f"sample_{column}s": sample},
+            metadata={"violations": count, f"sample_{child_column}s": sample},
         )
 
     return Check(
         table_name,
-        f"{table_name}_{column}_in_{parent}",
-        f"Every non-null {table_name}.{column} exists in {parent}.{parent_column}.{why}",
+        f"{table_name}_{child_column}_in_{parent}",
+        f"Every non-null {table_name}.{child_column} exists in {parent}.{parent_column}.{why}",
         evaluate,
         blocking=severity == dg.AssetCheckSeverity.ERROR,
         requires=(parent,),
@@ -150,7 +148,7 @@ def foreign_key_check(
 
 
 def _attributed_share(con: duckdb.DuckDBPyConnection) -> CheckOutcome:
-    if not _exists(con, "bugs"):
+    if not table_exists(con, "bugs"):
         return _missing("bugs")
     total, attributed, with_test_feature = con.execute(
         "SELECT count(*), count(feature_id), count(test_feature_id) FROM bugs"
@@ -171,7 +169,7 @@ def _attributed_share(con: duckdb.DuckDBPyConnection) -> CheckOutcome:
 
 
 def _unrecoverable_pages(con: duckdb.DuckDBPyConnection) -> CheckOutcome:
-    if not _exists(con, "_fetch_issues"):
+    if not table_exists(con, "_fetch_issues"):
         return _missing("_fetch_issues")
     rows = con.execute(
         "SELECT product_id, first_offset, last_offset, per_page_tried, http_status "
@@ -232,12 +230,11 @@ def audit(
     ``touching``: only the checks reading one of these tables (the others read exactly what an
     audited version already held); None: every check.
     """
-    present = {name for (name,) in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
     failed = []
     for check in CHECKS:
         if touching is not None and not set(check.tables) & set(touching):
             continue
-        if check.blocking and present.issuperset(check.tables):
+        if check.blocking and all(table_exists(con, name) for name in check.tables):
             try:
                 outcome = check.evaluate(con)
             except duckdb.Error as exc:  # a table not shaped as the contract says

@@ -27,6 +27,7 @@ from typing import Any
 import dagster as dg
 import duckdb
 import pandas as pd
+from sqlglot import exp
 
 from semantic.answer.materialised import MaterialisedAnswer, NotMaterialisedError, read_materialised
 from semantic.model.spec import Model
@@ -35,6 +36,7 @@ from semantic.surfaces.query import query_metrics
 from testio_assets.metric_tables import MetricTable, answer, guardrails, input_loads
 from testio_assets.warehouse.resource import WRITER_POOL, WarehouseResource
 from testio_assets.warehouse.schema import SAVED_QUERY_LOADS
+from testio_assets.warehouse.sql import render
 
 SAMPLE_SIZE = 5
 REL_TOLERANCE = 1e-9  # floats summed in another order may differ in their last digits
@@ -87,7 +89,7 @@ def answer_differences(stored: pd.DataFrame, fresh: pd.DataFrame, keys: Sequence
 
 def _changed_inputs(con: duckdb.DuckDBPyConnection, metric: MetricTable) -> dict[str, list]:
     """Tables read whose load differs from the one the stored answer was computed from."""
-    logged = json.loads(con.execute(f"SELECT inputs_loaded_at FROM {SAVED_QUERY_LOADS.sql_name} WHERE saved_query = ?",
+    logged = json.loads(con.execute(render(exp.select("inputs_loaded_at").from_(SAVED_QUERY_LOADS.relation()).where(exp.column("saved_query").eq(exp.Placeholder()))),
                                     [metric.name]).fetchone()[0])
     now = input_loads(con, metric.reads)
     return {t: [logged.get(t), now[t]] for t in metric.reads if logged.get(t) != now[t]}

@@ -21,10 +21,10 @@ from testio_assets.ingestion.incremental import (
     bug_fetches_table,
     full_bug_batches,
     orphaned_bug_test_ids,
-    table_exists,
     tests_needing_bugs,
 )
 from testio_assets.warehouse.resource import WRITER_POOL, WarehouseResource
+from testio_assets.warehouse.sql import table_exists
 from testio_assets.warehouse.schema import BUG_FETCHES
 
 

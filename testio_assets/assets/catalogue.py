@@ -1,6 +1,7 @@
 """The catalogue: products and their features (changes rarely; its own freshness policy)."""
 
 import dagster as dg
+from sqlglot import exp
 
 from testio_assets.assets.metadata import (
     GuardConfig,
@@ -9,7 +10,7 @@ from testio_assets.assets.metadata import (
 )
 from testio_assets.client.resource import TestIOApiResource
 from testio_assets.ingestion.fetch import fetch_features, product_stub, run_fetch
-from testio_assets.ingestion.inferred_features import catalogue_with_inferred_sql
+from testio_assets.ingestion.inferred_features import catalogue_with_inferred_query
 from testio_assets.ingestion.normalize import normalize_features, normalize_products
 from testio_assets.warehouse.guards import stored_ids
 from testio_assets.warehouse.resource import WRITER_POOL, WarehouseResource
@@ -55,13 +56,13 @@ def features(
     with warehouse.writer(context.run_id) as writer:
         # The catalogue's rows against the stored catalogue (inferred members have their rule).
         config.guard(context.op_def.name).check_replace(
-            writer.connection, "features", data, stored_where="NOT inferred"
+            writer.connection, "features", data, stored_where=exp.column("inferred").not_()
         )
         # Inferred members that test features still name stay (see ingestion.inferred_features).
         writer.connection.register(CATALOGUE_VIEW, data)
         try:
             rows_written = writer.replace(
-                "features", catalogue_with_inferred_sql(writer.connection, CATALOGUE_VIEW)
+                "features", catalogue_with_inferred_query(writer.connection, CATALOGUE_VIEW)
             )
         finally:
             writer.connection.unregister(CATALOGUE_VIEW)

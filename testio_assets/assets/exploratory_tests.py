@@ -34,7 +34,6 @@ from testio_assets.ingestion.incremental import (
     full_listing_pages,
     listing_plans,
     stored_test_ids,
-    table_exists,
 )
 from testio_assets.ingestion.normalize import (
     normalize_test_features,
@@ -50,6 +49,7 @@ from testio_assets.ingestion.unlisted import (
 )
 from testio_assets.warehouse.guards import ShrinkGuard
 from testio_assets.warehouse.resource import WRITER_POOL, WarehouseResource
+from testio_assets.warehouse.sql import table_exists
 from testio_assets.warehouse.schema import FETCH_ISSUES
 
 TEST_TABLES = ("tests", "test_features", "test_platforms")

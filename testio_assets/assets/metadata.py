@@ -9,12 +9,14 @@ from typing import Any
 import dagster as dg
 import duckdb
 from pydantic import Field
+from sqlglot import exp
 
 from testio_assets.client.resource import TestIOApiResource
 from testio_assets.client.stats import CallStats
 from testio_assets.freshness_state import policy_metadata
 from testio_assets.warehouse.guards import DEFAULT_MAX_SHRINK_SHARE, ShrinkGuard
-from testio_assets.warehouse.schema import TABLES, quote_identifier
+from testio_assets.warehouse.schema import TABLES
+from testio_assets.warehouse.sql import column, render
 
 GROUP = "testio"
 KINDS = {"duckdb", "python"}
@@ -115,7 +117,7 @@ def _record_value(value: Any) -> str | int | float | bool | None:
 
 def table_preview(
     con: duckdb.DuckDBPyConnection,
-    sql_name: str,
+    relation: exp.Table,
     schema: dg.TableSchema,
     *,
     order_by: Sequence[str] = (),
@@ -124,9 +126,13 @@ def table_preview(
     """The first ``rows`` rows of a table (by ``order_by``, else as stored) as Dagster table
     metadata: the UI shows it as a table with the schema's columns."""
     columns = [c.name for c in schema.columns]
-    select = ", ".join(map(quote_identifier, columns))
-    order = " ORDER BY " + ", ".join(map(quote_identifier, order_by)) if order_by else ""
-    fetched = con.execute(f"SELECT {select} FROM {sql_name}{order} LIMIT {int(rows)}").fetchall()
+    first_rows = (
+        exp.select(*(column(c) for c in columns))
+        .from_(relation)
+        .order_by(*(column(k) for k in order_by))
+        .limit(int(rows))
+    )
+    fetched = con.execute(render(first_rows)).fetchall()
     records = [dg.TableRecord({c: _record_value(v) for c, v in zip(columns, row)}) for row in fetched]
     return dg.MetadataValue.table(records=records, schema=schema)
 
@@ -145,7 +151,7 @@ def table_metadata(
         "dagster/table_name": table_name,
         "dagster/row_count": row_count,
         "preview": table_preview(
-            con, TABLES[table_name].sql_name, column_schema(table_name),
+            con, TABLES[table_name].relation(), column_schema(table_name),
             order_by=TABLES[table_name].primary_key,
         ),
     }

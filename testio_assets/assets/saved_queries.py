@@ -51,6 +51,7 @@ from testio_assets.metric_tables import (
 )
 from testio_assets.warehouse.resource import WRITER_POOL, WarehouseResource
 from testio_assets.warehouse.schema import SAVED_QUERY_LOADS, create_table_sql
+from testio_assets.warehouse.sql import insert_or_replace_sql
 
 KINDS = {"duckdb", "sql"}
 PREVIEW_ROWS = 10
@@ -97,8 +98,7 @@ def _log_statements(metric: MetricTable, request: SavedQueryRequest, result: Met
         "loaded_at": datetime.now(timezone.utc).replace(tzinfo=None), "run_id": run_id,
     }
     columns = SAVED_QUERY_LOADS.column_names
-    insert = (f"INSERT OR REPLACE INTO {SAVED_QUERY_LOADS.sql_name} ({', '.join(columns)}) "
-              f"VALUES ({', '.join('?' for _ in columns)})")
+    insert = insert_or_replace_sql(SAVED_QUERY_LOADS.relation(), columns)
     return [(create_table_sql(SAVED_QUERY_LOADS), []), (insert, [values[c] for c in columns])]
 
 
@@ -160,7 +160,7 @@ def saved_query_asset(model: Model, metric: MetricTable, deps: Sequence[dg.Asset
             rows = writer.replace(metric.table, pa.Table.from_pandas(result.df, preserve_index=False),
                                   also=_log_statements(metric, request, result, loads, context.run_id),
                                   audit=lambda written: audit_metric(model, metric, written))
-            preview = table_preview(con, metric.table.sql_name, metric.column_schema, rows=PREVIEW_ROWS)
+            preview = table_preview(con, metric.table.relation(), metric.column_schema, rows=PREVIEW_ROWS)
         exported = _export(metric, result, warehouse)
         rng = request.date_range
         context.log.info("%s: %d rows, %s", metric.table.qualified_name, rows, request.describe_dates())

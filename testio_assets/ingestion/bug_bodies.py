@@ -20,6 +20,7 @@ from collections.abc import Mapping, Sequence
 import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
+import sqlglot
 from sqlglot import exp
 
 from testio_assets.client.errors import TestIOResponseError
@@ -37,13 +38,12 @@ _BUG_STRUCTURE = {
     "devices": [{"operating_system": {"name": "VARCHAR"}}], "comments": ["JSON"],
 }
 
-_DOCUMENT = exp.Literal.string(json.dumps({"bugs": [_BUG_STRUCTURE]})).sql("duckdb")
-_REJECTION_REASON = rejection_reason_sql(exp.column("comments", table="bug")).sql("duckdb")
-
-_BUGS_SQL = f"""
+# The query's fixed text; the two parts built elsewhere enter its parsed tree as expressions
+# in place of :document and :rejection_reason (nothing is formatted into the text).
+_BUGS_TEMPLATE = """
 WITH bugs AS (
     SELECT body_no, unnest(doc.bugs) AS bug, generate_subscripts(doc.bugs, 1) AS pos
-    FROM (SELECT body_no, json_transform(body, {_DOCUMENT}) AS doc FROM bodies)
+    FROM (SELECT body_no, json_transform(body, :document) AS doc FROM bodies)
 ), shaped AS (
     SELECT body_no, pos, bug,
         CASE WHEN bug.status = 'accepted' AND bug.auto_accepted THEN 'auto_accepted'
@@ -55,14 +55,13 @@ SELECT
     bug.id AS bug_id,
     bug.test.id AS test_id,
     bug.test_feature.id AS test_feature_id,
-    coalesce(bug.test_feature.feature_id, map.feature_id) AS feature_id,
+    coalesce(bug.test_feature.feature_id, tfm.feature_id) AS feature_id,
     bug.title AS title,
     bug.severity AS severity,
     status,
     bug.status AS api_status,
     coalesce(bug.auto_accepted, false) AS auto_accepted,
-    CASE WHEN status = 'rejected' THEN {_REJECTION_REASON} END
-        AS rejection_reason,
+    CASE WHEN status = 'rejected' THEN :rejection_reason END AS rejection_reason,
     bug.known AS known,
     bug.language AS language,
     bug.location AS location,
@@ -75,9 +74,15 @@ SELECT
     coalesce(list_filter(os_names, lambda name, i: name IS NOT NULL
                          AND list_position(os_names, name) = i), []) AS device_os_names
 FROM shaped
-LEFT JOIN test_feature_map AS map ON map.test_feature_id = bug.test_feature.id
+LEFT JOIN test_feature_map AS tfm ON tfm.test_feature_id = bug.test_feature.id
 ORDER BY body_no, pos
 """
+
+_BUGS_SQL = exp.replace_placeholders(
+    sqlglot.parse_one(_BUGS_TEMPLATE, read="duckdb"),
+    document=exp.Literal.string(json.dumps({"bugs": [_BUG_STRUCTURE]})),
+    rejection_reason=rejection_reason_sql(exp.column("comments", table="bug")),
+).sql("duckdb")
 
 
 class BugBodyDecoder:

@@ -18,19 +18,19 @@ each run can report its economy.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 from datetime import datetime, timezone
 
 import duckdb
 import pyarrow as pa
+from sqlglot import exp
 
 from testio_assets.ingestion.fetch import ListingPlan
 from testio_assets.warehouse.arrow import arrow_table
-from testio_assets.warehouse.guards import table_exists
 from testio_assets.warehouse.schema import BUG_FETCHES, FROZEN_TEST_STATUSES
-
-_FROZEN = ", ".join(f"'{status}'" for status in FROZEN_TEST_STATUSES)
+from testio_assets.warehouse.sql import column, render, table, table_exists
 
 
 def listing_plans(
@@ -38,16 +38,17 @@ def listing_plans(
 ) -> dict[int, ListingPlan]:
     """Per product: the stored test ids, how deep to walk and which tests to fetch one by one."""
     rows = con.execute(
-        f"""
+        """
         SELECT product_id,
                list(test_id),
                list(struct_pack(test_id, position) ORDER BY position)
-                   FILTER (WHERE status IS NULL OR status NOT IN ({_FROZEN}))
+                   FILTER (WHERE status IS NULL OR NOT list_contains($frozen, status))
         FROM (SELECT product_id, test_id, status,
                      row_number() OVER (PARTITION BY product_id ORDER BY test_id DESC) - 1 AS position
               FROM tests)
         GROUP BY product_id
-        """
+        """,
+        {"frozen": list(FROZEN_TEST_STATUSES)},
     ).fetchall()
     stored = {product_id: (ids, changeable or []) for product_id, ids, changeable in rows}
     plans = {}
@@ -91,33 +92,33 @@ def stored_test_ids(con: duckdb.DuckDBPyConnection) -> set[int]:
 
 def tests_needing_bugs(con: duckdb.DuckDBPyConnection) -> list[tuple[int, str | None]]:
     """(test id, current status) of stored tests whose bugs were never fetched while frozen."""
-    fetched_frozen = (
-        f"SELECT test_id FROM {BUG_FETCHES.name} WHERE test_status_at_fetch IN ({_FROZEN})"
-        if table_exists(con, BUG_FETCHES.name)
-        else "SELECT NULL::BIGINT AS test_id WHERE false"
-    )
-    return con.execute(
-        f"""
-        SELECT test_id, status FROM tests
-        WHERE test_id NOT IN ({fetched_frozen})
-        ORDER BY test_id
-        """
-    ).fetchall()
+    query = exp.select(column("test_id"), column("status")).from_(table("tests")).order_by(column("test_id"))
+    if table_exists(con, BUG_FETCHES.name):
+        fetched_frozen = (
+            exp.select(column("test_id"))
+            .from_(table(BUG_FETCHES.name))
+            .where(column("test_status_at_fetch").isin(*FROZEN_TEST_STATUSES))
+        )
+        query = query.where(column("test_id").isin(query=fetched_frozen).not_())
+    return con.execute(render(query)).fetchall()
 
 
 def orphaned_bug_test_ids(con: duckdb.DuckDBPyConnection) -> list[int]:
     """Tests that still have bugs or fetch records but are no longer in ``tests`` (a full
     refresh of the tests dropped them): their rows go with the next bugs write."""
-    sources = ["SELECT test_id FROM bugs"]
-    if table_exists(con, BUG_FETCHES.name):
-        sources.append(f"SELECT test_id FROM {BUG_FETCHES.name}")
-    return [
-        row[0]
-        for row in con.execute(
-            f"SELECT DISTINCT test_id FROM ({' UNION ALL '.join(sources)}) "
-            "WHERE test_id NOT IN (SELECT test_id FROM tests) ORDER BY test_id"
-        ).fetchall()
-    ]
+    referencing = ["bugs", *([BUG_FETCHES.name] if table_exists(con, BUG_FETCHES.name) else [])]
+    test_ids: exp.Query = functools.reduce(
+        lambda above, below: exp.union(above, below, distinct=False),
+        (exp.select(column("test_id")).from_(table(name)) for name in referencing),
+    )
+    orphaned = (
+        exp.select(column("test_id"))
+        .distinct()
+        .from_(test_ids.subquery("referencing"))
+        .where(column("test_id").isin(query=exp.select(column("test_id")).from_(table("tests"))).not_())
+        .order_by(column("test_id"))
+    )
+    return [row[0] for row in con.execute(render(orphaned)).fetchall()]
 
 
 def bug_fetches_table(tests: Sequence[tuple[int, str | None]]) -> pa.Table:
@@ -136,12 +137,13 @@ def bug_fetches_table(tests: Sequence[tuple[int, str | None]]) -> pa.Table:
 def full_listing_pages(con: duckdb.DuckDBPyConnection, per_page: int) -> int:
     """Listing pages a full walk of every product makes: it ends on the first short page."""
     return con.execute(
-        f"""
-        SELECT coalesce(sum(n // {int(per_page)} + 1), 0)
+        """
+        SELECT coalesce(sum(n // $per_page + 1), 0)
         FROM (SELECT p.product_id, count(t.test_id) AS n
               FROM products p LEFT JOIN tests t USING (product_id) GROUP BY p.product_id)
-        """
-    ).fetchone()[0]
+        """,
+        {"per_page": int(per_page)},
+    ).fetchall()[0][0]
 
 
 def full_bug_batches(con: duckdb.DuckDBPyConnection, batch_size: int) -> int:

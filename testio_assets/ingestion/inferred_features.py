@@ -11,7 +11,7 @@ Two writers keep the rule, so neither order of the catalogue and the tests in a 
 dangling id:
 
 - the tests multi-asset calls :func:`sync_inferred_features` after writing ``test_features``;
-- the ``features`` refresh writes :func:`catalogue_with_inferred_sql`: the catalogue plus the
+- the ``features`` refresh writes :func:`catalogue_with_inferred_query`: the catalogue plus the
   inferred members still needed, so it never drops one that test features reference, and a
   feature the catalogue lists again is a catalogue row once more.
 
@@ -26,8 +26,8 @@ import contextlib
 import duckdb
 from sqlglot import exp
 
-from testio_assets.ingestion.incremental import table_exists
-from testio_assets.warehouse.schema import FEATURES, Column, create_table_sql
+from testio_assets.warehouse.schema import FEATURES, create_table_sql
+from testio_assets.warehouse.sql import add_column_if_missing_sql, table_exists
 
 _FROM_TEST_FEATURE = ("title", "description", "howtofind", "user_stories")
 
@@ -67,20 +67,13 @@ def inferred_features_sql(catalogue: exp.Table) -> exp.Select:
     )
 
 
-def catalogue_with_inferred_sql(con: duckdb.DuckDBPyConnection, catalogue: str) -> str:
-    """A SELECT of the whole new ``features`` table: the rows of the relation ``catalogue``
+def catalogue_with_inferred_query(con: duckdb.DuckDBPyConnection, catalogue: str) -> exp.Query:
+    """A query of the whole new ``features`` table: the rows of the relation ``catalogue``
     (normalised catalogue features) plus the inferred members test features still need."""
     rows = exp.select("*").from_(exp.to_table(catalogue))
     if table_exists(con, "test_features") and table_exists(con, "tests"):
         rows = exp.union(rows, inferred_features_sql(exp.to_table(catalogue)), distinct=False)
-    return rows.sql("duckdb")
-
-
-def _add_column_if_missing(table: exp.Table, column: Column) -> str:
-    definition = exp.ColumnDef(
-        this=exp.to_identifier(column.name), kind=exp.DataType.build(column.type, dialect="duckdb"), exists=True
-    )
-    return exp.Alter(this=table.copy(), kind="TABLE", actions=[definition]).sql("duckdb")
+    return rows
 
 
 def sync_inferred_features(con: duckdb.DuckDBPyConnection) -> int:
@@ -95,7 +88,7 @@ def sync_inferred_features(con: duckdb.DuckDBPyConnection) -> int:
     con.execute("BEGIN TRANSACTION")
     try:
         con.execute(create_table_sql(FEATURES))
-        con.execute(_add_column_if_missing(features, FEATURES.column("inferred")))
+        con.execute(add_column_if_missing_sql(FEATURES.name, FEATURES.column("inferred")))
         con.execute(exp.delete(features, where=inferred).sql("duckdb"))
         con.execute(
             exp.insert(inferred_features_sql(features), features, columns=list(FEATURES.column_names)).sql("duckdb")

@@ -15,12 +15,16 @@ from dataclasses import dataclass
 
 import duckdb
 import pyarrow as pa
+from sqlglot import exp
 
 from testio_assets.client.stats import UnrecoverableRange
 from testio_assets.ingestion.fetch import TestListings
 from testio_assets.warehouse.arrow import arrow_schema, arrow_table
-from testio_assets.warehouse.guards import table_exists
 from testio_assets.warehouse.schema import FETCH_ISSUES, TABLES
+from testio_assets.warehouse.sql import column, render, table, table_exists
+
+
+_KEPT_TESTS = "_kept_tests"
 
 
 @dataclass(frozen=True)
@@ -36,7 +40,7 @@ def stored_ranges(con: duckdb.DuckDBPyConnection) -> list[OpenRange]:
     existed gives ranges without neighbours: only a walk to the end clears those)."""
     if not table_exists(con, FETCH_ISSUES.name):
         return []
-    cursor = con.execute(f"SELECT * FROM {FETCH_ISSUES.name}")
+    cursor = con.execute(render(exp.select("*").from_(table(FETCH_ISSUES.name))))
     names = [d[0] for d in cursor.description]
     ranges = []
     for row in cursor.fetchall():
@@ -95,16 +99,19 @@ def with_stored_rows(
     """``data`` plus the stored rows of ``table_name`` belonging to ``test_ids``."""
     if not test_ids:
         return data
-    table = TABLES[table_name]
-    columns = ", ".join(f'"{c}"' for c in table.column_names)
-    con.register("_kept_tests", pa.table({"test_id": pa.array(list(test_ids), pa.int64())}))
+    contract = TABLES[table_name]
+    kept = exp.select(column("test_id")).from_(table(_KEPT_TESTS))
+    stored_rows = (
+        exp.select(*(column(name) for name in contract.column_names))
+        .from_(table(table_name))
+        .where(column("test_id").isin(query=kept))
+    )
+    con.register(_KEPT_TESTS, pa.table({"test_id": pa.array(list(test_ids), pa.int64())}))
     try:
-        stored = con.sql(
-            f'SELECT {columns} FROM "{table_name}" WHERE test_id IN (SELECT test_id FROM _kept_tests)'
-        ).to_arrow_table()
+        stored = con.sql(render(stored_rows)).to_arrow_table()
     finally:
-        con.unregister("_kept_tests")
-    return pa.concat_tables([data, stored.cast(arrow_schema(table))])
+        con.unregister(_KEPT_TESTS)
+    return pa.concat_tables([data, stored.cast(arrow_schema(contract))])
 
 
 def fetch_issues_table(ranges: Sequence[OpenRange]) -> pa.Table:

@@ -3,9 +3,16 @@
 Testers are the bugs' authors; customer users are the tests' ``created_by`` and
 ``submitted_by``. They stay separate identities (``tester:<name>``, ``customer:<name>``)
 because one person can be both.
+
+>>> [cte.alias for cte in USERS_QUERY.ctes]
+['testers', 'customer_roles', 'customers']
 """
 
-USERS_SQL = """
+import sqlglot
+from sqlglot import exp
+
+# Fixed text (no value is ever formatted into it), read once into a tree for the writer.
+_USERS_SQL = """
 WITH testers AS (
     SELECT
         'tester:' || author_name AS user_id,
@@ -44,3 +51,5 @@ SELECT * FROM testers
 UNION ALL
 SELECT * FROM customers
 """
+
+USERS_QUERY: exp.Query = sqlglot.parse_one(_USERS_SQL, read="duckdb")

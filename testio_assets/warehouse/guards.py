@@ -25,28 +25,28 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
+from sqlglot import exp
 
 from testio_assets.warehouse.errors import WarehouseWriteError
+from testio_assets.warehouse.sql import count_star, render, table_exists
+from testio_assets.warehouse.sql import column as column_ref
+from testio_assets.warehouse.sql import table as sql_table
 
 DEFAULT_MAX_SHRINK_SHARE = 0.10
 SAMPLE = 5
+_GUARD_KEYS = "_guard_keys"
 
 
 class DataLossError(WarehouseWriteError):
     """A load would drop stored data beyond what the run config accepts; nothing was written."""
 
 
-def table_exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
-    return bool(
-        con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [table]).fetchall()[0][0]
-    )
-
-
 def stored_ids(con: duckdb.DuckDBPyConnection, table: str, column: str) -> list[int]:
     """The values of ``column`` stored in ``table`` (none when the table does not exist yet)."""
     if not table_exists(con, table):
         return []
-    return [row[0] for row in con.execute(f'SELECT DISTINCT "{column}" FROM "{table}"').fetchall()]
+    distinct = exp.select(column_ref(column)).distinct().from_(sql_table(table))
+    return [row[0] for row in con.execute(render(distinct)).fetchall()]
 
 
 @dataclass(frozen=True)
@@ -81,17 +81,17 @@ class ShrinkGuard:
         con: duckdb.DuckDBPyConnection,
         table: str,
         data: pa.Table,
-        stored_where: str | None = None,
+        stored_where: exp.Condition | None = None,
     ) -> None:
         """Before a full refresh of ``table`` with ``data``; ``stored_where`` limits the stored
         rows compared to those ``data`` replaces (e.g. the catalogue's, not inferred ones)."""
         if not table_exists(con, table):
             return
-        count = f'SELECT count(*) FROM "{table}"'
+        count = exp.select(count_star()).from_(sql_table(table))
         try:
-            stored = con.execute(count + (f" WHERE {stored_where}" if stored_where else "")).fetchall()[0][0]
+            stored = con.execute(render(count.where(stored_where) if stored_where else count)).fetchall()[0][0]
         except duckdb.BinderException:  # a table written before the filtered column existed
-            stored = con.execute(count).fetchall()[0][0]
+            stored = con.execute(render(count)).fetchall()[0][0]
         self.check_counts(table, stored=stored, incoming=data.num_rows)
 
     def check_replace_where(
@@ -107,13 +107,14 @@ class ShrinkGuard:
         if not keys or not table_exists(con, table):
             return
         key_array = pa.array(list(keys), pa.int64())
-        con.register("_guard_keys", pa.table({"key": key_array}))
+        in_keys = column_ref(column).isin(query=exp.select("key").from_(sql_table(_GUARD_KEYS)))
+        con.register(_GUARD_KEYS, pa.table({"key": key_array}))
         try:
             stored = con.execute(
-                f'SELECT count(*) FROM "{table}" WHERE "{column}" IN (SELECT key FROM _guard_keys)'
+                render(exp.select(count_star()).from_(sql_table(table)).where(in_keys))
             ).fetchall()[0][0]
         finally:
-            con.unregister("_guard_keys")
+            con.unregister(_GUARD_KEYS)
         incoming = data.filter(pc.is_in(data[column], key_array)).num_rows
         parents = column.removesuffix("_id") + "s"
         self.check_counts(

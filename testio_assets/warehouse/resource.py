@@ -19,19 +19,22 @@ from __future__ import annotations
 import logging
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
 import dagster as dg
 import duckdb
 from pydantic import Field
+from sqlglot import exp
 
 from semantic.answer.warehouse import connect, read_copy_path
 from testio_assets import settings
 from testio_assets.dead_runs import record_worker
+from testio_assets.freshness import FreshnessWindows, policy_windows
 from testio_assets.warehouse.errors import disk_full_error, is_disk_full
-from testio_assets.warehouse.writer import WarehouseWriter
+from testio_assets.warehouse.sql import render
+from testio_assets.warehouse.writer import PolicyWindows, WarehouseWriter
 
 
 _LOGGER = logging.getLogger(__name__)
@@ -58,6 +61,12 @@ class WarehouseResource(dg.ConfigurableResource):
         description="How long to retry a connect blocked by another process before failing "
         "with the process that holds the lock.",
     )
+    freshness_windows: dict[str, list[float]] = Field(
+        default_factory=lambda: _policy_seconds(policy_windows()),
+        description="Per table, [warn, fail] seconds of its freshness policy, recorded in "
+        "_table_loads with each write so readers without Dagster know it (default: the policy "
+        "table of testio_assets.freshness, with TESTIO_FRESHNESS_POLICIES applied).",
+    )
 
     @property
     def path(self) -> Path:
@@ -66,6 +75,10 @@ class WarehouseResource(dg.ConfigurableResource):
     @property
     def read_copy(self) -> Path:
         return read_copy_path(self.path)
+
+    @property
+    def policy_windows(self) -> PolicyWindows:
+        return {table: (warn, fail) for table, (warn, fail) in self.freshness_windows.items()}
 
     def exists(self) -> bool:
         return self.path.exists()
@@ -81,7 +94,7 @@ class WarehouseResource(dg.ConfigurableResource):
         """A writer on a fresh connection; on success the read copy is published."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
         con = self._connect(read_only=False)
-        writer = WarehouseWriter(con, run_id, path=self.path)
+        writer = WarehouseWriter(con, run_id, path=self.path, policy_windows=self.policy_windows)
         publishing = False
         try:
             yield writer
@@ -129,9 +142,12 @@ class WarehouseResource(dg.ConfigurableResource):
         copy passed the audit when published, so checks reading none of these pass too."""
         if not self.read_copy.exists():
             return None
-        quoted = str(self.read_copy).replace("'", "''")
+        attach = exp.Attach(
+            this=exp.alias_(exp.Literal.string(str(self.read_copy)), "_published"),
+            expressions=[exp.AttachOption(this=exp.var("READ_ONLY"))],
+        )
         try:
-            con.execute(f"ATTACH '{quoted}' AS _published (READ_ONLY)")
+            con.execute(render(attach))
         except duckdb.Error:
             return None  # a damaged copy: the next publication replaces it
         try:
@@ -192,3 +208,9 @@ class WarehouseResource(dg.ConfigurableResource):
             f"restore the last published copy, which holds everything readers last saw "
             f"(cp {self.read_copy} {path}), or {rebuild}"
         )
+
+
+def _policy_seconds(windows: Mapping[str, FreshnessWindows]) -> dict[str, list[float]]:
+    return {
+        table: [w.warn.total_seconds(), w.fail.total_seconds()] for table, w in windows.items()
+    }

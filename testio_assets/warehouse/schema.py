@@ -15,12 +15,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sqlglot import exp
+
 from semantic.answer.materialised import LOG_COLUMNS, LOG_TABLE, SCHEMA
-
-
-def quote_identifier(name: str) -> str:
-    """A name as a SQL identifier: ``quote_identifier('a"b')`` is ``"a""b"``."""
-    return '"' + name.replace('"', '""') + '"'
+from testio_assets.warehouse.sql import DIALECT, data_type, identifier, render
+from testio_assets.warehouse.sql import table as sql_table
 
 
 @dataclass(frozen=True)
@@ -47,7 +46,11 @@ class Table:
     @property
     def sql_name(self) -> str:
         """The table in SQL, quoted: ``"metrics"."bugs_per_test_by_month"``, ``"bugs"``."""
-        return ".".join(quote_identifier(part) for part in (self.schema, self.name) if part)
+        return render(self.relation())
+
+    def relation(self, alias: str | None = None) -> exp.Table:
+        """The table as a sqlglot relation (in its schema, optionally aliased)."""
+        return sql_table(self.name, alias, schema=self.schema)
 
     @property
     def column_names(self) -> tuple[str, ...]:
@@ -283,15 +286,28 @@ REJECTION_REASONS = (
 )
 
 
-def create_table_sql(table: Table) -> str:
-    """DDL for one table (``CREATE TABLE IF NOT EXISTS``), from its definition.
+def create_table_sql(table: Table, *, replace: bool = False) -> str:
+    """DDL for one table from its definition: ``CREATE TABLE IF NOT EXISTS``, or with
+    ``replace`` ``CREATE OR REPLACE TABLE`` (a full refresh starts from the contract's shape).
 
     >>> create_table_sql(TABLE_LOADS).splitlines()[0]
     'CREATE TABLE IF NOT EXISTS "_table_loads" ('
+    >>> create_table_sql(TABLE_LOADS, replace=True).splitlines()[0]
+    'CREATE OR REPLACE TABLE "_table_loads" ('
     """
-    columns = [
-        f'    "{c.name}" {c.type}{"" if c.nullable else " NOT NULL"}' for c in table.columns
+    not_null = [exp.ColumnConstraint(kind=exp.NotNullColumnConstraint())]
+    columns: list[exp.Expression] = [
+        exp.ColumnDef(
+            this=identifier(c.name), kind=data_type(c.type), constraints=[] if c.nullable else not_null
+        )
+        for c in table.columns
     ]
     if table.primary_key:
-        columns.append("    PRIMARY KEY (" + ", ".join(f'"{k}"' for k in table.primary_key) + ")")
-    return f"CREATE TABLE IF NOT EXISTS {table.sql_name} (\n" + ",\n".join(columns) + "\n)"
+        columns.append(exp.PrimaryKey(expressions=[identifier(k) for k in table.primary_key]))
+    create = exp.Create(
+        this=exp.Schema(this=table.relation(), expressions=columns),
+        kind="TABLE",
+        exists=not replace,
+        replace=replace,
+    )
+    return create.sql(DIALECT, pretty=True)

@@ -17,53 +17,59 @@ from __future__ import annotations
 
 import contextlib
 import itertools
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import pyarrow as pa
+from sqlglot import exp
 
 from semantic.errors import WarehouseCorruptError
 from semantic.answer.warehouse import is_corruption
-from testio_assets.freshness import policy_windows
 from testio_assets.warehouse.errors import WarehouseAuditError, disk_full_error, is_disk_full
-from testio_assets.warehouse.schema import (
-    TABLE_LOADS,
-    TABLES,
-    Table,
-    create_table_sql,
-    quote_identifier,
+from testio_assets.warehouse.schema import TABLE_LOADS, TABLES, Table, create_table_sql
+from testio_assets.warehouse.sql import (
+    add_column_if_missing_sql,
+    count_star,
+    data_type,
+    identifier,
+    insert_or_replace_sql,
+    render,
 )
+from testio_assets.warehouse.sql import column as column_ref
+from testio_assets.warehouse.sql import table as sql_table
 
-Source = pa.Table | str  # Arrow data, or a SELECT over the warehouse
-Statement = tuple[str, list]  # SQL with its parameters
+Source = pa.Table | exp.Query  # Arrow data, or a query over the warehouse
+Statement = tuple[str, list]  # SQL with its bound parameters
 Audit = Callable[[duckdb.DuckDBPyConnection], list[str]]  # the checks a new version fails, in words
+# Per table, the (warn, fail) seconds of its freshness policy, recorded with each load.
+PolicyWindows = Mapping[str, tuple[float, float]]
 
 _view_names = (f"_incoming_{n}" for n in itertools.count())
 
 
-def _cast_select(table: Table, source: str) -> str:
-    columns = ", ".join(
-        f"CAST({quote_identifier(c.name)} AS {c.type}) AS {quote_identifier(c.name)}" for c in table.columns
-    )
-    return f"SELECT {columns} FROM {source}"
-
-
-def _replace_table_sql(table: Table) -> str:
-    return create_table_sql(table).replace("CREATE TABLE IF NOT EXISTS", "CREATE OR REPLACE TABLE", 1)
+def _cast_select(table: Table, source: str) -> exp.Select:
+    return exp.select(
+        *(exp.cast(column_ref(c.name), data_type(c.type)).as_(c.name, quoted=True) for c in table.columns)
+    ).from_(sql_table(source))
 
 
 class WarehouseWriter:
     """Writes through one open connection; get one from ``WarehouseResource.writer()``."""
 
     def __init__(
-        self, con: duckdb.DuckDBPyConnection, run_id: str | None, path: Path | None = None
+        self,
+        con: duckdb.DuckDBPyConnection,
+        run_id: str | None,
+        path: Path | None = None,
+        policy_windows: PolicyWindows | None = None,
     ) -> None:
         self._con = con
         self._run_id = run_id
         self._path = path or Path("(in-memory warehouse)")
+        self._policy_windows = dict(policy_windows or {})
         self.tables_written: list[str] = []
         self._load_log_ready = False  # _table_loads exists with every column on this connection
 
@@ -100,9 +106,11 @@ class WarehouseWriter:
         version inside the transaction: the failures it returns roll it back
         (:class:`WarehouseAuditError`), so a version that fails its checks is never committed."""
         table = table_name if isinstance(table_name, Table) else TABLES[table_name]
-        schema = [f'CREATE SCHEMA IF NOT EXISTS {quote_identifier(table.schema)}'] if table.schema else []
+        schema = (
+            [render(exp.Create(this=identifier(table.schema), kind="SCHEMA", exists=True))] if table.schema else []
+        )
         return self._write(
-            table, data, before=lambda _: [*schema, _replace_table_sql(table)], after=also, audit=audit
+            table, data, before=lambda _: [*schema, create_table_sql(table, replace=True)], after=also, audit=audit
         )
 
     def upsert(self, table_name: str, data: Source) -> int:
@@ -110,13 +118,12 @@ class WarehouseWriter:
         table = TABLES[table_name]
 
         def delete_matching(incoming: str) -> list[str]:
-            match = " AND ".join(
-                f"t.{quote_identifier(k)} = i.{quote_identifier(k)}" for k in table.primary_key
+            delete = exp.delete(
+                table.relation(alias="t"),
+                where=exp.and_(*(column_ref(k, "t").eq(column_ref(k, "i")) for k in table.primary_key)),
             )
-            return [
-                create_table_sql(table),
-                f"DELETE FROM {table.sql_name} t USING {incoming} i WHERE {match}",
-            ]
+            delete.set("using", [sql_table(incoming, alias="i")])
+            return [create_table_sql(table), render(delete)]
 
         return self._write(table, data, before=delete_matching)
 
@@ -126,18 +133,15 @@ class WarehouseWriter:
         """Replace every row whose ``column`` is in ``keys`` with ``data`` (rows of ``data``
         outside ``keys`` are inserted too)."""
         table = TABLES[table_name]
-        key_type = table.column(column).type
         key_view = next(_view_names)
+        replaced_keys = exp.select(
+            exp.cast(exp.column("key"), data_type(table.column(column).type))
+        ).from_(sql_table(key_view))
+        delete = exp.delete(table.relation(), where=column_ref(column).isin(query=replaced_keys))
         self._con.register(key_view, pa.table({"key": pa.array(list(keys))}))
         try:
             return self._write(
-                table,
-                data,
-                before=lambda _: [
-                    create_table_sql(table),
-                    f"DELETE FROM {table.sql_name} WHERE {quote_identifier(column)} IN "
-                    f"(SELECT CAST(key AS {key_type}) FROM {key_view})",
-                ],
+                table, data, before=lambda _: [create_table_sql(table), render(delete)]
             )
         finally:
             self._con.unregister(key_view)
@@ -153,8 +157,14 @@ class WarehouseWriter:
     ) -> int:
         con = self._con
         incoming = next(_view_names)
-        if isinstance(data, str):
-            con.execute(f"CREATE TEMP VIEW {incoming} AS {data}")
+        if isinstance(data, exp.Query):
+            view = exp.Create(
+                this=sql_table(incoming),
+                kind="VIEW",
+                expression=data,
+                properties=exp.Properties(expressions=[exp.TemporaryProperty()]),
+            )
+            con.execute(render(view))
         else:
             con.register(incoming, data)
         try:
@@ -162,7 +172,7 @@ class WarehouseWriter:
             try:
                 for statement in before(incoming):
                     con.execute(statement)
-                con.execute(f"INSERT INTO {table.sql_name} {_cast_select(table, incoming)}")
+                con.execute(render(exp.insert(_cast_select(table, incoming), table.relation())))
                 for statement, parameters in after:
                     con.execute(statement, parameters)
                 failed = audit(con) if audit is not None else []
@@ -172,7 +182,7 @@ class WarehouseWriter:
                         f"({'; '.join(failed)}). Nothing was written: the previous version stays, "
                         "and so does the read copy"
                     )
-                row_count = con.execute(f"SELECT count(*) FROM {table.sql_name}").fetchone()[0]
+                row_count = con.execute(render(exp.select(count_star()).from_(table.relation()))).fetchone()[0]
                 self._record_load(table.qualified_name, row_count)
                 con.execute("COMMIT")
                 self._load_log_ready = True  # only once committed: a rollback undoes the DDL too
@@ -186,8 +196,8 @@ class WarehouseWriter:
                 raise
         finally:
             with contextlib.suppress(duckdb.Error):
-                if isinstance(data, str):
-                    con.execute(f"DROP VIEW IF EXISTS {incoming}")
+                if isinstance(data, exp.Query):
+                    con.execute(render(exp.Drop(this=sql_table(incoming), kind="VIEW", exists=True)))
                 else:
                     con.unregister(incoming)
         self.tables_written.append(table.qualified_name)
@@ -206,22 +216,14 @@ class WarehouseWriter:
 
     def _record_load(self, table_name: str, row_count: int) -> None:
         loaded_at = datetime.now(timezone.utc).replace(tzinfo=None)
-        windows = policy_windows().get(table_name)
+        warn_s, fail_s = self._policy_windows.get(table_name, (None, None))
         if not self._load_log_ready:
             self._con.execute(create_table_sql(TABLE_LOADS))
             # A warehouse written before the policy columns existed gains them here.
-            for column in TABLE_LOADS.columns:
-                self._con.execute(
-                    f"ALTER TABLE {quote_identifier(TABLE_LOADS.name)} "
-                    f"ADD COLUMN IF NOT EXISTS {quote_identifier(column.name)} {column.type}"
-                )
-        self._con.execute(
-            f"INSERT OR REPLACE INTO {quote_identifier(TABLE_LOADS.name)} "
-            "(table_name, loaded_at, run_id, row_count, warn_after_seconds, fail_after_seconds) "
-            "VALUES (?, ?, ?, ?, ?, ?)",
-            [
-                table_name, loaded_at, self._run_id, row_count,
-                windows.warn.total_seconds() if windows else None,
-                windows.fail.total_seconds() if windows else None,
-            ],
-        )
+            for definition in TABLE_LOADS.columns:
+                self._con.execute(add_column_if_missing_sql(TABLE_LOADS.relation(), definition))
+        row = {
+            "table_name": table_name, "loaded_at": loaded_at, "run_id": self._run_id,
+            "row_count": row_count, "warn_after_seconds": warn_s, "fail_after_seconds": fail_s,
+        }
+        self._con.execute(insert_or_replace_sql(TABLE_LOADS.relation(), list(row)), list(row.values()))

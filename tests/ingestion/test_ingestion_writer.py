@@ -6,7 +6,7 @@ import duckdb
 import pyarrow as pa
 import pytest
 
-from testio_assets.ingestion.users import USERS_SQL
+from testio_assets.ingestion.users import USERS_QUERY
 from testio_assets.warehouse.arrow import arrow_table
 from testio_assets.warehouse.resource import WarehouseResource
 
@@ -93,7 +93,7 @@ def test_users_are_derived_from_a_query(warehouse):
         writer.connection.execute(
             "CREATE TABLE bugs AS SELECT 1 AS bug_id, 'ann' AS author_name, TIMESTAMP '2025-01-01 10:00' AS reported_at"
         )
-        writer.replace("users", USERS_SQL)
+        writer.replace("users", USERS_QUERY)
         rows = writer.connection.execute(
             "SELECT user_id, role, bugs_reported, tests_created, tests_submitted FROM users ORDER BY 1"
         ).fetchall()

@@ -1,0 +1,87 @@
+"""Building blocks of the SQL run on the warehouse, as sqlglot expressions rendered for DuckDB.
+
+Every name reaches SQL through :func:`identifier` (quoted, embedded quotes doubled) and every
+value as a literal of the tree or a bound parameter, never by formatting strings.
+
+>>> quote_identifier('a"b')
+'"a""b"'
+>>> print(render(exp.select(column("test_id")).from_(table("tests")).where(column("status").isin("archived"))))
+SELECT "test_id" FROM "tests" WHERE "status" IN ('archived')
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import duckdb
+from sqlglot import exp
+
+if TYPE_CHECKING:
+    from testio_assets.warehouse.schema import Column
+
+DIALECT = "duckdb"
+
+
+def identifier(name: str) -> exp.Identifier:
+    return exp.to_identifier(name, quoted=True)
+
+
+def quote_identifier(name: str) -> str:
+    """``name`` as a quoted DuckDB identifier."""
+    return identifier(name).sql(DIALECT)
+
+
+def table(name: str, alias: str | None = None, *, schema: str | None = None) -> exp.Table:
+    """The table (or view) ``name``, in ``schema`` when given, optionally aliased."""
+    relation = exp.Table(this=identifier(name), db=identifier(schema) if schema else None)
+    return relation.as_(alias) if alias else relation
+
+
+def column(name: str, table_alias: str | None = None) -> exp.Column:
+    return exp.Column(this=identifier(name), table=exp.to_identifier(table_alias) if table_alias else None)
+
+
+def data_type(text: str) -> exp.DataType:
+    """A contract type (``BIGINT``, ``VARCHAR[]``, ...) as sqlglot reads it in DuckDB."""
+    return exp.DataType.build(text, dialect=DIALECT)
+
+
+def count_star() -> exp.Expression:
+    return exp.Count(this=exp.Star())
+
+
+def render(expression: exp.Expression) -> str:
+    return expression.sql(DIALECT)
+
+
+def table_exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    """Whether a base table ``name`` exists (in any attached database or schema)."""
+    query = (
+        exp.select(count_star())
+        .from_(exp.func("duckdb_tables"))
+        .where(exp.column("table_name").eq(exp.Placeholder()))
+    )
+    # fetchall: DuckDB refuses the connection's next statement while a parameterised result is
+    # only partly fetched.
+    return bool(con.execute(render(query), [name]).fetchall()[0][0])
+
+
+def add_column_if_missing_sql(relation: exp.Table, definition: Column) -> str:
+    """``ALTER TABLE ... ADD COLUMN IF NOT EXISTS``: a table written before a column of the
+    contract existed gains it (NULL in existing rows)."""
+    new_column = exp.ColumnDef(
+        this=identifier(definition.name), kind=data_type(definition.type), exists=True
+    )
+    return render(exp.Alter(this=relation.copy(), kind="TABLE", actions=[new_column]))
+
+
+def insert_or_replace_sql(relation: exp.Table, columns: Sequence[str]) -> str:
+    """``INSERT OR REPLACE INTO relation (columns) VALUES (?, ...)``: one row, its values bound
+    as parameters in the order of ``columns`` (a log keyed by its primary key)."""
+    insert = exp.Insert(
+        this=exp.Schema(this=relation.copy(), expressions=[identifier(c) for c in columns]),
+        expression=exp.Values(expressions=[exp.Tuple(expressions=[exp.Placeholder() for _ in columns])]),
+        alternative="REPLACE",
+    )
+    return render(insert)

@@ -99,3 +99,19 @@ def test_users_are_derived_from_a_query(warehouse):
         ).fetchall()
     assert rows == [("customer:ann", "customer", 0, 1, 0), ("customer:bob", "customer", 0, 0, 1),
                     ("tester:ann", "tester", 1, 0, 0)]
+
+
+def test_each_load_records_the_policy_windows_its_resource_was_given(tmp_path, monkeypatch):
+    monkeypatch.setenv("TESTIO_FRESHNESS_POLICIES", "test_platforms=2m/5m")
+    from_environment = WarehouseResource(database=str(tmp_path / "a.duckdb"))
+    given = WarehouseResource(database=str(tmp_path / "b.duckdb"), freshness_windows={"test_platforms": [90.0, 300.0]})
+    # Read when the resource is built, not at each write.
+    monkeypatch.setenv("TESTIO_FRESHNESS_POLICIES", "test_platforms=1h/2h")
+    for resource, expected in ((from_environment, (120.0, 300.0)), (given, (90.0, 300.0))):
+        with resource.writer("run") as writer:
+            writer.replace("test_platforms", _platforms([(1, 6, "windows")]))
+        with duckdb.connect(str(resource.path), read_only=True) as con:
+            recorded = con.execute(
+                "SELECT warn_after_seconds, fail_after_seconds FROM _table_loads WHERE table_name = 'test_platforms'"
+            ).fetchone()
+        assert recorded == expected

@@ -17,8 +17,7 @@ from dataclasses import dataclass
 import httpx
 
 from testio_assets.alerts.config import redact_url
-
-_RETRYABLE_STATUS = {408, 425, 429}
+from testio_assets.client.retry import is_retryable_status
 
 
 class _RedactUrlFilter(logging.Filter):
@@ -123,5 +122,4 @@ class WebhookSender:
             return Delivery(True, 1, f"HTTP {response.status_code}")
         body = response.text[:200].replace("\n", " ")
         detail = f"HTTP {response.status_code}: {body}" if body else f"HTTP {response.status_code}"
-        retryable = response.status_code >= 500 or response.status_code in _RETRYABLE_STATUS
-        return Delivery(False, 1, detail, retryable=retryable)
+        return Delivery(False, 1, detail, retryable=is_retryable_status(response.status_code))

@@ -6,9 +6,10 @@ import asyncio
 import json
 import logging
 import random
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import aclosing
 from types import TracebackType
+from typing import Any
 
 import httpx
 
@@ -22,15 +23,26 @@ from testio_assets.client.stats import CallStats
 DEFAULT_LOGGER = logging.getLogger("testio_assets.client")
 
 
-def product_section_ids(product: dict) -> list[int]:
-    """Section ids to read features from; empty for a product without sections."""
-    sections = product.get("sections") or []
-    with_default = product.get("sections_with_default") or []
-    if sections:
-        return sorted({section["id"] for section in sections})
-    if len(with_default) > 1:
-        return sorted({section["id"] for section in with_default})
-    return []
+def product_has_sections(product: Mapping[str, Any]) -> bool:
+    """The contract's rule: non-empty ``sections``, or more than one ``sections_with_default``
+    (then the plain features endpoint answers 422 and features are read per section).
+
+    >>> product_has_sections({"sections": [], "sections_with_default": [{"id": 1}]})
+    False
+    """
+    return bool(product.get("sections")) or len(product.get("sections_with_default") or []) > 1
+
+
+def product_sections(product: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """The product's sections in the API's order; empty for a product without sections."""
+    if not product_has_sections(product):
+        return []
+    return product.get("sections") or product.get("sections_with_default") or []
+
+
+def product_section_ids(product: Mapping[str, Any]) -> list[int]:
+    """Section ids to read features from, sorted; empty for a product without sections."""
+    return sorted({section["id"] for section in product_sections(product)})
 
 
 class TestIOClient:

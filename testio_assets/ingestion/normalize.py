@@ -18,6 +18,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from testio_assets.client.api import product_has_sections, product_sections
 from testio_assets.client.concurrency import collector_paused
 from testio_assets.ingestion.bug_bodies import BugBodyDecoder, first_occurrences
 from testio_assets.ingestion.required import InvalidRecordError, check_required
@@ -32,17 +33,6 @@ def to_utc(value: str | None) -> datetime | None:
     if parsed.tzinfo is None:
         return parsed
     return parsed.astimezone(timezone.utc).replace(tzinfo=None)
-
-
-def product_has_sections(product: Mapping[str, Any]) -> bool:
-    """The contract's rule: non-empty ``sections``, or more than one ``sections_with_default``."""
-    return bool(product.get("sections")) or len(product.get("sections_with_default") or []) > 1
-
-
-def _product_sections(product: Mapping[str, Any]) -> list[Mapping[str, Any]]:
-    if not product_has_sections(product):
-        return []
-    return product.get("sections") or product.get("sections_with_default") or []
 
 
 def _id(obj: Mapping[str, Any] | None) -> Any:
@@ -69,7 +59,7 @@ def normalize_products(products: Iterable[Mapping[str, Any]]) -> pa.Table:
         if product["id"] in seen:
             continue
         seen.add(product["id"])
-        sections = _product_sections(product)
+        sections = product_sections(product)
         cols["product_id"].append(product["id"])
         cols["name"].append(product.get("name"))
         cols["description"].append(product.get("description"))

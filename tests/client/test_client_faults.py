@@ -68,6 +68,11 @@ def test_retry_after_is_capped_by_configuration():
     assert sleep.delays and max(sleep.delays) <= 0.005
 
 
+async def _products(client):
+    async with client:
+        return await client.get_products()
+
+
 def _largest_product(sim) -> tuple[int, list[dict]]:
     pid = max(
         (p["id"] for p in sim.products_payload()),
@@ -102,25 +107,17 @@ def test_persistent_page_500_is_recovered_down_to_single_tests(poison_count):
 def test_a_body_that_stays_malformed_raises_a_response_error_naming_the_endpoint():
     sim = make_sim(FaultConfig(malformed_probability=0.97))
 
-    async def products(client):
-        async with client:
-            return await client.get_products()
-
     with pytest.raises(TestIOResponseError) as caught:
-        run(products(client_for(sim, max_attempts=2)))
+        run(_products(client_for(sim, max_attempts=2)))
     assert "products" in str(caught.value) and "2 attempt" in str(caught.value)
 
 
 def test_timeouts_are_enforced_on_the_in_process_transport():
     sim = make_sim(FaultConfig(timeout_probability=0.97, timeout_delay_s=5.0))
 
-    async def products(client):
-        async with client:
-            return await client.get_products()
-
     client = client_for(sim, max_attempts=2, timeout_s=0.2)
     with pytest.raises(TestIORequestError) as caught:
-        run(products(client))
+        run(_products(client))
     assert caught.value.status is None and "0.2s" in str(caught.value)
     assert client.stats.timeouts == 2
 
@@ -128,10 +125,6 @@ def test_timeouts_are_enforced_on_the_in_process_transport():
 def test_persistent_5xx_raises_a_request_error_with_the_status():
     sim = make_sim(FaultConfig(transient_error_probability=0.97))
 
-    async def products(client):
-        async with client:
-            return await client.get_products()
-
     with pytest.raises(TestIORequestError) as caught:
-        run(products(client_for(sim, max_attempts=2)))
+        run(_products(client_for(sim, max_attempts=2)))
     assert caught.value.status in (500, 502, 503)

@@ -9,6 +9,7 @@ those tests' bugs, so a bug deleted upstream disappears too. ``_bug_fetches`` is
 
 import dagster as dg
 
+from testio_assets.assets.fetching import fetch_or_fail
 from testio_assets.assets.metadata import (
     RefreshConfig,
     asset_spec_kwargs,
@@ -16,7 +17,7 @@ from testio_assets.assets.metadata import (
     table_metadata,
 )
 from testio_assets.client.resource import TestIOApiResource
-from testio_assets.ingestion.fetch import fetch_bugs_table, run_fetch
+from testio_assets.ingestion.fetch import fetch_bugs_table
 from testio_assets.ingestion.incremental import (
     bug_fetches_table,
     full_bug_batches,
@@ -52,7 +53,7 @@ def bugs(
             con.execute("SELECT test_feature_id, feature_id FROM test_features").fetchall()
         )
     test_ids = [test_id for test_id, _ in to_fetch]
-    fetched = run_fetch(
+    fetched = fetch_or_fail(
         testio_api,
         context.log,
         lambda client: fetch_bugs_table(client, test_ids, feature_by_test_feature, context.log),

@@ -3,13 +3,14 @@
 import dagster as dg
 from sqlglot import exp
 
+from testio_assets.assets.fetching import fetch_or_fail
 from testio_assets.assets.metadata import (
     GuardConfig,
     asset_spec_kwargs,
     table_metadata,
 )
 from testio_assets.client.resource import TestIOApiResource
-from testio_assets.ingestion.fetch import fetch_features, product_stub, run_fetch
+from testio_assets.ingestion.fetch import fetch_features, product_stub
 from testio_assets.ingestion.inferred_features import catalogue_with_inferred_query
 from testio_assets.ingestion.normalize import normalize_features, normalize_products
 from testio_assets.warehouse.guards import stored_ids
@@ -23,7 +24,7 @@ def products(
     testio_api: TestIOApiResource,
     warehouse: WarehouseResource,
 ) -> dg.MaterializeResult:
-    fetched = run_fetch(testio_api, context.log, lambda client: client.get_products())
+    fetched = fetch_or_fail(testio_api, context.log, lambda client: client.get_products())
     data = normalize_products(fetched.value)
     with warehouse.writer(context.run_id) as writer:
         config.guard(context.op_def.name).check_kept(
@@ -51,7 +52,7 @@ def features(
     with warehouse.reader() as con:
         rows = con.execute("SELECT product_id, section_ids FROM products ORDER BY product_id").fetchall()
     stubs = [product_stub(product_id, section_ids) for product_id, section_ids in rows]
-    fetched = run_fetch(testio_api, context.log, lambda client: fetch_features(client, stubs))
+    fetched = fetch_or_fail(testio_api, context.log, lambda client: fetch_features(client, stubs))
     data = normalize_features(fetched.value)
     with warehouse.writer(context.run_id) as writer:
         # The catalogue's rows against the stored catalogue (inferred members have their rule).

@@ -16,6 +16,7 @@ resolves whichever of the catalogue and the tests runs first.
 import dagster as dg
 
 from testio_assets.assets.catalogue import products
+from testio_assets.assets.fetching import fetch_or_fail
 from testio_assets.assets.metadata import (
     RefreshConfig,
     asset_spec_kwargs,
@@ -27,7 +28,6 @@ from testio_assets.ingestion.fetch import (
     SAFETY_PAGES,
     TestListings,
     fetch_test_listings,
-    run_fetch,
 )
 from testio_assets.ingestion.inferred_features import sync_inferred_features
 from testio_assets.ingestion.incremental import (
@@ -93,7 +93,7 @@ def exploratory_tests(
         stored_ids = stored_test_ids(con) if incremental else set()
     sectioned = {product_id for product_id, has_sections in product_rows if has_sections}
 
-    fetched = run_fetch(
+    fetched = fetch_or_fail(
         testio_api,
         context.log,
         lambda client: fetch_test_listings(client, product_ids, context.log, plans=plans),

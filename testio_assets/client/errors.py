@@ -60,6 +60,8 @@ class TestIOError(Exception):
         super().__init__(message)
         self.endpoint = endpoint
         self.status = status
+        # The calls of the session that failed (CallStats), set by ingestion's run_fetch.
+        self.calls_made = None
 
 
 class TestIOAuthError(TestIOError):

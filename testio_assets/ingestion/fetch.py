@@ -11,18 +11,16 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
-from contextlib import aclosing
+from contextlib import AbstractAsyncContextManager, aclosing
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
-import dagster as dg
 import pyarrow as pa
 
 from testio_assets.client.api import TestIOClient
 from testio_assets.client.errors import TestIOError, TestIORequestError
 from testio_assets.client.concurrency import gather_or_cancel, run_async
 from testio_assets.client.listing import TestListing
-from testio_assets.client.resource import TestIOApiResource
 from testio_assets.client.stats import CallStats, UnrecoverableRange
 from testio_assets.ingestion.bug_bodies import BugBodyDecoder, first_occurrences
 from testio_assets.ingestion.required import check_bugs_table
@@ -46,14 +44,20 @@ class Fetched(Generic[T]):
         return f"Fetched({type(self.value).__name__}, {self.stats.total_calls} API calls)"
 
 
+class ClientSource(Protocol):
+    """Where clients come from (the ``testio_api`` resource): ingestion needs nothing else of it."""
+
+    def open_client(self, logger: logging.Logger | None = None) -> AbstractAsyncContextManager[TestIOClient]: ...
+
+
 def run_fetch(
-    api: TestIOApiResource, log: logging.Logger, work: Callable[[TestIOClient], Awaitable[T]]
+    api: ClientSource, log: logging.Logger, work: Callable[[TestIOClient], Awaitable[T]]
 ) -> Fetched[T]:
     """Open one client session, run ``work`` on it, return its result and call figures.
 
-    A TestIO error fails the step with a :class:`dagster.Failure` whose description is the
-    client's (already redacted) typed message and whose metadata holds the calls made before it
-    (``api_calls``...), so a failed run still says how many calls it made."""
+    A request that cannot succeed raises the client's :class:`TestIOError` (already redacted),
+    carrying in ``calls_made`` the calls this session made before it, so a failed run can
+    still say how many it made."""
     stats: CallStats | None = None
 
     async def session() -> Fetched[T]:
@@ -66,12 +70,8 @@ def run_fetch(
     try:
         return run_async(session())
     except TestIOError as exc:
-        # A Failure puts the client's explanation first in the UI.
-        raise dg.Failure(
-            description=f"{type(exc).__name__} ({api.source_description()}): {exc}",
-            metadata={"endpoint": exc.endpoint, "http_status": exc.status if exc.status is not None else -1,
-                      **(stats or CallStats()).as_metadata()},
-        ) from None
+        exc.calls_made = stats or CallStats()
+        raise
 
 
 def product_stub(product_id: int, section_ids: Sequence[int]) -> dict[str, Any]:

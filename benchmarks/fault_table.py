@@ -50,6 +50,7 @@ from testio_assets.client.resource import TestIOApiResource
 from testio_assets.instance import _absolute_base_dirs
 from testio_assets.ops_summary import step_errors
 from testio_assets.simulator import FaultConfig, Simulator, SimulatorConfig
+from testio_assets.simulator.resource import SimulatorApiResource
 from testio_assets.warehouse.resource import WarehouseResource
 from testio_assets.warehouse.schema import TABLES
 
@@ -161,7 +162,7 @@ def workdir() -> Iterator[Path]:
 def built_warehouse(directory: Path, sim: Simulator | TestIOApiResource) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     database = directory / "testio.duckdb"
-    api = sim if isinstance(sim, TestIOApiResource) else TestIOApiResource.for_simulator(sim)
+    api = sim if isinstance(sim, TestIOApiResource) else SimulatorApiResource.serving(sim)
     result = materialize(api, database)
     if not result.success:
         raise SystemExit(f"could not build a warehouse: {failures(result)}")
@@ -181,7 +182,7 @@ def transient_faults(seeds: int) -> Row:
             reference = rows(built_warehouse(d / "clean", make_sim(seed)))
             database = d / "faulty.duckdb"
             # The client's default attempts and budget; only the waits are short.
-            api = TestIOApiResource.for_simulator(
+            api = SimulatorApiResource.serving(
                 make_sim(seed, FaultConfig(**faults)), backoff_base_s=0.01, timeout_s=0.3
             )
             result = materialize(api, database)
@@ -210,7 +211,7 @@ def wrong_bodies() -> list[Row]:
                     database = built_warehouse(d, make_sim())
                     before = rows(database)
                     sim = make_sim(faults=FaultConfig(wrong_bodies={n: kind for n in names}))
-                    result = materialize(TestIOApiResource.for_simulator(sim, **FAST), database,
+                    result = materialize(SimulatorApiResource.serving(sim, **FAST), database,
                                          run_config=FULL if mode == "full" else None)
                     problem = judge(result, before, database, expected_errors=REFUSALS)
                     row.record(f"{endpoint}: {problem}" if problem else None)
@@ -225,7 +226,7 @@ def hanging_endpoints() -> Row:
             database = built_warehouse(d, make_sim())
             before = rows(database)
             sim = make_sim(faults=FaultConfig(hang_endpoints=names))
-            result = materialize(TestIOApiResource.for_simulator(sim, **FAST), database)
+            result = materialize(SimulatorApiResource.serving(sim, **FAST), database)
             if "exploratory_tests" in names:
                 # Pages that never answer are recovered and recorded: a red check, stored tests kept.
                 checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
@@ -303,7 +304,7 @@ def lock() -> Row:
                                       stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
             holder.stdout.readline()
             started = time.monotonic()
-            result = materialize(TestIOApiResource.for_simulator(make_sim()), database)
+            result = materialize(SimulatorApiResource.serving(make_sim()), database)
             waited = time.monotonic() - started
             holder.stdin.close()
             holder.wait()
@@ -345,7 +346,7 @@ def corruption() -> list[Row]:
             reference = rows(database)
             copy_before = rows(copy_of(database))
             _damage(database, how)
-            result = materialize(TestIOApiResource.for_simulator(sim), database)
+            result = materialize(SimulatorApiResource.serving(sim), database)
             if result.success:  # the damage fell where the run rewrote: the right data again
                 problem = lost_between(reference, rows(database), "warehouse")
             else:
@@ -388,12 +389,12 @@ import json, resource, signal, sys
 import dagster as dg
 from testio_assets.assets import ingestion_assets
 from testio_assets.checks import ingestion_checks
-from testio_assets.client.resource import TestIOApiResource
 from testio_assets.ops_summary import step_errors
 from testio_assets.simulator import Simulator, SimulatorConfig
+from testio_assets.simulator.resource import SimulatorApiResource
 from testio_assets.warehouse.resource import WarehouseResource
 database, limit = sys.argv[1], int(sys.argv[2])
-api = TestIOApiResource.for_simulator(Simulator(SimulatorConfig.preset("tiny", seed=7)))
+api = SimulatorApiResource.serving(Simulator(SimulatorConfig.preset("tiny", seed=7)))
 dg.DagsterInstance.ephemeral()
 signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
 resource.setrlimit(resource.RLIMIT_FSIZE, (limit, resource.RLIM_INFINITY))

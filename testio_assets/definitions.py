@@ -23,6 +23,7 @@ from testio_assets.client.resource import TestIOApiResource
 from testio_assets.dead_runs import dead_run_sweeper
 from testio_assets.freshness import policy_windows, with_freshness_policy
 from testio_assets.metric_checks import metric_checks
+from testio_assets.simulator.resource import SimulatorApiResource, SimulatorResource
 from testio_assets.warehouse.resource import WarehouseResource
 
 
@@ -33,7 +34,7 @@ def build_api_resource() -> TestIOApiResource:
     """
     if settings.api_token_is_set():
         return TestIOApiResource(token=dg.EnvVar(settings.TOKEN_ENV))
-    return TestIOApiResource(simulator_realtime=True)
+    return SimulatorApiResource(simulator=SimulatorResource(realtime=True))
 
 
 def build_definitions(

@@ -87,7 +87,7 @@ class TestIOAuthError(TestIOError):
 
 
 class TestIORequestError(TestIOError):
-    """A final failure: a 4xx other than 408/429, or retries exhausted (5xx, timeouts, network).
+    """A final failure: a 4xx other than 408/425/429, or retries exhausted (5xx, timeouts, network).
 
     ``timed_out`` is True when the last attempt got no answer in time (``status`` is None then).
     """

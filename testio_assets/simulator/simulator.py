@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 import httpx
@@ -12,7 +13,7 @@ import httpx
 from testio_assets.simulator.app import RecordedRequest, build_app
 from testio_assets.simulator.catalogue import feature_payload, product_payload
 from testio_assets.simulator.clock import SimClock
-from testio_assets.simulator.config import FaultConfig, SimulatorConfig
+from testio_assets.simulator.config import PRESETS, FaultConfig, SimulatorConfig
 from testio_assets.simulator.dataset import Dataset
 from testio_assets.simulator.faults import FaultInjector
 from testio_assets.simulator.server import TimeoutHonouringASGITransport, serve_in_thread
@@ -44,6 +45,14 @@ class Simulator:
         # Requests that started hanging (FaultConfig.hang_endpoints), answered or not.
         self.hung_requests = 0
         self.app = build_app(self)
+
+    def describe(self) -> str:
+        """Which customer this is: ``scale tiny, seed 3`` (``custom size`` off the presets)."""
+        scale = next(
+            (f"scale {name}" for name, preset in PRESETS.items() if replace(preset, seed=self.config.seed) == self.config),
+            "custom size",
+        )
+        return f"{scale}, seed {self.config.seed}"
 
     # Clock
 

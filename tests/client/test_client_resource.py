@@ -1,15 +1,20 @@
-"""The Dagster resource: source selection, simulator caching, and a token that never leaks."""
+"""The Dagster resources: the API's and the simulator's, chosen explicitly, and a token that never leaks."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import dagster as dg
 import pytest
 from client_helpers import TOKEN, make_sim, run
 
 from testio_assets.client import TestIOAuthError
+from testio_assets.client import resource as resource_module
 from testio_assets.client.concurrency import run_async
 from testio_assets.client.resource import TestIOApiResource
 from testio_assets.settings import BASE_URL_ENV, TOKEN_ENV
+from testio_assets.simulator import Simulator, SimulatorConfig
+from testio_assets.simulator.resource import SimulatorApiResource, SimulatorResource
 
 
 async def _products(resource: TestIOApiResource):
@@ -17,29 +22,48 @@ async def _products(resource: TestIOApiResource):
         return await client.get_products(), client.stats
 
 
-def test_without_a_token_the_resource_serves_the_cached_built_in_simulator():
-    resource = TestIOApiResource(simulator_scale="tiny", simulator_seed=3)
-    assert resource.uses_simulator
+def _products_asset_seeing(seen: list):
+    @dg.asset
+    def products(testio_api: TestIOApiResource) -> None:
+        seen.append(testio_api)
+        seen.append(run_async(_products(testio_api)))
+
+    return products
+
+
+def test_the_simulator_resource_builds_its_customer_for_the_run_from_its_config():
+    seen: list = []
+    resource = SimulatorApiResource(simulator=SimulatorResource(scale="tiny", seed=3))
     assert resource.source_description() == "built-in simulator (scale tiny, seed 3)"
-    assert resource.simulator() is TestIOApiResource(simulator_scale="tiny", simulator_seed=3).simulator()
-    products, stats = run(_products(resource))
-    assert products == resource.simulator().products_payload()
+    assert dg.materialize([_products_asset_seeing(seen)], resources={"testio_api": resource}).success
+    served, (products, stats) = seen
+    assert isinstance(served.simulator, Simulator)
+    assert served.source_description() == "built-in simulator (scale tiny, seed 3)"
+    assert products == Simulator(SimulatorConfig.preset("tiny", seed=3)).products_payload()
     assert stats.as_metadata()["api_calls_products"] == 1
 
 
-def test_an_injected_simulator_is_used_with_the_given_settings(sim):
-    resource = TestIOApiResource.for_simulator(sim, per_page=7, concurrency=2)
-    assert resource.simulator() is sim
-    assert resource.client_config().per_page == 7
-    products, _ = run(_products(resource))
+def test_a_simulator_handed_in_is_the_one_served_with_the_given_settings(sim):
+    seen: list = []
+    resource = SimulatorApiResource.serving(sim, per_page=7, concurrency=2)
+    assert dg.materialize([_products_asset_seeing(seen)], resources={"testio_api": resource}).success
+    served, (products, _) = seen
+    assert served.simulator is sim
+    assert served.client_config().per_page == 7
     assert products == sim.products_payload()
     assert len(sim.request_log) == 1
+
+
+def test_the_production_client_knows_nothing_of_the_simulator():
+    resource = TestIOApiResource(token=TOKEN, base_url="https://staging.example.com/customer/v2")
+    assert resource.transport() is None
+    source = (Path(resource_module.__file__)).read_text()
+    assert "simulator" not in source.split('"""', 2)[2].replace("SimulatorApiResource", "")
 
 
 def test_with_a_token_the_resource_targets_the_configured_base_url(monkeypatch):
     monkeypatch.setenv(BASE_URL_ENV, "https://staging.example.com/customer/v2")
     resource = TestIOApiResource(token=f"  {TOKEN}  ")
-    assert not resource.uses_simulator
     assert resource.source_description() == "TestIO API at https://staging.example.com/customer/v2"
     assert resource.client_config().token == TOKEN
     assert TOKEN not in repr(resource) and TOKEN not in str(resource)

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import dagster as dg
 
-from testio_assets.client.resource import TestIOApiResource
 from testio_assets.definitions import build_definitions
 from testio_assets.simulator import Simulator, SimulatorConfig
+from testio_assets.simulator.resource import SimulatorApiResource
 from testio_assets.warehouse.resource import WarehouseResource
 
 READER = """
@@ -52,7 +52,7 @@ def test_reader_process_sees_no_errors_while_a_run_writes(tmp_path):
     database = tmp_path / "testio.duckdb"
     simulator = Simulator(SimulatorConfig.preset("tiny", seed=11))
     defs = build_definitions(
-        api=TestIOApiResource.for_simulator(simulator),
+        api=SimulatorApiResource.serving(simulator),
         warehouse=WarehouseResource(database=str(database), connect_timeout_s=20),
     )
     job = defs.resolve_implicit_global_asset_job_def()

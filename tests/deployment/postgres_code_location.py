@@ -3,10 +3,10 @@ tests materialise and that their daemons load (warehouse from TESTIO_WAREHOUSE_P
 
 from __future__ import annotations
 
-from testio_assets.client.resource import TestIOApiResource
 from testio_assets.definitions import build_definitions
 from testio_assets.simulator import Simulator, SimulatorConfig
+from testio_assets.simulator.resource import SimulatorApiResource
 
 defs = build_definitions(
-    api=TestIOApiResource.for_simulator(Simulator(SimulatorConfig.preset("tiny", seed=3)))
+    api=SimulatorApiResource.serving(Simulator(SimulatorConfig.preset("tiny", seed=3)))
 )

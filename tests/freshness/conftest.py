@@ -8,9 +8,9 @@ import dagster as dg
 import pytest
 
 from testio_assets.assets import ingestion_assets
-from testio_assets.client.resource import TestIOApiResource
 from testio_assets.definitions import build_definitions
 from testio_assets.simulator import Simulator, SimulatorConfig
+from testio_assets.simulator.resource import SimulatorApiResource
 from testio_assets.warehouse.resource import WarehouseResource
 
 
@@ -20,7 +20,7 @@ def materialized(tmp_path, monkeypatch):
     metric assets, never materialised here, are tests/metrics' subject)."""
     monkeypatch.setenv("TESTIO_WAREHOUSE_PATH", str(tmp_path / "testio.duckdb"))
     defs = build_definitions(
-        api=TestIOApiResource.for_simulator(Simulator(SimulatorConfig.preset("tiny", seed=3))),
+        api=SimulatorApiResource.serving(Simulator(SimulatorConfig.preset("tiny", seed=3))),
         warehouse=WarehouseResource(database=str(tmp_path / "testio.duckdb")),
     )
     with dg.instance_for_test() as instance:

@@ -20,11 +20,11 @@ import duckdb
 import pytest
 from ingestion_support import DATA_TABLES, table_rows
 
-from testio_assets.client.resource import TestIOApiResource
 from testio_assets.assets import ingestion_assets
 from testio_assets.definitions import build_definitions
 from testio_assets.simulator import Simulator, SimulatorConfig
 from testio_assets.simulator.app import RecordedRequest
+from testio_assets.simulator.resource import SimulatorApiResource
 from testio_assets.warehouse.resource import WarehouseResource
 from testio_assets.warehouse.schema import FROZEN_TEST_STATUSES
 
@@ -66,7 +66,7 @@ class Run:
 def run(
     sim: Simulator, database: Path, run_config: dict | None = None, per_page: int = PER_PAGE
 ) -> Run:
-    api = TestIOApiResource.for_simulator(sim, per_page=per_page, bug_batch_size=BUG_BATCH)
+    api = SimulatorApiResource.serving(sim, per_page=per_page, bug_batch_size=BUG_BATCH)
     job = build_definitions(
         api=api, warehouse=WarehouseResource(database=str(database))
     ).resolve_implicit_global_asset_job_def()

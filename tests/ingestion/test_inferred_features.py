@@ -15,8 +15,8 @@ from semantic import query_metrics
 from testio_assets.assets import exploratory_tests
 from testio_assets.assets.catalogue import features, products
 from testio_assets.checks import CHECKS
-from testio_assets.client.resource import TestIOApiResource
 from testio_assets.ingestion.inferred_features import sync_inferred_features
+from testio_assets.simulator.resource import SimulatorApiResource
 
 FEATURE_REFERENCE = "test_features_feature_id_in_features"
 
@@ -65,7 +65,7 @@ def named_ids(sim) -> set[int]:
 
 
 def test_tests_before_the_catalogue_then_the_catalogue(sim, catalogue_ids, named_ids, tmp_path):
-    api = TestIOApiResource.for_simulator(sim)
+    api = SimulatorApiResource.serving(sim)
     database = tmp_path / "testio.duckdb"
     tests_first = materialize(api, database, selection=[products, exploratory_tests])
     assert tests_first.success
@@ -87,7 +87,7 @@ def test_tests_before_the_catalogue_then_the_catalogue(sim, catalogue_ids, named
 @pytest.fixture(scope="module")
 def synced(sim, tmp_path_factory) -> Path:
     database = tmp_path_factory.mktemp("inferred") / "testio.duckdb"
-    assert materialize(TestIOApiResource.for_simulator(sim), database).success
+    assert materialize(SimulatorApiResource.serving(sim), database).success
     return database
 
 
@@ -102,7 +102,7 @@ def test_a_catalogue_refresh_keeps_referenced_inferred_members_and_drops_the_res
         "VALUES (1, NULL, 'named by no test', [], [], true)"
     )
     con.close()
-    assert materialize(TestIOApiResource.for_simulator(sim), database, selection=[features]).success
+    assert materialize(SimulatorApiResource.serving(sim), database, selection=[features]).success
     assert features_table(database) == before
 
 

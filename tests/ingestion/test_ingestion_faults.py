@@ -11,6 +11,7 @@ from ingestion_support import FAST_RETRIES, check_results, make_sim, materialize
 from testio_assets.assets import ingestion_assets
 from testio_assets.client.resource import TestIOApiResource
 from testio_assets.simulator import FaultConfig
+from testio_assets.simulator.resource import SimulatorApiResource
 
 TOKEN = "right-secret-token-1234"
 WRONG_TOKEN = "wrong-secret-token"
@@ -23,14 +24,14 @@ def _run_text(instance: dg.DagsterInstance, result: dg.ExecuteInJobResult) -> st
 
 def test_transient_faults_converge_on_the_fault_free_tables(tmp_path):
     clean = tmp_path / "clean.duckdb"
-    assert materialize(TestIOApiResource.for_simulator(make_sim()), clean).success
+    assert materialize(SimulatorApiResource.serving(make_sim()), clean).success
     faults = FaultConfig(
         transient_error_probability=0.1, rate_limit_probability=0.1, retry_after_s=0,
         timeout_probability=0.05, timeout_delay_s=2.0, malformed_probability=0.1,
     )
     faulty_sim = make_sim(faults)
     faulty = tmp_path / "faulty.duckdb"
-    result = materialize(TestIOApiResource.for_simulator(faulty_sim, **FAST_RETRIES), faulty)
+    result = materialize(SimulatorApiResource.serving(faulty_sim, **FAST_RETRIES), faulty)
     assert result.success
     assert table_rows(faulty) == table_rows(clean)
     tests_meta = next(
@@ -45,7 +46,7 @@ def test_poison_test_is_isolated_and_reported_by_a_check(tmp_path):
     poison = sim.pick_test_ids(1)[0]
     sim.faults = FaultConfig(poison_test_ids={poison})
     database = tmp_path / "testio.duckdb"
-    result = materialize(TestIOApiResource.for_simulator(sim, **FAST_RETRIES), database)
+    result = materialize(SimulatorApiResource.serving(sim, **FAST_RETRIES), database)
     assert result.success, "a lost page fails a check, not the run"
     stored = {row[0] for row in table_rows(database)["tests"]}
     expected = {t["id"] for p in sim.products_payload() for t in sim.tests_payload(p["id"])}
@@ -85,13 +86,13 @@ def test_served_api_with_token_never_leaks_it(tmp_path):
 def test_failed_bug_fetch_keeps_the_previous_tables(tmp_path):
     sim = make_sim()
     database = tmp_path / "testio.duckdb"
-    assert materialize(TestIOApiResource.for_simulator(sim), database).success
+    assert materialize(SimulatorApiResource.serving(sim), database).success
     before = table_rows(database)
     sim.advance(timedelta(days=3))  # a successful run would now change the bugs
     sim.faults = FaultConfig(malformed_probability=0.99)
     bugs_only = [a for a in ingestion_assets if "bugs" in {k.to_user_string() for k in a.keys}]
     result = materialize(
-        TestIOApiResource.for_simulator(sim, max_attempts=2, backoff_base_s=0.01),
+        SimulatorApiResource.serving(sim, max_attempts=2, backoff_base_s=0.01),
         database,
         selection=bugs_only,
     )

@@ -10,7 +10,7 @@ import duckdb
 import pytest
 from ingestion_support import DATA_TABLES, check_results, make_sim, materialize, rows_by_key, table_rows
 
-from testio_assets.client.resource import TestIOApiResource
+from testio_assets.simulator.resource import SimulatorApiResource
 from testio_assets.warehouse.resource import read_copy_path
 from testio_assets.warehouse.schema import REJECTION_REASONS, TABLES
 
@@ -23,7 +23,7 @@ def _utc(text: str) -> datetime:
 def synced(tmp_path_factory):
     sim = make_sim()
     database = tmp_path_factory.mktemp("warehouse") / "testio.duckdb"
-    result = materialize(TestIOApiResource.for_simulator(sim), database)
+    result = materialize(SimulatorApiResource.serving(sim), database)
     assert result.success
     return sim, database, result
 
@@ -258,7 +258,7 @@ def test_materialization_metadata(synced):
 def test_rerun_is_idempotent_and_read_copy_matches(synced, tmp_path):
     sim, database, _ = synced
     before = table_rows(database)
-    assert materialize(TestIOApiResource.for_simulator(sim), database).success
+    assert materialize(SimulatorApiResource.serving(sim), database).success
     after = table_rows(database)
     assert after == before
     read_copy = read_copy_path(database)

@@ -15,13 +15,13 @@ from ingestion_support import make_sim, materialize
 
 from semantic import query_metrics
 from semantic.model.loader import load_model
-from testio_assets.client.resource import TestIOApiResource
+from testio_assets.simulator.resource import SimulatorApiResource
 
 
 @pytest.fixture(scope="module")
 def warehouse(tmp_path_factory):
     database = tmp_path_factory.mktemp("roles") / "testio.duckdb"
-    result = materialize(TestIOApiResource.for_simulator(make_sim()), database)
+    result = materialize(SimulatorApiResource.serving(make_sim()), database)
     assert result.success
     return database
 

@@ -12,7 +12,7 @@ from reliability_support import check_results, make_sim, materialize, table_rows
 
 from semantic import query_metrics
 from testio_assets.checks import CHECKS, ingestion_checks
-from testio_assets.client.resource import TestIOApiResource
+from testio_assets.simulator.resource import SimulatorApiResource
 from testio_assets.warehouse.resource import WarehouseResource
 
 ORPHAN_TEST = 424242
@@ -22,7 +22,7 @@ ORPHAN_TEST = 424242
 def warehouse(tmp_path):
     database = tmp_path / "testio.duckdb"
     sim = make_sim()
-    assert materialize(TestIOApiResource.for_simulator(sim), database).success
+    assert materialize(SimulatorApiResource.serving(sim), database).success
     return database, sim
 
 
@@ -57,7 +57,7 @@ def test_a_version_failing_a_blocking_check_is_not_published(warehouse):
         )
     sim.advance(timedelta(days=3))  # a run that is published would change the answers
     instance = dg.DagsterInstance.ephemeral()
-    result = materialize(TestIOApiResource.for_simulator(sim), database, instance=instance)
+    result = materialize(SimulatorApiResource.serving(sim), database, instance=instance)
 
     assert not result.success
     assert not check_results(result)["tests_product_id_in_products"].passed
@@ -76,5 +76,5 @@ def test_a_version_failing_a_blocking_check_is_not_published(warehouse):
     # Once the bad row is gone, the next run passes its checks and readers get the new version.
     with duckdb.connect(str(database)) as con:
         con.execute("DELETE FROM tests WHERE test_id = ?", [ORPHAN_TEST])
-    assert materialize(TestIOApiResource.for_simulator(sim), database).success
+    assert materialize(SimulatorApiResource.serving(sim), database).success
     assert table_rows(copy) == table_rows(database) != copy_rows

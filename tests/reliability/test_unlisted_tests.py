@@ -14,8 +14,8 @@ from reliability_support import (
     table_rows,
 )
 
-from testio_assets.client.resource import TestIOApiResource
 from testio_assets.simulator import FaultConfig
+from testio_assets.simulator.resource import SimulatorApiResource
 
 FULL = ops_config(exploratory_tests=FULL_REFRESH, bugs=FULL_REFRESH)
 
@@ -40,7 +40,7 @@ def _open_ranges(database) -> list[tuple]:
 def test_a_full_refresh_keeps_the_tests_it_could_not_list_until_they_are_read(tmp_path):
     sim = make_sim()
     database = tmp_path / "testio.duckdb"
-    api = TestIOApiResource.for_simulator(
+    api = SimulatorApiResource.serving(
         sim, per_page=PER_PAGE, **{**FAST, "timeout_s": 0.2, "max_attempts": 2}
     )
     assert materialize(api, database).success
@@ -71,10 +71,10 @@ def test_a_full_refresh_keeps_the_tests_it_could_not_list_until_they_are_read(tm
 def test_an_incremental_walk_that_reads_past_a_range_clears_it(tmp_path):
     sim = make_sim()
     database = tmp_path / "testio.duckdb"
-    assert materialize(TestIOApiResource.for_simulator(sim), database).success
+    assert materialize(SimulatorApiResource.serving(sim), database).success
     pid = max((p["id"] for p in sim.products_payload()), key=lambda p: len(sim.tests_payload(p)))
     newest = sim.tests_payload(pid)[1]["id"]  # on the first page, which every walk reads
-    api = TestIOApiResource.for_simulator(sim, **FAST)
+    api = SimulatorApiResource.serving(sim, **FAST)
     sim.faults = FaultConfig(poison_test_ids={newest})
     result = materialize(api, database)
     assert not check_results(result)["tests_unrecoverable_pages"].passed

@@ -30,8 +30,8 @@ from semantic.errors import (
 )
 from semantic.answer.warehouse import open_warehouse
 from testio_assets.assets import ingestion_assets
-from testio_assets.client.resource import TestIOApiResource
 from testio_assets.ops_summary import step_failures
+from testio_assets.simulator.resource import SimulatorApiResource
 from testio_assets.warehouse.resource import WarehouseResource
 
 HOLD_LOCK = """
@@ -46,7 +46,7 @@ sys.stdin.read()  # until the test closes our stdin
 def built(tmp_path_factory):
     """A warehouse (and its read copy) built by the real assets, copied fresh by each test."""
     database = tmp_path_factory.mktemp("built") / "testio.duckdb"
-    assert materialize(TestIOApiResource.for_simulator(make_sim()), database).success
+    assert materialize(SimulatorApiResource.serving(make_sim()), database).success
     return database
 
 
@@ -79,7 +79,7 @@ def test_a_lock_held_by_a_notebook_fails_the_write_naming_the_process(warehouse)
     holder = _hold_lock(warehouse)  # a notebook that opened the main file, read-only
     try:
         result = materialize(
-            TestIOApiResource.for_simulator(make_sim()), warehouse,
+            SimulatorApiResource.serving(make_sim()), warehouse,
             selection=[a for a in ingestion_assets if "products" in {k.path[-1] for k in a.keys}],
             warehouse={"connect_timeout_s": 0.5},
         )
@@ -121,7 +121,7 @@ def test_readers_report_a_lock_as_busy_only_when_it_is_one(warehouse, tmp_path):
 def test_a_foreign_file_fails_the_write_with_the_way_back(warehouse):
     good_copy = WarehouseResource(database=str(warehouse)).read_copy.read_bytes()
     warehouse.write_text("product_id,name\n1,not a database\n")
-    result = materialize(TestIOApiResource.for_simulator(make_sim()), warehouse)
+    result = materialize(SimulatorApiResource.serving(make_sim()), warehouse)
     assert not result.success
     error, message = failures(result)["products"]
     assert error == "WarehouseCorruptError"
@@ -172,11 +172,11 @@ import dagster as dg
 sys.path[:0] = ["tests", "tests/reliability"]
 from reliability_support import failures, make_sim, materialize, ops_config
 from testio_assets.assets import ingestion_assets
-from testio_assets.client.resource import TestIOApiResource
+from testio_assets.simulator.resource import SimulatorApiResource
 from testio_assets.warehouse.resource import WarehouseResource
 
 database, limit, what = sys.argv[1], int(sys.argv[2]), sys.argv[3]
-api = TestIOApiResource.for_simulator(make_sim())
+api = SimulatorApiResource.serving(make_sim())
 dg.DagsterInstance.ephemeral()  # warm up before the limit: nothing below writes but the warehouse
 # Past the limit a write fails with EFBIG, as a full disk fails it with ENOSPC (both say so).
 signal.signal(signal.SIGXFSZ, signal.SIG_IGN)

@@ -14,8 +14,8 @@ from reliability_support import (
     table_rows,
 )
 
-from testio_assets.client.resource import TestIOApiResource
 from testio_assets.simulator import FaultConfig
+from testio_assets.simulator.resource import SimulatorApiResource
 from testio_assets.warehouse.guards import DataLossError, ShrinkGuard
 from testio_assets.warehouse.resource import WarehouseResource
 
@@ -37,7 +37,7 @@ ALSO = {"features": "section_features"}  # sectioned products read features per 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
     database = tmp_path_factory.mktemp("built") / "testio.duckdb"
-    assert materialize(TestIOApiResource.for_simulator(make_sim()), database).success
+    assert materialize(SimulatorApiResource.serving(make_sim()), database).success
     return database
 
 
@@ -64,7 +64,7 @@ def test_a_wrong_answer_fails_clearly_and_loses_nothing(built, tmp_path, endpoin
     wrong = {name: kind for name in (endpoint, ALSO.get(endpoint)) if name}
     sim = make_sim(FaultConfig(wrong_bodies=wrong))
     result = materialize(
-        TestIOApiResource.for_simulator(sim, max_attempts=1), database,
+        SimulatorApiResource.serving(sim, max_attempts=1), database,
         run_config=FULL if mode == "full" else None,
     )
     step, error, words = CASES[(endpoint, kind)]
@@ -82,7 +82,7 @@ def test_a_loss_accepted_in_the_run_config_goes_through(built, tmp_path):
     database, copy = _copy(built, tmp_path)
     sim = make_sim(FaultConfig(wrong_bodies={"bugs": "empty"}))
     accept = ops_config(bugs={"full_refresh": True, "allow_shrink": True})
-    result = materialize(TestIOApiResource.for_simulator(sim), database, run_config=accept)
+    result = materialize(SimulatorApiResource.serving(sim), database, run_config=accept)
     assert result.success
     assert table_rows(database)["bugs"] == [] and table_rows(copy)["bugs"] == []
 

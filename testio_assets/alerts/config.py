@@ -51,11 +51,6 @@ class AlertSettings:
             )
         return cls(webhook_url=webhook, ui_base_url=ui_base.rstrip("/"), min_state=min_state)
 
-    @property
-    def webhook_display(self) -> str:
-        """The webhook as it may appear in logs: scheme and host only."""
-        return redact_url(self.webhook_url) if self.webhook_url else "(not set)"
-
 
 def redact_url(url: str) -> str:
     """Keep scheme, host and port; hide credentials, path and query, which carry the secret.

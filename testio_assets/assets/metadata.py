@@ -62,11 +62,11 @@ class RefreshConfig(GuardConfig):
     )
 
 
-def refresh_mode(config: RefreshConfig, table_exists: bool) -> str:
+def refresh_mode(config: RefreshConfig, table_present: bool) -> str:
     """``full``, ``incremental``, or ``full (first load)`` when there is nothing to build on."""
     if config.full_refresh:
         return "full"
-    return "incremental" if table_exists else "full (first load)"
+    return "incremental" if table_present else "full (first load)"
 
 
 def column_schema(table_name: str) -> dg.TableSchema:

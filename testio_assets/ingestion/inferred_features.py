@@ -15,7 +15,7 @@ dangling id:
   inferred members still needed, so it never drops one that test features reference, and a
   feature the catalogue lists again is a catalogue row once more.
 
->>> print(inferred_features_sql(exp.to_table("features")).sql("duckdb")[:62])
+>>> print(inferred_features_query(exp.to_table("features")).sql("duckdb")[:62])
 SELECT tf.feature_id AS feature_id, t.product_id AS product_id
 """
 
@@ -32,7 +32,7 @@ from testio_assets.warehouse.sql import add_column_if_missing_sql, table_exists
 _FROM_TEST_FEATURE = ("title", "description", "howtofind", "user_stories")
 
 
-def inferred_features_sql(catalogue: exp.Table) -> exp.Select:
+def inferred_features_query(catalogue: exp.Table) -> exp.Select:
     """Rows of ``features`` (its columns, in order) for every feature id of ``test_features``
     that ``catalogue`` (a relation with a ``feature_id`` column) lacks."""
     feature_id = exp.column("feature_id", "tf")
@@ -72,7 +72,7 @@ def catalogue_with_inferred_query(con: duckdb.DuckDBPyConnection, catalogue: str
     (normalised catalogue features) plus the inferred members test features still need."""
     rows = exp.select("*").from_(exp.to_table(catalogue))
     if table_exists(con, "test_features") and table_exists(con, "tests"):
-        rows = exp.union(rows, inferred_features_sql(exp.to_table(catalogue)), distinct=False)
+        rows = exp.union(rows, inferred_features_query(exp.to_table(catalogue)), distinct=False)
     return rows
 
 
@@ -91,7 +91,7 @@ def sync_inferred_features(con: duckdb.DuckDBPyConnection) -> int:
         con.execute(add_column_if_missing_sql(FEATURES.name, FEATURES.column("inferred")))
         con.execute(exp.delete(features, where=inferred).sql("duckdb"))
         con.execute(
-            exp.insert(inferred_features_sql(features), features, columns=list(FEATURES.column_names)).sql("duckdb")
+            exp.insert(inferred_features_query(features), features, columns=list(FEATURES.column_names)).sql("duckdb")
         )
         count = con.execute(
             exp.select(exp.func("count", exp.Star())).from_(features).where(inferred).sql("duckdb")

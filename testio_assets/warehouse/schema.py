@@ -271,7 +271,6 @@ TABLES: dict[str, Table] = {
     )
 }
 
-EXECUTED_TEST_STATUSES = ("running", "locked", "customer_finalized", "archived")
 FROZEN_TEST_STATUSES = ("archived", "cancelled")
 BUG_STATUSES = ("accepted", "auto_accepted", "rejected", "forwarded")
 SEVERITIES = ("critical", "high", "low", "visual", "content", "custom")

@@ -141,7 +141,8 @@ def test_settings_from_env_and_redaction():
     settings = AlertSettings.from_env(env)
     assert settings.ui_base_url == "https://dagster.example.com"
     assert settings.min_state == "FAIL"
-    assert settings.webhook_display == "https://hooks.slack.com/…"
+    assert settings.webhook_url.endswith("/secret")
+    assert redact_url(settings.webhook_url) == "https://hooks.slack.com/…"
     assert AlertSettings.from_env({}) == AlertSettings()
     assert redact_url("http://user:pw@10.0.0.1:8080/x?token=1") == "http://10.0.0.1:8080/…"
     with pytest.raises(AlertConfigError):

@@ -2,10 +2,17 @@
 
 The simulator runs as ``python -m testio_assets.simulator`` so its CPU work does not share the
 client's GIL; every response carries ``--latency-ms`` of latency.
+
+Every benchmark stops what it starts, however it was launched: :func:`stop_on_signals` gives
+SIGINT and SIGTERM explicit dispositions (a script started with ``&`` inherits an ignored
+SIGINT, and Dagster copies SIGINT's disposition onto SIGTERM after ``dg.materialize``), the
+simulator sets its own at start, and :func:`stop_process` falls back to SIGKILL.
 """
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
 import sys
 from datetime import timedelta
@@ -30,9 +37,31 @@ def start_simulator(
     return process, line.rsplit(" at ", 1)[1].strip()
 
 
-def stop_simulator(process: subprocess.Popen) -> None:
-    process.terminate()
-    process.wait()
+def stop_on_signals() -> None:
+    """SIGINT and SIGTERM raise KeyboardInterrupt in this process, so ``finally`` blocks stop
+    the simulators and child processes even when the script was started with SIGINT ignored."""
+
+    def interrupt(signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt(signal.Signals(signum).name)
+
+    signal.signal(signal.SIGINT, interrupt)
+    signal.signal(signal.SIGTERM, interrupt)
+
+
+def stop_process(process: subprocess.Popen, grace_s: float = 10.0) -> None:
+    """SIGTERM, then SIGKILL if the process is still there after ``grace_s``."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=grace_s)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def load_average() -> str:
+    one, five, fifteen = os.getloadavg()
+    return f"load average {one:.2f} / {five:.2f} / {fifteen:.2f} (1 / 5 / 15 min)"
 
 
 def peak_rss_mb(pid: int) -> float:

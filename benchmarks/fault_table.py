@@ -41,6 +41,7 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 import yaml
+from _harness import load_average, stop_on_signals, stop_process
 
 from semantic import query_metrics
 from semantic.errors import SemanticError
@@ -270,9 +271,11 @@ def kills(timed: int) -> Row:
             sim.faults = FaultConfig(latency_s=0.01)
             demo = subprocess.Popen([sys.executable, "-m", "testio_assets.demo"], cwd=ROOT, env=env,
                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            wait(demo)
-            os.kill(demo.pid, signal.SIGKILL)
-            demo.wait()
+            try:
+                wait(demo)
+            finally:
+                os.kill(demo.pid, signal.SIGKILL)
+                demo.wait()
             sim.faults = FaultConfig()
             try:
                 again = subprocess.run([sys.executable, "-m", "testio_assets.demo"], cwd=ROOT, env=env,
@@ -302,12 +305,14 @@ def lock() -> Row:
             before = rows(database)
             holder = subprocess.Popen([sys.executable, "-c", HOLD, str(database), mode],
                                       stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-            holder.stdout.readline()
-            started = time.monotonic()
-            result = materialize(SimulatorApiResource.serving(make_sim()), database)
-            waited = time.monotonic() - started
-            holder.stdin.close()
-            holder.wait()
+            try:
+                holder.stdout.readline()
+                started = time.monotonic()
+                result = materialize(SimulatorApiResource.serving(make_sim()), database)
+                waited = time.monotonic() - started
+            finally:
+                holder.stdin.close()  # the holder exits at the end of its input
+                stop_process(holder)
             problem = judge(result, before, database, expected_errors={"WarehouseLockedError"})
             message = failures(result).get("products", ("", ""))[1]
             if problem is None and f"PID {holder.pid}" not in message:
@@ -494,6 +499,8 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=10, help="seeded runs with transient faults")
     parser.add_argument("--timed-kills", type=int, default=6, help="kills at varied moments")
     args = parser.parse_args()
+    stop_on_signals()
+    print(load_average(), flush=True)
     started = time.perf_counter()
     table: list[Row] = []
     for scenario in (
@@ -509,6 +516,7 @@ def main() -> None:
             table.append(row)
             print(f"{row.scenario}: {row.fine}/{row.tried}", flush=True)
     print_table(table, time.perf_counter() - started)
+    print(f"after: {load_average()}")
 
 
 if __name__ == "__main__":

@@ -14,13 +14,15 @@ of the T0 warehouse:
 Printed per step: API calls and wall-clock of each, their ratios, and the share of tests that
 are new or changed (status or bugs) since T0. Figures only.
 
-Run: ``python benchmarks/incremental_refresh.py [--scale benchmark] [--latency-ms 50]``.
+Run: ``python benchmarks/incremental_refresh.py [--scale benchmark] [--latency-ms 50] [--rounds 3]``:
+each round from a fresh T0 warehouse; medians over the rounds, and the load average.
 """
 
 from __future__ import annotations
 
 import argparse
 import shutil
+import statistics
 import tempfile
 import time
 from datetime import timedelta
@@ -28,7 +30,7 @@ from pathlib import Path
 
 import dagster as dg
 import duckdb
-from _harness import TOKEN, start_simulator, stop_simulator
+from _harness import TOKEN, load_average, start_simulator, stop_on_signals, stop_process
 
 from testio_assets.assets import ingestion_assets
 from testio_assets.client.resource import TestIOApiResource
@@ -94,48 +96,82 @@ def changed_tests(before: Path, after: Path) -> tuple[int, int, int, int]:
     return total, status, bugs, either
 
 
+def one_round(args: argparse.Namespace, tmp: Path) -> tuple[float, int, dict[str, dict]]:
+    """T0's full sync, then each step's incremental cycle and full refresh: their figures."""
+    base = tmp / "t0.duckdb"
+    simulator, url = start_simulator(args.scale, args.latency_ms)
+    try:
+        t0_wall, t0 = materialize(url, base)
+    finally:
+        stop_process(simulator)
+    figures = {}
+    for label, step in STEPS.items():
+        incremental_db, full_db = tmp / f"inc-{step}.duckdb", tmp / f"full-{step}.duckdb"
+        shutil.copyfile(base, incremental_db)
+        shutil.copyfile(base, full_db)
+        simulator, url = start_simulator(args.scale, args.latency_ms, step)
+        try:
+            inc_wall, inc = materialize(url, incremental_db, selection=INCREMENTAL_CYCLE)
+            full_wall, full = materialize(url, full_db, run_config=FULL_REFRESH)
+        finally:
+            stop_process(simulator)
+        total, status, bugs, either = changed_tests(base, full_db)
+        figures[label] = {
+            "inc_wall": inc_wall, "inc": inc, "full_wall": full_wall, "full": full,
+            "total": total, "status": status, "bugs": bugs, "either": either,
+        }
+        for path in (incremental_db, full_db):
+            path.unlink()
+    return t0_wall, calls(t0), figures
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scale", default="benchmark", choices=("tiny", "demo", "benchmark"))
     parser.add_argument("--latency-ms", type=float, default=50.0)
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of every step (medians are printed)")
     args = parser.parse_args()
+    stop_on_signals()
 
-    with tempfile.TemporaryDirectory() as tmp:
-        base = Path(tmp) / "t0.duckdb"
-        simulator, url = start_simulator(args.scale, args.latency_ms)
-        try:
-            wall, metadata = materialize(url, base)
-        finally:
-            stop_simulator(simulator)
-        print(f"T0 {DEFAULT_START.isoformat()}: first full sync {calls(metadata):,} calls, {wall:.2f} s "
-              f"(scale {args.scale}, latency {args.latency_ms:g} ms, concurrency {CONCURRENCY})", flush=True)
+    print(f"scale {args.scale}, latency {args.latency_ms:g} ms, concurrency {CONCURRENCY}, T0 "
+          f"{DEFAULT_START.isoformat()}; {load_average()}", flush=True)
+    rounds = []
+    for round_no in range(1, args.rounds + 1):
+        with tempfile.TemporaryDirectory() as tmp:
+            t0_wall, t0_calls, figures = one_round(args, Path(tmp))
+        rounds.append(figures)
+        print(f"round {round_no}: first full sync {t0_calls:,} calls, {t0_wall:.2f} s; " + "; ".join(
+            f"after {label}: incremental {f['inc_wall']:.2f} s, full {f['full_wall']:.2f} s"
+            for label, f in figures.items()
+        ) + f"; {load_average()}", flush=True)
 
-        for label, step in STEPS.items():
-            incremental_db, full_db = Path(tmp) / f"inc-{step}.duckdb", Path(tmp) / f"full-{step}.duckdb"
-            shutil.copyfile(base, incremental_db)
-            shutil.copyfile(base, full_db)
-            simulator, url = start_simulator(args.scale, args.latency_ms, step)
-            try:
-                inc_wall, inc = materialize(url, incremental_db, selection=INCREMENTAL_CYCLE)
-                full_wall, full = materialize(url, full_db, run_config=FULL_REFRESH)
-            finally:
-                stop_simulator(simulator)
-            total, status, bugs, either = changed_tests(base, full_db)
-            tests, bug_meta = inc["tests"], inc["bugs"]
-            print(f"\nafter {label} (simulated):")
-            print(f"  tests new or changed: {either:,} of {total:,} ({either / total:.2%}): "
-                  f"{tests['tests_new']:,} new, {status - tests['tests_new']:,} status changes, "
-                  f"{bugs:,} with bug changes")
-            print(f"  incremental: {calls(inc):,} calls (listing pages {tests['test_pages_fetched']:,} "
-                  f"+ {tests['api_calls'] - tests['test_pages_fetched'] - tests['tests_fetched_individually']:,} "
-                  f"speculative, stragglers one by one {tests['tests_fetched_individually']:,}, "
-                  f"bug batches {bug_meta['api_calls']:,} for {bug_meta['bug_tests_refetched']:,} tests; "
-                  f"{tests['tests_listed']:,} tests listed), {inc_wall:.2f} s")
-            print(f"  full:        {calls(full):,} calls (estimate reported by the incremental run "
-                  f"for tests + bugs: {tests['api_calls_full_refresh_estimate'] + bug_meta['api_calls_full_refresh_estimate']:,}), "
-                  f"{full_wall:.2f} s")
-            print(f"  ratios:      calls {calls(inc) / calls(full):.1%} (target <= 5%), "
-                  f"wall-clock {inc_wall / full_wall:.1%} (target <= 10%)", flush=True)
+    for label in STEPS:
+        runs = [r[label] for r in rounds]
+        first = runs[0]
+        tests, bug_meta = first["inc"]["tests"], first["inc"]["bugs"]
+        inc_wall = statistics.median(f["inc_wall"] for f in runs)
+        full_wall = statistics.median(f["full_wall"] for f in runs)
+        inc_calls = statistics.median(calls(f["inc"]) for f in runs)
+        full_calls = statistics.median(calls(f["full"]) for f in runs)
+        inc_rounds = ", ".join(f"{f['inc_wall']:.2f}" for f in runs)
+        full_rounds = ", ".join(f"{f['full_wall']:.2f}" for f in runs)
+        print(f"\nafter {label} (simulated), medians of {len(runs)} rounds:")
+        print(f"  tests new or changed: {first['either']:,} of {first['total']:,} ({first['either'] / first['total']:.2%}): "
+              f"{tests['tests_new']:,} new, {first['status'] - tests['tests_new']:,} status changes, "
+              f"{first['bugs']:,} with bug changes")
+        print(f"  incremental: {inc_calls:,.0f} calls (listing pages {tests['test_pages_fetched']:,} "
+              f"+ {tests['api_calls'] - tests['test_pages_fetched'] - tests['tests_fetched_individually']:,} "
+              f"speculative, stragglers one by one {tests['tests_fetched_individually']:,}, "
+              f"bug batches {bug_meta['api_calls']:,} for {bug_meta['bug_tests_refetched']:,} tests; "
+              f"{tests['tests_listed']:,} tests listed), {inc_wall:.2f} s "
+              f"(rounds: {inc_rounds})")
+        print(f"  full:        {full_calls:,.0f} calls (estimate reported by the incremental run "
+              f"for tests + bugs: {tests['api_calls_full_refresh_estimate'] + bug_meta['api_calls_full_refresh_estimate']:,}), "
+              f"{full_wall:.2f} s (rounds: {full_rounds})")
+        print(f"  ratios:      calls {inc_calls / full_calls:.1%} (target <= 5%), "
+              f"wall-clock {inc_wall / full_wall:.1%} (target <= 10%; rounds: "
+              + ", ".join(f"{f['inc_wall'] / f['full_wall']:.1%}" for f in runs) + ")", flush=True)
+    print(f"\nafter the rounds: {load_average()}")
 
 
 if __name__ == "__main__":

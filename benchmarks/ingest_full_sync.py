@@ -9,8 +9,9 @@ The lower bound of a fetch phase is the larger of the throughput bound
 test listing is walked with a lookahead that doubles from 1 to the concurrency, so its pages
 take that many sequential rounds). Phases run one after the other, so their bounds add up.
 
-Run: ``python benchmarks/ingest_full_sync.py [--scale benchmark] [--latency-ms 50]``.
-Prints figures only.
+Run: ``python benchmarks/ingest_full_sync.py [--scale benchmark] [--latency-ms 50] [--rounds 3]``.
+Prints figures only: the medians of ``--rounds`` full syncs against one simulator, each round's
+wall-clock, and the load average the rounds ran at.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from __future__ import annotations
 import argparse
 import math
 import resource
+import statistics
 import tempfile
 import time
 from collections import Counter
@@ -26,7 +28,7 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 
-from _harness import TOKEN, peak_rss_mb, start_simulator, stop_simulator
+from _harness import TOKEN, load_average, peak_rss_mb, start_simulator, stop_on_signals, stop_process
 
 from testio_assets.assets import ingestion_assets
 from testio_assets.client.resource import TestIOApiResource
@@ -50,39 +52,25 @@ def listing_rounds(pages: int) -> int:
     return rounds
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--scale", default="benchmark", choices=("tiny", "demo", "benchmark"))
-    parser.add_argument("--latency-ms", type=float, default=50.0)
-    args = parser.parse_args()
-    latency = args.latency_ms / 1000
-
-    print(f"starting the simulator ({args.scale}, {args.latency_ms:g} ms latency) ...", flush=True)
-    started = time.perf_counter()
-    simulator, base_url = start_simulator(args.scale, args.latency_ms)
-    print(f"simulator ready at {base_url} in {time.perf_counter() - started:.1f} s", flush=True)
-    try:
-        with tempfile.TemporaryDirectory() as tmp:
-            database = Path(tmp) / "testio.duckdb"
-            api = TestIOApiResource(token=TOKEN, base_url=base_url, concurrency=CONCURRENCY)
-            started = time.perf_counter()
-            result = dg.materialize(
-                ingestion_assets,
-                resources={"testio_api": api, "warehouse": WarehouseResource(database=str(database))},
-                instance=dg.DagsterInstance.ephemeral(),
-            )
-            wall = time.perf_counter() - started
-            con = duckdb.connect(str(database), read_only=True)
-            rows = dict(con.execute("SELECT table_name, row_count FROM _table_loads").fetchall())
-            pages_by_product = [
-                n // PER_PAGE + 1
-                for (n,) in con.execute("SELECT count(*) FROM tests GROUP BY product_id").fetchall()
-            ]
-            con.close()
-        simulator_peak = peak_rss_mb(simulator.pid)
-    finally:
-        stop_simulator(simulator)
-
+def one_sync(base_url: str) -> dict:
+    """One full sync into a fresh warehouse; its figures."""
+    with tempfile.TemporaryDirectory() as tmp:
+        database = Path(tmp) / "testio.duckdb"
+        api = TestIOApiResource(token=TOKEN, base_url=base_url, concurrency=CONCURRENCY)
+        started = time.perf_counter()
+        result = dg.materialize(
+            ingestion_assets,
+            resources={"testio_api": api, "warehouse": WarehouseResource(database=str(database))},
+            instance=dg.DagsterInstance.ephemeral(),
+        )
+        wall = time.perf_counter() - started
+        con = duckdb.connect(str(database), read_only=True)
+        rows = dict(con.execute("SELECT table_name, row_count FROM _table_loads").fetchall())
+        pages_by_product = [
+            n // PER_PAGE + 1
+            for (n,) in con.execute("SELECT count(*) FROM tests GROUP BY product_id").fetchall()
+        ]
+        con.close()
     calls: Counter[str] = Counter()
     step_seconds: dict[str, float] = {}
     for event in result.all_events:
@@ -93,8 +81,35 @@ def main() -> None:
                     calls[kind] += metadata.get(f"api_calls_{kind}", dg.IntMetadataValue(0)).value
         if event.is_step_success:
             step_seconds[event.step_key] = event.event_specific_data.duration_ms / 1000
+    return {"success": result.success, "wall": wall, "rows": rows, "calls": calls,
+            "steps": step_seconds, "pages_by_product": pages_by_product}
 
-    chains = {"products": 1, "features": 1, "tests": max(map(listing_rounds, pages_by_product)), "bugs": 1}
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scale", default="benchmark", choices=("tiny", "demo", "benchmark"))
+    parser.add_argument("--latency-ms", type=float, default=50.0)
+    parser.add_argument("--rounds", type=int, default=3, help="full syncs (medians are printed)")
+    args = parser.parse_args()
+    latency = args.latency_ms / 1000
+    stop_on_signals()
+
+    print(f"starting the simulator ({args.scale}, {args.latency_ms:g} ms latency) ...", flush=True)
+    started = time.perf_counter()
+    simulator, base_url = start_simulator(args.scale, args.latency_ms)
+    print(f"simulator ready at {base_url} in {time.perf_counter() - started:.1f} s; {load_average()}", flush=True)
+    syncs = []
+    try:
+        for round_no in range(1, args.rounds + 1):
+            syncs.append(one_sync(base_url))
+            print(f"round {round_no}: {syncs[-1]['wall']:.2f} s; {load_average()}", flush=True)
+        simulator_peak = peak_rss_mb(simulator.pid)
+    finally:
+        stop_process(simulator)
+
+    first = syncs[0]
+    calls, rows = first["calls"], first["rows"]
+    chains = {"products": 1, "features": 1, "tests": max(map(listing_rounds, first["pages_by_product"])), "bugs": 1}
     bounds = {
         phase: max(sum(calls[k] for k in kinds) * latency / CONCURRENCY, chains[phase] * latency)
         for phase, kinds in PHASES.items()
@@ -102,8 +117,11 @@ def main() -> None:
     bound = sum(bounds.values())
     data_rows = sum(v for k, v in rows.items() if not k.startswith("_"))
     total_calls = sum(calls.values())
+    wall = statistics.median(s["wall"] for s in syncs)
+    steps = {k: statistics.median(s["steps"].get(k, math.nan) for s in syncs) for k in first["steps"]}
 
-    print(f"\nfull sync, scale {args.scale}, latency {args.latency_ms:g} ms, concurrency {CONCURRENCY}")
+    print(f"\nfull sync, scale {args.scale}, latency {args.latency_ms:g} ms, concurrency {CONCURRENCY}, "
+          f"medians of {len(syncs)} rounds")
     print("rows written:        " + ", ".join(f"{k} {v:,}" for k, v in sorted(rows.items()) if not k.startswith("_")))
     print("API calls:           " + ", ".join(f"{k} {v:,}" for k, v in calls.items() if v) + f"; total {total_calls:,}")
     print("lower bound by phase: " + ", ".join(
@@ -111,13 +129,16 @@ def main() -> None:
     ))
     print(f"lower bound:         {bound:.2f} s  (throughput alone {total_calls * latency / CONCURRENCY:.2f} s, "
           f"longest listing chain {chains['tests']} rounds)")
-    print(f"wall-clock:          {wall:.2f} s  (steps: " + ", ".join(f"{k} {v:.2f}" for k, v in step_seconds.items()) + ")")
-    print(f"ratio wall/bound:    {wall / bound:.2f}  (target <= 1.5)")
+    print(f"wall-clock:          {wall:.2f} s median (rounds: " + ", ".join(f"{s['wall']:.2f}" for s in syncs)
+          + "; steps: " + ", ".join(f"{k} {v:.2f}" for k, v in steps.items()) + ")")
+    print(f"ratio wall/bound:    {wall / bound:.2f}  (target <= 1.5; rounds: "
+          + ", ".join(f"{s['wall'] / bound:.2f}" for s in syncs) + ")")
     print(f"rows written / s:    {data_rows / wall:,.0f}")
     client_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak memory:         client {client_peak:,.0f} MB, simulator {simulator_peak:,.0f} MB (target <= 1,536 MB)")
-    if not result.success or math.isnan(simulator_peak):
-        print("WARNING: the run did not succeed or a figure is missing")
+    print(f"after the rounds:    {load_average()}")
+    if not all(s["success"] for s in syncs) or any(s["calls"] != calls for s in syncs) or math.isnan(simulator_peak):
+        print("WARNING: a run did not succeed, the rounds disagree, or a figure is missing")
 
 
 if __name__ == "__main__":

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import signal
+import sys
 import threading
 from datetime import datetime, timedelta
 
@@ -58,8 +60,17 @@ def _wrong_body(text: str) -> tuple[str, str]:
     return endpoint, kind
 
 
+def _stop_on_signals() -> None:
+    """SIGINT and SIGTERM stop the server whatever this process inherited: a parent that ignores
+    them (a job started with ``&``, or Dagster, which gives SIGTERM SIGINT's disposition after a
+    run) would otherwise pass its SIG_IGN on, and nothing could stop the server but SIGKILL."""
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+
+
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
+    _stop_on_signals()
     faults = FaultConfig(
         latency_s=args.latency_ms / 1000.0,
         hang_endpoints=frozenset(args.hang),

@@ -8,8 +8,10 @@ from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 
 import dagster as dg
+from dagster._core.remote_origin import InProcessCodeLocationOrigin
 from dagster._core.test_utils import create_test_daemon_workspace_context, freeze_time
-from dagster._core.workspace.load_target import ModuleTarget
+from dagster._core.types.loadable_target_origin import LoadableTargetOrigin
+from dagster._core.workspace.load_target import InProcessWorkspaceLoadTarget
 from dagster._daemon.freshness import FreshnessDaemon
 
 from testio_assets.freshness_state import evaluate_freshness
@@ -19,12 +21,15 @@ DAGSTER_TO_OURS = {"PASS": "passing", "WARN": "warning", "FAIL": "failed"}
 
 @contextmanager
 def freshness_daemon(instance: dg.DagsterInstance):
-    """Dagster's FreshnessDaemon over the project's code location; call the result with a time."""
-    target = ModuleTarget(
-        module_name="testio_assets.definitions",
-        attribute="defs",
-        working_directory=None,
-        location_name="testio_assets",
+    """Dagster's FreshnessDaemon over the project's code location; call the result with a time.
+
+    The location is loaded in this process (the daemon's evaluation is the same; a code server
+    process would only add seconds per test)."""
+    target = InProcessWorkspaceLoadTarget(
+        InProcessCodeLocationOrigin(
+            LoadableTargetOrigin(module_name="testio_assets.definitions", attribute="defs"),
+            location_name="testio_assets",
+        )
     )
     with create_test_daemon_workspace_context(target, instance) as context:
 

@@ -53,9 +53,16 @@ notebook: $(VENV)/.installed-notebook
 		--ServerApp.open_browser=$(if $(NO_BROWSER),False,True) $(if $(filter 0,$(shell id -u)),--allow-root) \
 		semantic/examples/metrics_tour.ipynb
 
+# One worker process per core; a test file stays in one worker, so its module fixtures run once.
+PARALLEL := -n auto --dist loadfile
+
 ## Set up and run the test suite.
 test: install-dev
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q $(PARALLEL)
+
+## The suite without the tests marked slow (processes, servers, long property searches): under a minute.
+test-fast: install-dev
+	$(BIN)/python -m pytest -q $(PARALLEL) -m "not slow"
 
 # The Dagster instance: an exported DAGSTER_HOME (a folder holding its own dagster.yaml, e.g.
 # testio_assets/deploy/dagster.postgres.yaml copied there) wins; otherwise the project folder and dagster.yaml.

@@ -5,10 +5,14 @@ from __future__ import annotations
 import json
 import time
 
+import pytest
+
 from alerts_harness import LOOKBACK_ALL, evaluate, materialize_all, report
 
 from testio_assets.alerts import AlertSettings, DeliveryPolicy, build_freshness_alert_sensor
 from testio_assets.alerts.cursor import AlertCursor
+
+pytestmark = pytest.mark.slow  # a Dagster instance and an HTTP receiver per test
 
 UI = "http://dagster.internal:3000"
 FAST = DeliveryPolicy(attempts=3, first_backoff=0.01, timeout=2.0)

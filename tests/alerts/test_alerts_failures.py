@@ -6,10 +6,14 @@ import json
 import logging
 import time
 
+import pytest
+
 from alerts_harness import SECRET, evaluate, materialize_all, report
 
 from testio_assets.alerts import AlertSettings, DeliveryPolicy, build_freshness_alert_sensor
 from testio_assets.alerts.cursor import AlertCursor
+
+pytestmark = pytest.mark.slow  # a Dagster instance and timed webhook failures per test
 
 FAST = DeliveryPolicy(attempts=3, first_backoff=0.01, timeout=2.0)
 

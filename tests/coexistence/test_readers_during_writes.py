@@ -12,11 +12,14 @@ import time
 from pathlib import Path
 
 import dagster as dg
+import pytest
 
 from testio_assets.definitions import build_definitions
 from testio_assets.simulator import Simulator, SimulatorConfig
 from testio_assets.simulator.resource import SimulatorApiResource
 from testio_assets.warehouse.resource import WarehouseResource
+
+pytestmark = pytest.mark.slow  # a reader process during a real run
 
 READER = """
 import json, os, sys, time

@@ -8,9 +8,12 @@ import sys
 from pathlib import Path
 
 import dagster as dg
+import pytest
 
 from semantic.model.loader import load_model
 from testio_assets.definitions import defs
+
+pytestmark = pytest.mark.slow  # `dagster definitions validate` as a process
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 

@@ -9,6 +9,10 @@ import sys
 from pathlib import Path
 
 import duckdb
+import pytest
+
+
+pytestmark = pytest.mark.slow  # `make demo` as a process
 
 from semantic.model.loader import load_model
 

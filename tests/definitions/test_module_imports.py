@@ -13,6 +13,10 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+import pytest
+
+
+pytestmark = pytest.mark.slow  # every module imported afresh in a process
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ("semantic", "testio_assets")

@@ -16,6 +16,8 @@ from pathlib import Path
 
 import dagster as dg
 import yaml
+import pytest
+
 from deployment_support import POSTGRES_YAML, PROJECT_ROOT, open_instance
 from dagster._core.definitions.freshness import FreshnessState
 from dagster._core.event_api import EventRecordsFilter
@@ -33,6 +35,8 @@ from testio_assets.alerts.sensor import SENSOR_NAME
 from testio_assets.freshness import windows_of
 from testio_assets.freshness_state import evaluate_freshness
 from testio_assets.instance import check_instance_config, instance_config
+
+pytestmark = pytest.mark.slow  # a real PostgreSQL server and Dagster daemons
 
 CODE_LOCATION = Path(__file__).with_name("postgres_code_location.py")
 # The metric assets (saved queries) read hourly tables: their derived windows are hourly too.

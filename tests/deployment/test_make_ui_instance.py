@@ -14,7 +14,11 @@ from pathlib import Path
 
 import httpx
 import psutil
+import pytest
+
 from deployment_support import PROJECT_ROOT
+
+pytestmark = pytest.mark.slow  # `make ui` as a process
 
 START_TIMEOUT_S = 120
 INSTANCE_QUERY = "{ instance { info daemonHealth { allDaemonStatuses { daemonType healthy } } } }"

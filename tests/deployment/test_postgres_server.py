@@ -16,6 +16,8 @@ import psycopg2
 import pytest
 from postgres_support import PostgresUnavailable, running_postgres, start_postgres
 
+pytestmark = pytest.mark.slow  # real PostgreSQL servers, started and killed
+
 TESTS = Path(__file__).resolve().parents[1]
 
 

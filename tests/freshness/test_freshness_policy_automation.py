@@ -13,8 +13,11 @@ from dagster._core.test_utils import create_test_daemon_workspace_context, freez
 from dagster._core.types.loadable_target_origin import LoadableTargetOrigin
 from dagster._core.workspace.load_target import InProcessWorkspaceLoadTarget
 from dagster._daemon.freshness import FreshnessDaemon
+import pytest
 
 from testio_assets.freshness_state import evaluate_freshness
+
+pytestmark = pytest.mark.slow  # a full materialisation and Dagster's freshness daemon
 
 DAGSTER_TO_OURS = {"PASS": "passing", "WARN": "warning", "FAIL": "failed"}
 

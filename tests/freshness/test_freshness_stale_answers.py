@@ -6,9 +6,12 @@ from datetime import datetime, timezone
 
 import dagster as dg
 import duckdb
+import pytest
 
 from semantic import WarehouseLoadLogFreshness, query_metrics
 from testio_assets.freshness_state import DagsterFreshnessSource
+
+pytestmark = pytest.mark.slow  # a full materialisation (shared by the folder)
 
 
 def test_fresh_answer_reports_age_and_state_without_warning(materialized, tmp_path):

@@ -28,6 +28,8 @@ from testio_assets.simulator.resource import SimulatorApiResource
 from testio_assets.warehouse.resource import WarehouseResource
 from testio_assets.warehouse.schema import FROZEN_TEST_STATUSES
 
+pytestmark = pytest.mark.slow  # four real runs across a moved clock
+
 SEED = 38
 ADVANCE = timedelta(days=30)
 # Small pages and batches so the call counts reflect the listing depth and the tests chosen.

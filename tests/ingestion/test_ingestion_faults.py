@@ -6,12 +6,16 @@ from __future__ import annotations
 from datetime import timedelta
 
 import dagster as dg
+import pytest
+
 from ingestion_support import FAST_RETRIES, check_results, make_sim, materialize, table_rows
 
 from testio_assets.assets import ingestion_assets
 from testio_assets.client.resource import TestIOApiResource
 from testio_assets.simulator import FaultConfig
 from testio_assets.simulator.resource import SimulatorApiResource
+
+pytestmark = pytest.mark.slow  # fault-injected full syncs and a served simulator
 
 TOKEN = "right-secret-token-1234"
 WRONG_TOKEN = "wrong-secret-token"

@@ -13,6 +13,8 @@ import dagster as dg
 import yaml
 from dagster._core.instance.ref import InstanceRef
 from dagster._core.storage.dagster_run import DagsterRun
+import pytest
+
 from reliability_support import PROJECT_ROOT, demo_environment, make_sim, run_demo, start_demo
 
 from testio_assets.dead_runs import (
@@ -23,6 +25,8 @@ from testio_assets.dead_runs import (
     worker_tags,
 )
 from testio_assets.simulator import FaultConfig
+
+pytestmark = pytest.mark.slow  # demo processes killed with SIGKILL
 
 TOKEN = "kill-test-token"
 

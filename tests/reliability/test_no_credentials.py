@@ -15,6 +15,8 @@ from reliability_support import demo_environment, make_sim, materialize, run_dem
 from testio_assets.client import TestIOConfigError
 from testio_assets.client.resource import TestIOApiResource
 
+pytestmark = pytest.mark.slow  # real runs scanned for the token, in processes
+
 TOKEN = "tk-LEAK-7f3a9c2e5b1d-canary"
 URL_SECRET = "pw-LEAK-91c0d4e8-canary"
 

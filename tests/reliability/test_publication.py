@@ -15,6 +15,8 @@ from testio_assets.checks import CHECKS, ingestion_checks
 from testio_assets.simulator.resource import SimulatorApiResource
 from testio_assets.warehouse.resource import WarehouseResource
 
+pytestmark = pytest.mark.slow  # full materialisations
+
 ORPHAN_TEST = 424242
 
 

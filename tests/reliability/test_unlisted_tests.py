@@ -4,6 +4,8 @@ unrecoverable-pages check) stays until a walk reads those positions again."""
 from __future__ import annotations
 
 import duckdb
+import pytest
+
 from reliability_support import (
     FAST,
     FULL_REFRESH,
@@ -16,6 +18,8 @@ from reliability_support import (
 
 from testio_assets.simulator import FaultConfig
 from testio_assets.simulator.resource import SimulatorApiResource
+
+pytestmark = pytest.mark.slow  # several real Dagster runs per test
 
 FULL = ops_config(exploratory_tests=FULL_REFRESH, bugs=FULL_REFRESH)
 

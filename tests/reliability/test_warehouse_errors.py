@@ -34,6 +34,8 @@ from testio_assets.ops_summary import step_failures
 from testio_assets.simulator.resource import SimulatorApiResource
 from testio_assets.warehouse.resource import WarehouseResource
 
+pytestmark = pytest.mark.slow  # lock holders and full disks in other processes
+
 HOLD_LOCK = """
 import duckdb, sys
 con = duckdb.connect(sys.argv[1], read_only=sys.argv[2] == "ro")

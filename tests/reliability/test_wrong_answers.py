@@ -19,6 +19,8 @@ from testio_assets.simulator.resource import SimulatorApiResource
 from testio_assets.warehouse.guards import DataLossError, ShrinkGuard
 from testio_assets.warehouse.resource import WarehouseResource
 
+pytestmark = pytest.mark.slow  # a real Dagster run per wrong answer
+
 FULL = ops_config(exploratory_tests=FULL_REFRESH, bugs=FULL_REFRESH)
 # Each wrong answer and the step that must refuse it, with the words its message must hold.
 CASES = {

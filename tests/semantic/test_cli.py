@@ -17,6 +17,8 @@ from semantic import capabilities, query_metrics
 from semantic.surfaces.cli import main
 from warehouse_fixtures import build_warehouse, golden_rows
 
+pytestmark = pytest.mark.slow  # each test runs the CLI as its own process
+
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = Path(sys.executable).with_name("testio-semantic")
 

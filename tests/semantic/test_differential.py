@@ -27,6 +27,8 @@ from semantic.errors import SemanticError
 from testio_assets.warehouse.schema import BUG_STATUSES, REJECTION_REASONS, SEVERITIES
 from warehouse_fixtures import build_warehouse
 
+pytestmark = pytest.mark.slow  # long property searches against the reference
+
 
 settings.register_profile("default", max_examples=150, deadline=None,
                           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])

@@ -32,6 +32,8 @@ from semantic.sql.compiler import DIALECTS
 from semantic.surfaces.mcp_server import ServerOptions, SemanticTools, tool_errors
 from warehouse_fixtures import build_warehouse, golden_rows
 
+pytestmark = pytest.mark.slow  # the MCP server over stdio and HTTP as processes
+
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = Path(sys.executable).with_name("testio-semantic")
 TODAY = date(2025, 3, 15)

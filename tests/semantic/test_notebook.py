@@ -104,6 +104,7 @@ def _html(cells) -> str:
     return "\n".join(o["data"]["text/html"] for c in cells for o in c.outputs if "text/html" in o.get("data", {}))
 
 
+@pytest.mark.slow  # a Jupyter kernel process
 def test_the_example_notebook_runs_in_a_real_kernel_from_its_folder_with_no_path_variable(monkeypatch, tmp_path):
     """As Jupyter runs it: a kernel started in the notebook's folder of a project (here a copy
     in tmp_path: its pyproject.toml, data/testio.duckdb, semantic/examples/), and no

@@ -82,6 +82,7 @@ bench: bench-ingest bench-semantic bench-freshness bench-inputs bench-faults
 
 bench-ingest: install-dev
 	$(BIN)/python benchmarks/ingest_full_sync.py
+	$(BIN)/python benchmarks/demo_timing.py
 
 bench-semantic: install-dev
 	$(BIN)/python benchmarks/semantic_compile.py

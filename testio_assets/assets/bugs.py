@@ -10,12 +10,8 @@ those tests' bugs, so a bug deleted upstream disappears too. ``_bug_fetches`` is
 import dagster as dg
 
 from testio_assets.assets.fetching import fetch_or_fail
-from testio_assets.assets.metadata import (
-    RefreshConfig,
-    asset_spec_kwargs,
-    refresh_mode,
-    table_metadata,
-)
+from testio_assets.assets.metadata import asset_spec_kwargs, table_metadata
+from testio_assets.assets.run_config import RefreshConfig, refresh_mode
 from testio_assets.client.resource import TestIOApiResource
 from testio_assets.ingestion.fetch import fetch_bugs_table
 from testio_assets.ingestion.incremental import (

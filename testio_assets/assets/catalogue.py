@@ -4,11 +4,8 @@ import dagster as dg
 from sqlglot import exp
 
 from testio_assets.assets.fetching import fetch_or_fail
-from testio_assets.assets.metadata import (
-    GuardConfig,
-    asset_spec_kwargs,
-    table_metadata,
-)
+from testio_assets.assets.metadata import asset_spec_kwargs, table_metadata
+from testio_assets.assets.run_config import GuardConfig
 from testio_assets.client.resource import TestIOApiResource
 from testio_assets.ingestion.fetch import fetch_features, product_stub
 from testio_assets.ingestion.inferred_features import catalogue_with_inferred_query

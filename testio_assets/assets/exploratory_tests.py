@@ -17,12 +17,8 @@ import dagster as dg
 
 from testio_assets.assets.catalogue import products
 from testio_assets.assets.fetching import fetch_or_fail
-from testio_assets.assets.metadata import (
-    RefreshConfig,
-    asset_spec_kwargs,
-    refresh_mode,
-    table_metadata,
-)
+from testio_assets.assets.metadata import asset_spec_kwargs, table_metadata
+from testio_assets.assets.run_config import RefreshConfig, refresh_mode
 from testio_assets.client.resource import TestIOApiResource
 from testio_assets.ingestion.fetch import (
     SAFETY_PAGES,

@@ -123,7 +123,9 @@ def main() -> None:
     print(f"\nfull sync, scale {args.scale}, latency {args.latency_ms:g} ms, concurrency {CONCURRENCY}, "
           f"medians of {len(syncs)} rounds")
     print("rows written:        " + ", ".join(f"{k} {v:,}" for k, v in sorted(rows.items()) if not k.startswith("_")))
-    print("API calls:           " + ", ".join(f"{k} {v:,}" for k, v in calls.items() if v) + f"; total {total_calls:,}")
+    print("API calls:           " + ", ".join(f"{k} {v:,}" for k, v in calls.items() if v) + f"; total {total_calls:,} "
+          "(round 1; the listing's speculative pages vary by round: "
+          + ", ".join(f"{sum(s['calls'].values()):,}" for s in syncs) + ")")
     print("lower bound by phase: " + ", ".join(
         f"{p} {b:.2f} s ({'chain' if chains[p] * latency >= b else 'throughput'})" for p, b in bounds.items()
     ))
@@ -137,8 +139,8 @@ def main() -> None:
     client_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak memory:         client {client_peak:,.0f} MB, simulator {simulator_peak:,.0f} MB (target <= 1,536 MB)")
     print(f"after the rounds:    {load_average()}")
-    if not all(s["success"] for s in syncs) or any(s["calls"] != calls for s in syncs) or math.isnan(simulator_peak):
-        print("WARNING: a run did not succeed, the rounds disagree, or a figure is missing")
+    if not all(s["success"] for s in syncs) or math.isnan(simulator_peak):
+        print("WARNING: a run did not succeed or a figure is missing")
 
 
 if __name__ == "__main__":

@@ -7,7 +7,7 @@ import time
 
 import dagster as dg
 
-from testio_assets.client.resource import TestIOApiResource
+from testio_assets.simulator.resource import SimulatorApiResource
 from testio_assets.definitions import build_definitions
 from testio_assets.freshness_state import LOCAL_POLICY, DagsterFreshnessSource
 from testio_assets.simulator import Simulator, SimulatorConfig
@@ -19,7 +19,7 @@ DEPLOYED = "warn after 1m, fail after 2m"
 def test_the_deployed_policy_is_read_from_the_materialisation_not_the_callers_environment(tmp_path, monkeypatch):
     monkeypatch.setenv("TESTIO_FRESHNESS_POLICIES", "products=1m/2m,bugs=1m/2m")  # the deployment's settings
     defs = build_definitions(
-        api=TestIOApiResource.for_simulator(Simulator(SimulatorConfig.preset("tiny", seed=3))),
+        api=SimulatorApiResource.serving(Simulator(SimulatorConfig.preset("tiny", seed=3))),
         warehouse=WarehouseResource(database=str(tmp_path / "testio.duckdb")),
     )
     with dg.instance_for_test() as instance:

@@ -33,7 +33,7 @@ from semantic.sql.compiler import compile_query, compile_saved_query
 from semantic.surfaces.cli import main as cli
 from testio_assets.metric_tables import guardrails, metric_table
 from testio_assets.ops_summary import step_errors
-from testio_assets.client.resource import TestIOApiResource
+from testio_assets.simulator.resource import SimulatorApiResource
 from testio_assets.definitions import build_definitions
 from testio_assets.freshness import FreshnessWindows, policy_windows, windows_of
 from testio_assets.metric_checks import metric_checks
@@ -61,7 +61,7 @@ def run(tmp_path_factory):
                                        "telemetry:\n  enabled: false\n")
     database = root / "testio.duckdb"
     defs = build_definitions(
-        api=TestIOApiResource.for_simulator(Simulator(SimulatorConfig.preset("tiny", seed=7))),
+        api=SimulatorApiResource.serving(Simulator(SimulatorConfig.preset("tiny", seed=7))),
         warehouse=WarehouseResource(database=str(database)),
     )
     config = {"ops": {metric_key(n).to_python_identifier(): {"config": {"as_of": AS_OF.isoformat()}} for n in NAMES}}
@@ -304,7 +304,7 @@ def test_a_version_failing_its_checks_is_rolled_back_and_never_published(run, tm
     published = (tmp_path / "testio.read.duckdb").read_bytes()
     before = stored(database, name)
     defs = build_definitions(model=load_model(root), warehouse=WarehouseResource(database=str(database)),
-                             api=TestIOApiResource.for_simulator(Simulator(SimulatorConfig.preset("tiny", seed=7))))
+                             api=SimulatorApiResource.serving(Simulator(SimulatorConfig.preset("tiny", seed=7))))
     result = defs.resolve_implicit_global_asset_job_def().execute_in_process(
         asset_selection=[metric_key(name)], instance=dg.DagsterInstance.ephemeral(), raise_on_error=False,
         run_config={"ops": {metric_key(name).to_python_identifier(): {"config": {"as_of": AS_OF.isoformat()}}}})

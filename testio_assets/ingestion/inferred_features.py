@@ -88,7 +88,7 @@ def sync_inferred_features(con: duckdb.DuckDBPyConnection) -> int:
     con.execute("BEGIN TRANSACTION")
     try:
         con.execute(create_table_sql(FEATURES))
-        con.execute(add_column_if_missing_sql(FEATURES.name, FEATURES.column("inferred")))
+        con.execute(add_column_if_missing_sql(FEATURES.relation(), FEATURES.column("inferred")))
         con.execute(exp.delete(features, where=inferred).sql("duckdb"))
         con.execute(
             exp.insert(inferred_features_query(features), features, columns=list(FEATURES.column_names)).sql("duckdb")

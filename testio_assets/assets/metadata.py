@@ -79,12 +79,9 @@ def table_preview(
     """The first ``rows`` rows of a table (by ``order_by``, else as stored) as Dagster table
     metadata: the UI shows it as a table with the schema's columns."""
     columns = [c.name for c in schema.columns]
-    first_rows = (
-        exp.select(*(column(c) for c in columns))
-        .from_(relation)
-        .order_by(*(column(k) for k in order_by))
-        .limit(int(rows))
-    )
+    first_rows = exp.select(*(column(c) for c in columns)).from_(relation).limit(int(rows))
+    if order_by:  # an empty ORDER BY would be rendered as a bare keyword
+        first_rows = first_rows.order_by(*(column(k) for k in order_by))
     fetched = con.execute(render(first_rows)).fetchall()
     records = [dg.TableRecord({c: _record_value(v) for c, v in zip(columns, row)}) for row in fetched]
     return dg.MetadataValue.table(records=records, schema=schema)

@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 import duckdb
+import pytest
 
 from semantic.model.loader import load_model
 from ingestion.ingestion_support import make_sim
@@ -38,6 +39,7 @@ def _demo(project: Path) -> subprocess.CompletedProcess:
                           text=True, timeout=300)
 
 
+@pytest.mark.slow  # a make demo process
 def test_the_demo_reads_the_token_and_base_url_from_dotenv(tmp_path):
     sim = make_sim(token=TOKEN)
     with sim.serve() as base_url:
@@ -51,6 +53,7 @@ def test_the_demo_reads_the_token_and_base_url_from_dotenv(tmp_path):
         assert con.execute("SELECT count(*) FROM products").fetchone()[0] == len(sim.products_payload())
 
 
+@pytest.mark.slow  # a make demo process
 def test_a_wrong_token_in_dotenv_fails_in_one_typed_line_with_the_calls_made(tmp_path):
     sim = make_sim(token=TOKEN)
     with sim.serve() as base_url:

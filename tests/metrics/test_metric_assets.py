@@ -373,6 +373,7 @@ GRAPHQL = """
 """
 
 
+@pytest.mark.slow  # a Dagster webserver
 def test_the_ui_shows_the_metrics_group_its_lineage_and_table_previews(run, tmp_path):
     defs, home, database = run[0], run[4], run[3]
     workspace = tmp_path / "workspace.yaml"

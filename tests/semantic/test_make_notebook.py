@@ -14,6 +14,7 @@ from pathlib import Path
 
 import httpx
 import psutil
+import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOK = "semantic/examples/metrics_tour.ipynb"
@@ -54,6 +55,7 @@ def _kernel_python(pid: int, within_s: float = 60.0) -> str:
     raise AssertionError("no kernel process started")
 
 
+@pytest.mark.slow  # a JupyterLab server
 def test_make_notebook_serves_jupyterlab_on_loopback_with_the_projects_kernel(tmp_path):
     port = _free_port()
     log = tmp_path / "jupyter.log"

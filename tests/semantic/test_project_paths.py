@@ -102,6 +102,7 @@ def test_dotenv_fills_only_what_the_environment_lacks(tmp_path, monkeypatch):
     monkeypatch.delenv("TESTIO_TEST_FROM_DOTENV")
 
 
+@pytest.mark.slow  # a CLI process
 def test_the_cli_from_a_subfolder_of_a_project_reads_its_warehouse(tmp_path):
     project = make_project(tmp_path / "proj")
     deep = project / "notes" / "2025"
@@ -114,6 +115,7 @@ def test_the_cli_from_a_subfolder_of_a_project_reads_its_warehouse(tmp_path):
     assert f"model and warehouse {project / 'data' / 'testio.duckdb'}" in validated.stdout
 
 
+@pytest.mark.slow  # a CLI process
 def test_the_cli_outside_any_project_reads_the_installed_packages_project(tmp_path):
     installed = make_project(tmp_path / "installed", with_package=True)
     elsewhere = tmp_path / "elsewhere"
@@ -125,6 +127,7 @@ def test_the_cli_outside_any_project_reads_the_installed_packages_project(tmp_pa
                                                                                       "high": 2}
 
 
+@pytest.mark.slow  # a CLI process
 def test_dotenv_of_the_project_points_the_cli_at_its_warehouse(tmp_path):
     project = make_project(tmp_path / "proj")
     (project / "data" / "testio.duckdb").rename(project / "data" / "golden.duckdb")
@@ -138,6 +141,7 @@ def test_dotenv_of_the_project_points_the_cli_at_its_warehouse(tmp_path):
     assert shell_wins.returncode == 2 and "missing.duckdb" in shell_wins.stderr
 
 
+@pytest.mark.slow  # a CLI process
 def test_a_missing_warehouse_names_the_file_the_rule_chose(tmp_path):
     project = make_project(tmp_path / "proj")
     (project / "data" / "testio.duckdb").unlink()

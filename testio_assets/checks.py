@@ -20,6 +20,7 @@ import dagster as dg
 import duckdb
 from sqlglot import exp
 
+from testio_assets.warehouse.errors import SQL_ERRORS
 from testio_assets.warehouse.resource import WRITER_POOL, WarehouseResource
 from testio_assets.warehouse.schema import TABLES
 from testio_assets.warehouse.sql import column, count_star, render, table_exists
@@ -222,22 +223,28 @@ CHECKS: tuple[Check, ...] = (
 
 
 def audit(
-    con: duckdb.DuckDBPyConnection, touching: Collection[str] | None = None
+    con: duckdb.DuckDBPyConnection,
+    touching: Collection[str] | None = None,
+    *,
+    of_tables: Collection[str] | None = None,
 ) -> list[str]:
     """The blocking checks that fail over the tables present (a table not written yet is not a
     bad version), each as ``name (N violations)``: empty when the version may be published.
 
     ``touching``: only the checks reading one of these tables (the others read exactly what an
-    audited version already held); None: every check.
+    audited version already held); ``of_tables``: only the checks of these tables (a write on
+    PostgreSQL, audited before its commit); None: every check.
     """
     failed = []
     for check in CHECKS:
         if touching is not None and not set(check.tables) & set(touching):
             continue
+        if of_tables is not None and check.table not in of_tables:
+            continue
         if check.blocking and all(table_exists(con, name) for name in check.tables):
             try:
                 outcome = check.evaluate(con)
-            except duckdb.Error as exc:  # a table not shaped as the contract says
+            except SQL_ERRORS as exc:  # a table not shaped as the contract says
                 failed.append(f"{check.name} (could not run: {exc})".splitlines()[0])
                 continue
             if not outcome["passed"]:

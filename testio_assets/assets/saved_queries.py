@@ -38,6 +38,7 @@ from semantic.answer.result import MetricResult
 from semantic.errors import SemanticError
 from semantic.model.spec import Model
 from semantic.plan.saved_queries import SavedQueryRequest, resolve_saved_query
+from semantic.project import DEFAULT_WAREHOUSE, project_root
 from testio_assets.assets.metadata import OWNERS, table_preview
 from testio_assets.freshness_state import policy_metadata
 from testio_assets.metric_checks import audit_metric
@@ -98,7 +99,7 @@ def _log_statements(metric: MetricTable, request: SavedQueryRequest, result: Met
         "loaded_at": datetime.now(timezone.utc).replace(tzinfo=None), "run_id": run_id,
     }
     columns = SAVED_QUERY_LOADS.column_names
-    insert = insert_or_replace_sql(SAVED_QUERY_LOADS.relation(), columns)
+    insert = insert_or_replace_sql(SAVED_QUERY_LOADS.relation(), columns, SAVED_QUERY_LOADS.primary_key)
     return [(create_table_sql(SAVED_QUERY_LOADS), []), (insert, [values[c] for c in columns])]
 
 
@@ -116,7 +117,9 @@ def _pretty(sql: str) -> str:
 
 
 def _export(metric: MetricTable, result: MetricResult, warehouse: WarehouseResource) -> dict[str, Any]:
-    folder = exports_dir(warehouse.database)
+    # A server has no folder of its own: its exports go where the default DuckDB file's would.
+    beside = warehouse.path if warehouse.engine == "duckdb" else (project_root() or Path.cwd()) / DEFAULT_WAREHOUSE
+    folder = exports_dir(beside)
     written = {}
     for export in metric.saved_query.exports:
         path = write_export(result.df, export.format, Path(folder) / export.path)

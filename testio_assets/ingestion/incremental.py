@@ -37,20 +37,17 @@ def listing_plans(
     con: duckdb.DuckDBPyConnection, product_ids: Sequence[int], per_page: int, safety_pages: int
 ) -> dict[int, ListingPlan]:
     """Per product: the stored test ids, how deep to walk and which tests to fetch one by one."""
-    rows = con.execute(
-        """
-        SELECT product_id,
-               list(test_id),
-               list(struct_pack(test_id, position) ORDER BY position)
-                   FILTER (WHERE status IS NULL OR NOT list_contains($frozen, status))
-        FROM (SELECT product_id, test_id, status,
-                     row_number() OVER (PARTITION BY product_id ORDER BY test_id DESC) - 1 AS position
-              FROM tests)
-        GROUP BY product_id
-        """,
-        {"frozen": list(FROZEN_TEST_STATUSES)},
-    ).fetchall()
-    stored = {product_id: (ids, changeable or []) for product_id, ids, changeable in rows}
+    newest_first = (
+        exp.select(column("product_id"), column("test_id"), column("status"))
+        .from_(table("tests"))
+        .order_by(column("product_id"), exp.Ordered(this=column("test_id"), desc=True))
+    )
+    stored: dict[int, tuple[list[int], list[dict]]] = {}
+    for product_id, test_id, status in con.execute(render(newest_first)).fetchall():
+        ids, changeable = stored.setdefault(product_id, ([], []))
+        if status is None or status not in FROZEN_TEST_STATUSES:
+            changeable.append({"test_id": test_id, "position": len(ids)})
+        ids.append(test_id)
     plans = {}
     for product_id in product_ids:
         ids, changeable = stored.get(product_id, ([], []))
@@ -136,14 +133,13 @@ def bug_fetches_table(tests: Sequence[tuple[int, str | None]]) -> pa.Table:
 
 def full_listing_pages(con: duckdb.DuckDBPyConnection, per_page: int) -> int:
     """Listing pages a full walk of every product makes: it ends on the first short page."""
-    return con.execute(
-        """
-        SELECT coalesce(sum(n // $per_page + 1), 0)
-        FROM (SELECT p.product_id, count(t.test_id) AS n
-              FROM products p LEFT JOIN tests t USING (product_id) GROUP BY p.product_id)
-        """,
-        {"per_page": int(per_page)},
-    ).fetchall()[0][0]
+    tests_per_product = (
+        exp.select(exp.Count(this=column("test_id", "t")))
+        .from_(table("products", "p"))
+        .join(table("tests", "t"), using=["product_id"], join_type="left")
+        .group_by(column("product_id", "p"))
+    )
+    return sum(n // per_page + 1 for (n,) in con.execute(render(tests_per_product)).fetchall())
 
 
 def full_bug_batches(con: duckdb.DuckDBPyConnection, batch_size: int) -> int:

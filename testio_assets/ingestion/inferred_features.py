@@ -26,6 +26,7 @@ import contextlib
 import duckdb
 from sqlglot import exp
 
+from testio_assets.warehouse.errors import SQL_ERRORS
 from testio_assets.warehouse.schema import FEATURES, create_table_sql
 from testio_assets.warehouse.sql import add_column_if_missing_sql, table_exists
 
@@ -100,7 +101,7 @@ def sync_inferred_features(con: duckdb.DuckDBPyConnection) -> int:
     except BaseException:
         # A failed COMMIT (a full disk) has ended the transaction already: a ROLLBACK error
         # would hide the real cause.
-        with contextlib.suppress(duckdb.Error):
+        with contextlib.suppress(*SQL_ERRORS):
             con.execute("ROLLBACK")
         raise
     return count

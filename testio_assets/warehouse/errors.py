@@ -14,6 +14,14 @@ import errno
 import shutil
 from pathlib import Path
 
+import duckdb
+import psycopg2
+
+from semantic.errors import WarehouseNotFoundError, WarehouseUnavailableError
+
+# What a statement on either warehouse engine raises (DuckDB's or PostgreSQL's driver).
+SQL_ERRORS: tuple[type[Exception], ...] = (duckdb.Error, psycopg2.Error)
+
 # DuckDB reports failed writes as text; the OS errors behind them, by errno.
 _DISK_FULL_ERRNOS = {errno.ENOSPC, errno.EFBIG, errno.EDQUOT}
 _DISK_FULL_TEXTS = ("No space left on device", "File too large", "Disk quota exceeded")
@@ -55,3 +63,15 @@ def disk_full_error(exc: BaseException, path: Path, doing: str) -> WarehouseDisk
         "readers keep the last published copy. Free some space (or raise the limit), then "
         "run again."
     )
+
+
+class WarehouseServerUnreachableError(WarehouseUnavailableError):
+    """The PostgreSQL server of the warehouse URL does not answer (down, wrong host or port)."""
+
+
+class WarehouseLoginError(WarehouseUnavailableError):
+    """The PostgreSQL server refused the user or password of the warehouse URL."""
+
+
+class WarehouseDatabaseMissingError(WarehouseNotFoundError):
+    """The PostgreSQL server answers, but the database the warehouse URL names does not exist."""

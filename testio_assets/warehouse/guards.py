@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import duckdb
+import psycopg2.errors
 import pyarrow as pa
 import pyarrow.compute as pc
 from sqlglot import exp
@@ -90,7 +91,7 @@ class ShrinkGuard:
         count = exp.select(count_star()).from_(sql_table(table))
         try:
             stored = con.execute(render(count.where(stored_where) if stored_where else count)).fetchall()[0][0]
-        except duckdb.BinderException:  # a table written before the filtered column existed
+        except (duckdb.BinderException, psycopg2.errors.UndefinedColumn):  # written before the column existed
             stored = con.execute(render(count)).fetchall()[0][0]
         self.check_counts(table, stored=stored, incoming=data.num_rows)
 

@@ -1,6 +1,11 @@
-"""The warehouse as a Dagster resource: short connections and a published read copy.
+"""The warehouse as a Dagster resource: a local DuckDB file with a published read copy, or a
+PostgreSQL database.
 
-DuckDB allows one writing process per file, and even a read-only handle in another process
+Which one: the resource's ``url`` (a server), else its ``database`` (a DuckDB file), else the
+project's rule (:func:`semantic.project.warehouse_location`: ``TESTIO_WAREHOUSE_URL``, then
+``TESTIO_WAREHOUSE_PATH``, then data/testio.duckdb).
+
+**DuckDB.** DuckDB allows one writing process per file, and even a read-only handle in another process
 blocks a writer. So connections here live only for the duration of a ``with`` block (never at
 import time), a blocked connect is retried for a few seconds and then reported with the process
 holding the lock, and after every successful write the file is checkpointed, audited, closed
@@ -12,10 +17,20 @@ Write, audit, publish: the main file is where runs write; the copy is what reade
 is replaced only when every blocking check over the written tables passes
 (:func:`testio_assets.checks.audit`). Otherwise the copy stays as it was, so readers keep the
 last good version, and its own ``_table_loads`` tells them how old that is.
+
+**PostgreSQL.** Readers see the last committed version, so there is no read copy: the audit
+runs inside the write instead. A writer block is one transaction (each table's write a
+savepoint in it, see :mod:`testio_assets.warehouse.postgres`); before it commits, the blocking
+checks of the tables it wrote run on the new version, and a failing one rolls everything back
+(:class:`WarehouseAuditError`), so no reader ever sees it. Checks that another table owns
+(``bugs.test_id`` in ``tests`` when ``tests`` was written) run when that table is written, as
+in Dagster a blocking check stops its own asset's downstream. Many processes may write a
+server at once, so the single-writer pool does not apply (:func:`writer_pool`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import shutil
@@ -29,28 +44,64 @@ from pydantic import Field
 from sqlglot import exp
 
 from semantic.answer.warehouse import connect, read_copy_path
-from testio_assets import settings
+from semantic.errors import SemanticError
+from semantic.project import WarehouseLocation, redact_url, warehouse_location
 from testio_assets.dead_runs import record_worker
 from testio_assets.freshness import FreshnessWindows, policy_windows
-from testio_assets.warehouse.errors import disk_full_error, is_disk_full
+from testio_assets.warehouse.errors import (
+    SQL_ERRORS,
+    WarehouseAuditError,
+    disk_full_error,
+    is_disk_full,
+)
+from testio_assets.warehouse.postgres import PostgresConnection, connect_postgres
 from testio_assets.warehouse.sql import render
 from testio_assets.warehouse.writer import PolicyWindows, WarehouseWriter
 
 
 _LOGGER = logging.getLogger(__name__)
 
-# The pool of every step that opens the warehouse (assets and checks): one slot (dagster.yaml),
-# as DuckDB has a single writer per file and a reader in another process blocks it too.
-WRITER_POOL = "duckdb_writer"
+DUCKDB_WRITER_POOL = "duckdb_writer"
+
+
+def writer_pool() -> str | None:
+    """The pool of every step that opens the warehouse (assets and checks), by the warehouse
+    of this code location's environment: ``duckdb_writer`` (one slot, dagster.yaml) for a DuckDB
+    file, which has a single writer and whose readers in other processes block it; none for
+    PostgreSQL, whose transactions let runs write side by side (a table's concurrent writes
+    queue on its row and table locks, each commits whole).
+
+    A location whose rule cannot be resolved keeps the pool (the safe side)."""
+    try:
+        engine = warehouse_location().engine
+    except SemanticError:
+        return DUCKDB_WRITER_POOL
+    return None if engine == "postgres" else DUCKDB_WRITER_POOL
+
+
+WRITER_POOL = writer_pool()
+
+
+def _default_database() -> str:
+    """The DuckDB file of the project's rule; empty when the rule names a server."""
+    location = warehouse_location()
+    return str(location.path) if location.path is not None else ""
 
 
 class WarehouseResource(dg.ConfigurableResource):
-    """The DuckDB warehouse file (``TESTIO_WAREHOUSE_PATH``, else the project folder's
+    """The warehouse the assets write: ``url`` (a PostgreSQL server), else the DuckDB file
+    ``database``, else the project's rule (``TESTIO_WAREHOUSE_URL``, ``TESTIO_WAREHOUSE_PATH``,
     data/testio.duckdb: :mod:`semantic.project`)."""
 
     database: str = Field(
-        default_factory=lambda: str(settings.warehouse_path()),
-        description="Path of the DuckDB file the assets write.",
+        default_factory=_default_database,
+        description="Path of the DuckDB file the assets write (empty: the server of TESTIO_WAREHOUSE_URL).",
+    )
+    url: str | None = Field(
+        default=None,
+        description="A PostgreSQL warehouse, postgresql://user:password@host:5432/database. Give it as "
+        "dg.EnvVar(...) so the password stays out of the configuration the UI shows; unset: "
+        "TESTIO_WAREHOUSE_URL decides when database is empty.",
     )
     publish_read_copy: bool = Field(
         default=True,
@@ -69,8 +120,31 @@ class WarehouseResource(dg.ConfigurableResource):
     )
 
     @property
+    def location(self) -> WarehouseLocation:
+        """Where the warehouse is (a server's URL holds its password: show :meth:`describe`)."""
+        if self.url:
+            return warehouse_location(self.url)
+        if self.database:
+            return WarehouseLocation(Path(self.database), "the resource's database")
+        return warehouse_location()
+
+    @property
+    def engine(self) -> str:
+        """``duckdb`` or ``postgres``."""
+        return self.location.engine
+
+    def describe(self) -> str:
+        """The file, or the server's URL without its password."""
+        location = self.location
+        return str(location.path) if location.path is not None else location.describe()
+
+    @property
     def path(self) -> Path:
-        return Path(self.database)
+        """The DuckDB file (a typed error for a server)."""
+        location = self.location
+        if location.path is None:
+            raise dg.Failure(description=f"the warehouse {location.describe()} is a server, not a DuckDB file")
+        return location.path
 
     @property
     def read_copy(self) -> Path:
@@ -81,7 +155,16 @@ class WarehouseResource(dg.ConfigurableResource):
         return {table: (warn, fail) for table, (warn, fail) in self.freshness_windows.items()}
 
     def exists(self) -> bool:
-        return self.path.exists()
+        return self._server_url() is not None or self.path.exists()
+
+    def _server_url(self) -> str | None:
+        """The PostgreSQL URL, or None for a DuckDB file (MotherDuck: a typed error)."""
+        location = self.location
+        if location.engine == "motherduck":
+            raise dg.Failure(description=(
+                f"the warehouse {location.describe()} is MotherDuck: the pipeline writes a local DuckDB file or a "
+                "PostgreSQL server; set TESTIO_WAREHOUSE_URL to one of those"))
+        return location.url
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
         # Every step holding the writer pool's slot uses this resource: naming the run's worker
@@ -91,7 +174,13 @@ class WarehouseResource(dg.ConfigurableResource):
 
     @contextmanager
     def writer(self, run_id: str | None = None) -> Iterator[WarehouseWriter]:
-        """A writer on a fresh connection; on success the read copy is published."""
+        """A writer on a fresh connection; on success the read copy is published (DuckDB), or
+        the block's transaction commits after its audit (PostgreSQL)."""
+        url = self._server_url()
+        if url is not None:
+            with self._postgres_writer(url, run_id) as writer:
+                yield writer
+            return
         self.path.parent.mkdir(parents=True, exist_ok=True)
         con = self._connect(read_only=False)
         writer = WarehouseWriter(con, run_id, path=self.path, policy_windows=self.policy_windows)
@@ -114,8 +203,42 @@ class WarehouseResource(dg.ConfigurableResource):
             self.publish()
 
     @contextmanager
-    def reader(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        """A short read-only connection to the main file (for assets and checks of a run)."""
+    def _postgres_writer(self, url: str, run_id: str | None) -> Iterator[WarehouseWriter]:
+        con = connect_postgres(url, timeout_s=self.connect_timeout_s)
+        writer = WarehouseWriter(con, run_id, path=Path(redact_url(url)), policy_windows=self.policy_windows)
+        try:
+            con.execute("BEGIN TRANSACTION")
+            yield writer
+            failed = self._audit_written(con, writer.tables_written)
+            if failed:
+                raise WarehouseAuditError(
+                    f"refusing to commit {', '.join(writer.tables_written)}: the new version fails its blocking "
+                    f"checks ({'; '.join(failed)}). Nothing was written: readers keep the previous version")
+            con.execute("COMMIT")
+        except BaseException:
+            with contextlib.suppress(*SQL_ERRORS):
+                con.execute("ROLLBACK")
+            raise
+        finally:
+            con.close()
+
+    @staticmethod
+    def _audit_written(con: PostgresConnection, written: list[str]) -> list[str]:
+        from testio_assets.checks import audit
+
+        return audit(con, of_tables=written) if written else []
+
+    @contextmanager
+    def reader(self) -> Iterator[duckdb.DuckDBPyConnection | PostgresConnection]:
+        """A short read-only connection to the main file or the server (for assets and checks of a run)."""
+        url = self._server_url()
+        if url is not None:
+            con = connect_postgres(url, read_only=True, timeout_s=self.connect_timeout_s)
+            try:
+                yield con
+            finally:
+                con.close()
+            return
         if not self.path.exists():
             raise dg.Failure(
                 description=(

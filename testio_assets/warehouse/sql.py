@@ -1,5 +1,8 @@
 """Building blocks of the SQL run on the warehouse, as sqlglot expressions rendered for DuckDB.
 
+A PostgreSQL warehouse renders the same statements for Postgres
+(:mod:`testio_assets.warehouse.postgres`), so each is written once, in forms both engines run.
+
 Every name reaches SQL through :func:`identifier` (quoted, embedded quotes doubled) and every
 value as a literal of the tree or a bound parameter, never by formatting strings.
 
@@ -38,6 +41,15 @@ def table(name: str, alias: str | None = None, *, schema: str | None = None) -> 
     return relation.as_(alias) if alias else relation
 
 
+def drop(kind: str, relation: exp.Table) -> exp.Drop:
+    """``DROP <kind> IF EXISTS relation``.
+
+    >>> print(render(drop("VIEW", table("v"))))
+    DROP VIEW IF EXISTS "v"
+    """
+    return exp.Drop(tables=[relation], kind=kind, exists=True)
+
+
 def column(name: str, table_alias: str | None = None) -> exp.Column:
     return exp.Column(this=identifier(name), table=exp.to_identifier(table_alias) if table_alias else None)
 
@@ -55,12 +67,19 @@ def render(expression: exp.Expression) -> str:
     return expression.sql(DIALECT)
 
 
+def dialect_of(con) -> str:
+    """The SQL dialect of a warehouse connection: ``duckdb``, or ``postgres`` for a
+    :class:`~testio_assets.warehouse.postgres.PostgresConnection`."""
+    return getattr(con, "dialect", DIALECT)
+
+
 def table_exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:
     """Whether a base table ``name`` exists (in any attached database or schema)."""
     query = (
         exp.select(count_star())
-        .from_(exp.func("duckdb_tables"))
+        .from_(exp.Table(this=exp.to_identifier("tables"), db=exp.to_identifier("information_schema")))
         .where(exp.column("table_name").eq(exp.Placeholder()))
+        .where(exp.column("table_type").eq(exp.Literal.string("BASE TABLE")))
     )
     # fetchall: DuckDB refuses the connection's next statement while a parameterised result is
     # only partly fetched.
@@ -76,12 +95,24 @@ def add_column_if_missing_sql(relation: exp.Table, definition: Column) -> str:
     return render(exp.Alter(this=relation.copy(), kind="TABLE", actions=[new_column]))
 
 
-def insert_or_replace_sql(relation: exp.Table, columns: Sequence[str]) -> str:
-    """``INSERT OR REPLACE INTO relation (columns) VALUES (?, ...)``: one row, its values bound
-    as parameters in the order of ``columns`` (a log keyed by its primary key)."""
+def insert_or_replace_sql(relation: exp.Table, columns: Sequence[str], key: Sequence[str]) -> str:
+    """``INSERT INTO relation (columns) VALUES (?, ...) ON CONFLICT (key) DO UPDATE SET ...``:
+    one row, its values bound as parameters in the order of ``columns``, replacing the row with
+    the same ``key`` (a log keyed by its primary key; DuckDB and PostgreSQL alike).
+
+    >>> print(insert_or_replace_sql(table("log"), ["name", "at"], ["name"]))
+    INSERT INTO "log" ("name", "at") VALUES (?, ?) ON CONFLICT("name") DO UPDATE SET "at" = excluded."at"
+    """
+    updates = [
+        exp.EQ(this=column(c), expression=column(c, "excluded")) for c in columns if c not in key
+    ]
     insert = exp.Insert(
         this=exp.Schema(this=relation.copy(), expressions=[identifier(c) for c in columns]),
         expression=exp.Values(expressions=[exp.Tuple(expressions=[exp.Placeholder() for _ in columns])]),
-        alternative="REPLACE",
+        conflict=exp.OnConflict(
+            conflict_keys=[identifier(k) for k in key],
+            action=exp.var("DO UPDATE" if updates else "DO NOTHING"),
+            expressions=updates,
+        ),
     )
     return render(insert)

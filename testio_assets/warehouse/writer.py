@@ -1,4 +1,5 @@
-"""Set-based, transactional writes of whole tables (or key-scoped slices) into DuckDB.
+"""Set-based, transactional writes of whole tables (or key-scoped slices) into the warehouse
+(a DuckDB connection, or a :class:`~testio_assets.warehouse.postgres.PostgresConnection`).
 
 Every write is one transaction: the table's new content and its ``_table_loads`` row commit
 together, or neither does, so a failure leaves the previous version intact. Data arrives as
@@ -11,6 +12,11 @@ Three modes cover full and incremental refreshes:
 - :meth:`WarehouseWriter.upsert` - rows of ``data`` replace rows with the same primary key.
 - :meth:`WarehouseWriter.replace_where` - rows whose ``column`` is in ``keys`` are replaced by
   ``data`` (e.g. the bugs of re-fetched tests: a bug that vanished from a test disappears).
+
+On PostgreSQL, Arrow data reaches the server by ``COPY`` into a temporary table, and a full
+refresh deletes the stored rows instead of recreating the table (after adding any column the
+contract gained): readers of the table keep reading the previous version until the commit
+instead of waiting on a dropped table, and views that others built on it stay valid.
 """
 
 from __future__ import annotations
@@ -28,12 +34,14 @@ from sqlglot import exp
 
 from semantic.errors import WarehouseCorruptError
 from semantic.answer.warehouse import is_corruption
-from testio_assets.warehouse.errors import WarehouseAuditError, disk_full_error, is_disk_full
+from testio_assets.warehouse.errors import SQL_ERRORS, WarehouseAuditError, disk_full_error, is_disk_full
 from testio_assets.warehouse.schema import TABLE_LOADS, TABLES, Table, create_table_sql
 from testio_assets.warehouse.sql import (
     add_column_if_missing_sql,
     count_star,
     data_type,
+    dialect_of,
+    drop,
     identifier,
     insert_or_replace_sql,
     render,
@@ -109,9 +117,15 @@ class WarehouseWriter:
         schema = (
             [render(exp.Create(this=identifier(table.schema), kind="SCHEMA", exists=True))] if table.schema else []
         )
-        return self._write(
-            table, data, before=lambda _: [*schema, create_table_sql(table, replace=True)], after=also, audit=audit
-        )
+        if dialect_of(self._con) == "postgres":
+            recreate = [
+                create_table_sql(table),
+                *(add_column_if_missing_sql(table.relation(), c) for c in table.columns),
+                render(exp.delete(table.relation())),
+            ]
+        else:
+            recreate = [create_table_sql(table, replace=True)]
+        return self._write(table, data, before=lambda _: [*schema, *recreate], after=also, audit=audit)
 
     def upsert(self, table_name: str, data: Source) -> int:
         """Insert ``data``, replacing existing rows with the same primary key."""
@@ -189,21 +203,21 @@ class WarehouseWriter:
             except BaseException as exc:
                 # A failed COMMIT has already ended the transaction: its ROLLBACK would raise
                 # "no transaction is active" and hide the real cause.
-                with contextlib.suppress(duckdb.Error):
+                with contextlib.suppress(*SQL_ERRORS):
                     con.execute("ROLLBACK")
-                if isinstance(exc, duckdb.Error):
+                if isinstance(exc, SQL_ERRORS):
                     self._raise_typed(exc, f"writing table {table.name}")
                 raise
         finally:
-            with contextlib.suppress(duckdb.Error):
+            with contextlib.suppress(*SQL_ERRORS):
                 if isinstance(data, exp.Query):
-                    con.execute(render(exp.Drop(this=sql_table(incoming), kind="VIEW", exists=True)))
+                    con.execute(render(drop("VIEW", sql_table(incoming))))
                 else:
                     con.unregister(incoming)
         self.tables_written.append(table.qualified_name)
         return row_count
 
-    def _raise_typed(self, exc: duckdb.Error, doing: str) -> None:
+    def _raise_typed(self, exc: Exception, doing: str) -> None:
         """Raise the typed error for a full disk or a damaged file; other errors go on as they are."""
         if is_disk_full(exc):
             raise disk_full_error(exc, self._path, f"{doing} in {self._path}") from exc
@@ -226,4 +240,6 @@ class WarehouseWriter:
             "table_name": table_name, "loaded_at": loaded_at, "run_id": self._run_id,
             "row_count": row_count, "warn_after_seconds": warn_s, "fail_after_seconds": fail_s,
         }
-        self._con.execute(insert_or_replace_sql(TABLE_LOADS.relation(), list(row)), list(row.values()))
+        self._con.execute(
+            insert_or_replace_sql(TABLE_LOADS.relation(), list(row), TABLE_LOADS.primary_key), list(row.values())
+        )

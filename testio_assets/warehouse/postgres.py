@@ -1,0 +1,244 @@
+"""A PostgreSQL warehouse behind the connection interface the assets use with DuckDB.
+
+The ingestion code talks to a connection with ``execute(sql, parameters)`` (DuckDB's SQL, as
+:mod:`testio_assets.warehouse.sql` renders it, ``?`` placeholders), ``register`` /
+``unregister`` of Arrow tables, and ``BEGIN TRANSACTION`` / ``COMMIT`` / ``ROLLBACK``.
+:class:`PostgresConnection` gives the same on a psycopg2 connection, so each statement is
+built once with sqlglot and rendered for PostgreSQL here, never written twice:
+
+- SQL text is read as DuckDB's and rendered for Postgres by sqlglot (``list()`` becomes
+  ``ARRAY_AGG``, an anti join ``NOT EXISTS``, ``QUALIFY`` a filtered subquery, ``?`` ``%s``);
+  an expression tree is rendered for Postgres directly;
+- ``register(name, arrow_table)`` bulk-loads the table into a temporary table with
+  ``COPY ... FROM STDIN`` (:mod:`testio_assets.warehouse.copy_csv`), never row by row;
+- transactions nest: inside the writer's transaction (one per step, see
+  :class:`testio_assets.warehouse.resource.WarehouseResource`), a table write's ``BEGIN`` /
+  ``COMMIT`` / ``ROLLBACK`` become a savepoint, its release and a rollback to it.
+
+Sessions run in UTC (``TIMESTAMP`` columns hold UTC, as in DuckDB); a reader's session is
+read-only. Connecting fails with a typed error that says what to do (server down, login
+refused, database missing), the password never shown.
+
+>>> to_postgres("SELECT product_id, list(test_id) FROM tests WHERE status = ? GROUP BY product_id", True)
+'SELECT product_id, ARRAY_AGG(test_id) FROM tests WHERE status = %s GROUP BY product_id'
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Sequence
+from typing import Any
+from urllib.parse import urlsplit
+
+import psycopg2
+import pyarrow as pa
+import sqlglot
+from sqlglot import exp
+
+from semantic.project import redact_url
+from testio_assets.warehouse.copy_csv import csv_batches, postgres_type
+from testio_assets.warehouse.errors import (
+    WarehouseDatabaseMissingError,
+    WarehouseLoginError,
+    WarehouseServerUnreachableError,
+)
+from testio_assets.warehouse.sql import drop, identifier
+from testio_assets.warehouse.sql import table as sql_table
+
+DIALECT = "postgres"
+APPLICATION_NAME = "testio-warehouse"
+_LOGIN_MARKERS = ("password authentication failed", "no password supplied", "pg_hba.conf", "role \"")
+
+
+def _escape_percent(tree: exp.Expression) -> exp.Expression:
+    """Double ``%`` in string literals: with parameters, psycopg2 reads ``%`` as a placeholder."""
+    for literal in tree.find_all(exp.Literal):
+        if literal.is_string and "%" in literal.this:
+            literal.set("this", literal.this.replace("%", "%%"))
+    return tree
+
+
+def _render(tree: exp.Expression, with_parameters: bool) -> str:
+    return (_escape_percent(tree.copy()) if with_parameters else tree).sql(DIALECT)
+
+
+@functools.lru_cache(maxsize=512)
+def to_postgres(sql: str, with_parameters: bool) -> str:
+    """DuckDB SQL text (one statement) rendered for PostgreSQL."""
+    return _render(sqlglot.parse_one(sql, read="duckdb"), with_parameters)
+
+
+def _tree(statement: str | exp.Expression) -> exp.Expression | None:
+    """The statement's tree when it is a transaction statement (cheap to tell), else None."""
+    if isinstance(statement, exp.Expression):
+        return statement
+    head = statement.lstrip().split(None, 1)[0].upper() if statement.strip() else ""
+    return sqlglot.parse_one(statement, read="duckdb") if head in {"BEGIN", "COMMIT", "ROLLBACK"} else None
+
+
+class PostgresResult:
+    """The rows of one statement, read the way the assets read a DuckDB result."""
+
+    def __init__(self, cursor) -> None:
+        self.description = cursor.description
+        self._rows: list[tuple] = cursor.fetchall() if cursor.description else []
+        self._next = 0
+
+    def fetchall(self) -> list[tuple]:
+        rows, self._next = self._rows[self._next:], len(self._rows)
+        return rows
+
+    def fetchone(self) -> tuple | None:
+        if self._next >= len(self._rows):
+            return None
+        self._next += 1
+        return self._rows[self._next - 1]
+
+    def to_arrow_table(self) -> pa.Table:
+        names = [d[0] for d in self.description or []]
+        return pa.table({name: [row[i] for row in self._rows] for i, name in enumerate(names)})
+
+
+class PostgresConnection:
+    """A psycopg2 connection (autocommit; transactions are explicit statements) that takes
+    DuckDB-rendered SQL and Arrow registrations."""
+
+    dialect = DIALECT
+
+    def __init__(self, raw) -> None:
+        self._raw = raw
+        self._depth = 0  # open transactions: 1 the outermost, more are savepoints
+
+    @property
+    def raw(self):
+        """The psycopg2 connection itself."""
+        return self._raw
+
+    def execute(self, statement: str | exp.Expression, parameters: Sequence[Any] | None = None) -> PostgresResult:
+        tree = _tree(statement)
+        if isinstance(tree, (exp.Transaction, exp.Commit, exp.Rollback)):
+            return self._transaction(tree)
+        if isinstance(statement, exp.Expression):
+            sql = _render(statement, parameters is not None)
+        else:
+            sql = to_postgres(statement, parameters is not None)
+        with self._raw.cursor() as cursor:
+            cursor.execute(sql, None if parameters is None else list(parameters))
+            return PostgresResult(cursor)
+
+    def sql(self, statement: str | exp.Expression) -> PostgresResult:
+        return self.execute(statement)
+
+    def _transaction(self, tree: exp.Expression) -> PostgresResult:
+        if isinstance(tree, exp.Transaction):
+            self._depth += 1
+            sql = "BEGIN" if self._depth == 1 else f"SAVEPOINT {self._savepoint()}"
+        else:
+            if self._depth == 0:  # nothing open (a failed COMMIT already ended it)
+                return self._run("ROLLBACK" if isinstance(tree, exp.Rollback) else "COMMIT")
+            name = self._savepoint()
+            self._depth -= 1
+            if isinstance(tree, exp.Commit):
+                sql = "COMMIT" if self._depth == 0 else f"RELEASE SAVEPOINT {name}"
+            else:
+                sql = "ROLLBACK" if self._depth == 0 else f"ROLLBACK TO SAVEPOINT {name}"
+        return self._run(sql)
+
+    def _savepoint(self) -> str:
+        return identifier(f"_testio_write_{self._depth}").sql(DIALECT)
+
+    def _run(self, sql: str) -> PostgresResult:
+        with self._raw.cursor() as cursor:
+            cursor.execute(sql)
+            return PostgresResult(cursor)
+
+    def register(self, name: str, data: pa.Table) -> None:
+        """Load ``data`` into the temporary table ``name`` with COPY (replacing one so named)."""
+        columns = [
+            exp.ColumnDef(this=identifier(field.name), kind=postgres_type(field.type)) for field in data.schema
+        ]
+        self.unregister(name)
+        create = exp.Create(
+            this=exp.Schema(this=sql_table(name), expressions=columns),
+            kind="TABLE",
+            properties=exp.Properties(expressions=[exp.TemporaryProperty()]),
+        )
+        copy = exp.Copy(
+            this=sql_table(name),
+            kind=True,
+            files=[exp.var("STDIN")],
+            params=[exp.CopyParameter(this=exp.var("FORMAT"), expression=exp.var("CSV"))],
+        )
+        with self._raw.cursor() as cursor:
+            cursor.execute(create.sql(DIALECT))
+            copy_sql = copy.sql(DIALECT)
+            for chunk in csv_batches(data):
+                cursor.copy_expert(copy_sql, _Chunk(chunk))
+
+    def unregister(self, name: str) -> None:
+        self._run(drop("TABLE", sql_table(name)).sql(DIALECT))
+
+    def close(self) -> None:
+        self._raw.close()
+
+
+class _Chunk:
+    """A bytes buffer as the file object ``copy_expert`` reads from (without copying it)."""
+
+    def __init__(self, data: bytes) -> None:
+        self._view = memoryview(data)
+        self._at = 0
+
+    def read(self, size: int = -1) -> bytes:
+        end = len(self._view) if size is None or size < 0 else self._at + size
+        piece = self._view[self._at:end]
+        self._at += len(piece)
+        return piece.tobytes()
+
+    readline = read
+
+
+def _where(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.hostname or 'localhost'}:{parts.port or 5432}"
+
+
+def connection_error(url: str, exc: psycopg2.Error) -> Exception:
+    """The typed error for a failed connect to ``url``, saying what to do (no password)."""
+    parts = urlsplit(url)
+    said = str(exc).strip().replace("\n", " ")
+    if parts.password:
+        said = said.replace(parts.password, "***")
+    shown = redact_url(url)
+    database = parts.path.lstrip("/") or parts.username or "postgres"
+    if "does not exist" in said and "database" in said:
+        return WarehouseDatabaseMissingError(
+            f"the PostgreSQL server at {_where(url)} answers, but has no database {database!r} ({shown}): "
+            f"create it (CREATE DATABASE \"{database}\"; or createdb -h {parts.hostname} -p {parts.port or 5432} "
+            f"-U {parts.username} {database}), then run again; the pipeline creates its tables itself"
+        )
+    if any(marker in said for marker in _LOGIN_MARKERS):
+        return WarehouseLoginError(
+            f"the PostgreSQL server at {_where(url)} refused the login of {parts.username!r} ({shown}): {said}. "
+            f"Check the user and password in TESTIO_WAREHOUSE_URL (URL-encode special characters, e.g. @ as %40) "
+            f"and that the server lets this host in (pg_hba.conf)"
+        )
+    return WarehouseServerUnreachableError(
+        f"cannot reach the PostgreSQL server of the warehouse at {_where(url)} ({shown}): {said}. Check that it "
+        f"is running and listening there (host, port, firewall), then run again; nothing was written"
+    )
+
+
+def connect_postgres(url: str, *, read_only: bool = False, timeout_s: float = 10.0) -> PostgresConnection:
+    """A session on the warehouse database of ``url`` in UTC (read-only for readers)."""
+    options = ["-c TimeZone=UTC", *(["-c default_transaction_read_only=on"] if read_only else [])]
+    try:
+        raw = psycopg2.connect(
+            url, connect_timeout=max(1, round(timeout_s)), options=" ".join(options),
+            application_name=APPLICATION_NAME,
+        )
+    except psycopg2.OperationalError as exc:
+        raise connection_error(url, exc) from None
+    raw.autocommit = True
+    return PostgresConnection(raw)
+

@@ -137,7 +137,7 @@ def groups_add_up(model: Model, metric: MetricTable, con, stored: MaterialisedAn
     sq = metric.saved_query
     args = resolve_saved_query(model, sq, stored.as_of).arguments()
     total = query_metrics(list(metric.additive), filters=args["filters"], start_date=args["start_date"],
-                          end_date=args["end_date"], warehouse=con, model=model, config=guardrails(sq)).df
+                          end_date=args["end_date"], warehouse=getattr(con, "raw", con), model=model, config=guardrails(sq)).df
     sums, mismatched = {}, {}
     for name in metric.additive:
         grouped = _plain(stored.df[name].sum())

@@ -68,8 +68,9 @@ def guardrails(saved_query: SavedQuery) -> Guardrails:
 
 
 def answer(model: Model, saved_query: SavedQuery, con: duckdb.DuckDBPyConnection, today: date) -> MetricResult:
-    """The saved query answered on ``today`` from ``con``, as its asset materialises it."""
-    return query_metrics(saved_query=saved_query.name, warehouse=con, today=today, model=model,
+    """The saved query answered on ``today`` from ``con``, as its asset materialises it (on
+    PostgreSQL through the writer's own psycopg2 session, so it reads the write's transaction)."""
+    return query_metrics(saved_query=saved_query.name, warehouse=getattr(con, "raw", con), today=today, model=model,
                          config=guardrails(saved_query))
 
 

@@ -15,7 +15,6 @@ import dagster as dg
 from dagster._utils.error import SerializableErrorInfo
 
 from testio_assets.freshness_state import evaluate_freshness
-from testio_assets.settings import warehouse_path
 
 
 def _metadata_value(metadata: dict[str, Any], key: str) -> Any:
@@ -143,7 +142,8 @@ def print_run_summary(
     elapsed_s: float,
 ) -> None:
     print()
-    print(f"Warehouse: {warehouse_path()}  (run {result.run_id}, {'succeeded' if result.success else 'FAILED'})")
+    warehouse = defs.resources["warehouse"]
+    print(f"Warehouse: {warehouse.describe()}  (run {result.run_id}, {'succeeded' if result.success else 'FAILED'})")
     rows_materialized = materialization_rows(result)
     width = max([16, *(len(asset) + 2 for asset, *_ in rows_materialized)])
     print(f"{'asset':<{width}}{'rows':>10}{'API calls':>12}")

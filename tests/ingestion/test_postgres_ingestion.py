@@ -4,6 +4,8 @@ same simulated customer; and the same guarantees as on DuckDB (guards, audit, ro
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import dagster as dg
 import pyarrow as pa
 import pytest
@@ -156,3 +158,22 @@ def test_an_unreachable_server_a_wrong_password_and_a_missing_database_are_typed
     with pytest.raises(WarehouseServerUnreachableError, match="is running and listening"):
         with WarehouseResource(url=closed, connect_timeout_s=1).writer():
             pass
+
+
+def test_an_incremental_refresh_on_postgres_equals_the_same_refresh_on_duckdb(postgres_server, postgres_database, tmp_path):
+    url, database = postgres_server.url(postgres_database), tmp_path / "testio.duckdb"
+    into_postgres, into_duckdb = make_sim(), make_sim()
+    assert _materialize_into_postgres(url, into_postgres).success
+    assert materialize(SimulatorApiResource.serving(into_duckdb), database).success
+    first = postgres_rows(url)
+    for sim in (into_postgres, into_duckdb):
+        sim.advance(timedelta(days=3))
+    refreshed = _materialize_into_postgres(url, into_postgres)
+    assert refreshed.success
+    assert materialize(SimulatorApiResource.serving(into_duckdb), database).success
+    modes = {m.asset_key.to_user_string(): m.metadata["refresh_mode"].value
+             for m in refreshed.asset_materializations_for_node("exploratory_tests") + refreshed.asset_materializations_for_node("bugs")}
+    assert set(modes.values()) == {"incremental"}
+    after = postgres_rows(url)
+    assert after == table_rows(database)
+    assert after["tests"] != first["tests"]  # three days brought new or changed tests

@@ -15,8 +15,8 @@ built once with sqlglot and rendered for PostgreSQL here, never written twice:
   :class:`testio_assets.warehouse.resource.WarehouseResource`), a table write's ``BEGIN`` /
   ``COMMIT`` / ``ROLLBACK`` become a savepoint, its release and a rollback to it.
 
-Sessions run in UTC (``TIMESTAMP`` columns hold UTC, as in DuckDB); a reader's session is
-read-only. Connecting fails with a typed error that says what to do (server down, login
+Sessions run in UTC (``TIMESTAMP`` columns hold UTC, as in DuckDB) and return JSON as text,
+as DuckDB does; a reader's session is read-only. Connecting fails with a typed error that says what to do (server down, login
 refused, database missing), the password never shown.
 
 >>> to_postgres("SELECT product_id, list(test_id) FROM tests WHERE status = ? GROUP BY product_id", True)
@@ -31,6 +31,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import psycopg2
+import psycopg2.extras
 import pyarrow as pa
 import sqlglot
 from sqlglot import exp
@@ -240,5 +241,8 @@ def connect_postgres(url: str, *, read_only: bool = False, timeout_s: float = 10
     except psycopg2.OperationalError as exc:
         raise connection_error(url, exc) from None
     raw.autocommit = True
+    # JSON values as their text, as DuckDB returns them (readers json.loads them).
+    psycopg2.extras.register_default_json(raw, loads=str)
+    psycopg2.extras.register_default_jsonb(raw, loads=str)
     return PostgresConnection(raw)
 

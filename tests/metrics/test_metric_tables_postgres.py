@@ -43,7 +43,7 @@ def on_duckdb(tmp_path_factory):
     database = tmp_path_factory.mktemp("metrics_duckdb") / "testio.duckdb"
     assert _materialise(WarehouseResource(database=str(database))).success
     with duckdb.connect(str(database), read_only=True) as con:
-        tables = {name: con.execute(f'SELECT * FROM metrics."{name}"').to_arrow_table() for name in NAMES}
+        tables = {name: con.sql(f'SELECT * FROM metrics."{name}"').to_arrow_table() for name in NAMES}
         logs = {row[0]: row for row in con.execute(
             f"SELECT {', '.join(LOG_COLUMNS)} FROM metrics._saved_query_loads").fetchall()}
     return tables, logs

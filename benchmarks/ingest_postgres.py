@@ -110,8 +110,9 @@ def main() -> None:
     print(f"same row counts: {all(p['rows'] == d['rows'] for d, p in zip(duck, pg))}")
     for engine, syncs in results.items():
         steps = ", ".join(f"{s} {statistics.median(x['steps'].get(s, float('nan')) for x in syncs):.2f}" for s in STEPS)
+        walls = ", ".join(f"{x['wall']:.2f}" for x in syncs)
         print(f"{engine:<9} wall {statistics.median(x['wall'] for x in syncs):.2f} s median "
-              f"(rounds: {', '.join(f'{x['wall']:.2f}' for x in syncs)}; steps: {steps})")
+              f"(rounds: {walls}; steps: {steps})")
     print(f"ratio postgres / duckdb: {statistics.median(ratios):.2f} median (rounds: "
           + ", ".join(f"{r:.2f}" for r in ratios) + ")")
     client_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

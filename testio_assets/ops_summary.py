@@ -167,9 +167,13 @@ def print_run_summary(
             for path in exports:
                 print(f"    exported to {path}")
 
-    names = sorted(key.to_user_string() for key in defs.resolve_asset_graph().get_all_asset_keys())
     if not result.success:
-        _print_failure(result, [name for name in names if name not in materialized and name not in failed])
+        graph = defs.resolve_asset_graph()
+        # A step is named after its op: metrics__x for the asset metrics/x, one step for a multi-asset.
+        failed_assets = {key.to_user_string() for assets in graph.assets_defs
+                         if assets.node_def.name in failed for key in assets.keys}
+        names = sorted(key.to_user_string() for key in graph.get_all_asset_keys())
+        _print_failure(result, [name for name in names if name not in materialized and name not in failed_assets])
 
     outcomes = check_outcomes(result)
     not_passed = [(name, severity) for name, passed, severity in outcomes if not passed]

@@ -32,7 +32,7 @@ from semantic.sql.columns import answer_columns, tables_read
 from semantic.sql.compiler import compile_query, compile_saved_query
 from semantic.surfaces.cli import main as cli
 from testio_assets.metric_tables import guardrails, metric_table
-from testio_assets.ops_summary import step_errors
+from testio_assets.ops_summary import print_run_summary, step_errors
 from testio_assets.simulator.resource import SimulatorApiResource
 from testio_assets.definitions import build_definitions
 from testio_assets.freshness import FreshnessWindows, policy_windows, windows_of
@@ -291,7 +291,7 @@ def test_a_table_never_materialised_fails_its_checks(tmp_path):
     assert all("has not been materialised" in e.description for e in outcomes.values())
 
 
-def test_a_version_failing_its_checks_is_rolled_back_and_never_published(run, tmp_path):
+def test_a_version_failing_its_checks_is_rolled_back_and_never_published(run, tmp_path, capsys):
     """Write, audit, publish for metric tables: a model whose "share" counts more than its
     denominator (every bug over the accepted ones) produces a version the audit refuses."""
     name = "bug_review_rates_by_product_and_month"
@@ -305,8 +305,9 @@ def test_a_version_failing_its_checks_is_rolled_back_and_never_published(run, tm
     before = stored(database, name)
     defs = build_definitions(model=load_model(root), warehouse=WarehouseResource(database=str(database)),
                              api=SimulatorApiResource.serving(Simulator(SimulatorConfig.preset("tiny", seed=7))))
+    instance = dg.DagsterInstance.ephemeral()
     result = defs.resolve_implicit_global_asset_job_def().execute_in_process(
-        asset_selection=[metric_key(name)], instance=dg.DagsterInstance.ephemeral(), raise_on_error=False,
+        asset_selection=[metric_key(name)], instance=instance, raise_on_error=False,
         run_config={"ops": {metric_key(name).to_python_identifier(): {"config": {"as_of": AS_OF.isoformat()}}}})
     assert not result.success
     failure = step_errors(result)[metric_key(name).to_python_identifier()]
@@ -316,6 +317,10 @@ def test_a_version_failing_its_checks_is_rolled_back_and_never_published(run, tm
     assert "Nothing was written" in failure.message
     pd.testing.assert_frame_equal(stored(database, name), before)  # the previous version stays
     assert (tmp_path / "testio.read.duckdb").read_bytes() == published  # and readers' copy too
+    print_run_summary(defs, instance, result, elapsed_s=1.0)  # make demo's summary: failed, not "not run"
+    summary = capsys.readouterr().out
+    assert f"FAILED step {metric_key(name).to_python_identifier()}: " in summary
+    assert f"metrics/{name}" not in next(line for line in summary.splitlines() if line.startswith("Not run"))
 
 
 def test_additive_metrics_add_up_over_every_dimension_on_the_simulator(run):

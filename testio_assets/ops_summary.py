@@ -167,12 +167,12 @@ def print_run_summary(
             for path in exports:
                 print(f"    exported to {path}")
 
+    graph = defs.resolve_asset_graph()
+    names = sorted(key.to_user_string() for key in graph.get_all_asset_keys())
     if not result.success:
-        graph = defs.resolve_asset_graph()
         # A step is named after its op: metrics__x for the asset metrics/x, one step for a multi-asset.
         failed_assets = {key.to_user_string() for assets in graph.assets_defs
                          if assets.node_def.name in failed for key in assets.keys}
-        names = sorted(key.to_user_string() for key in graph.get_all_asset_keys())
         _print_failure(result, [name for name in names if name not in materialized and name not in failed_assets])
 
     outcomes = check_outcomes(result)

@@ -12,7 +12,7 @@ formula shown (``testio-semantic list metrics``, ``capabilities()``) is the SQL 
 >>> metric_dtype(m, m.metrics["bug_severity_score"])
 'int64'
 >>> print(metric_formula(m, m.metrics["bugs_per_test"]))
-CASE WHEN COALESCE(COUNT(DISTINCT test_id), 0) IS NULL OR COALESCE(COUNT(DISTINCT test_id), 0) = 0 THEN NULL ELSE COALESCE(COUNT(DISTINCT bug_id), 0) * 1.0 / COALESCE(COUNT(DISTINCT test_id), 0) END
+CASE WHEN COALESCE(COUNT(DISTINCT test_id), 0) IS NULL OR COALESCE(COUNT(DISTINCT test_id), 0) = 0 THEN NULL ELSE CAST(COALESCE(COUNT(DISTINCT bug_id), 0) AS DOUBLE) / CAST(COALESCE(COUNT(DISTINCT test_id), 0) AS DOUBLE) END
 """
 
 from __future__ import annotations
@@ -47,12 +47,16 @@ def only_where(value: exp.Expression, conditions: list[exp.Expression]) -> exp.E
 
 
 def ratio(numerator: exp.Expression, denominator: exp.Expression) -> exp.Expression:
-    """``numerator / denominator`` as a decimal, NULL when the denominator is NULL or 0."""
+    """``numerator / denominator`` as a DOUBLE, NULL when the denominator is NULL or 0.
+
+    Both sides are cast to DOUBLE before dividing: ``x * 1.0 / y`` is fixed-point on Snowflake
+    (7 decimals) and ``DECIMAL(38,16)`` on Spark, while a division of doubles is the correctly
+    rounded quotient on every engine (DuckDB's answers are unchanged by the cast)."""
     return exp.Case(
         ifs=[exp.If(this=exp.or_(exp.Is(this=denominator.copy(), expression=exp.null()),
                                  exp.EQ(this=denominator.copy(), expression=exp.Literal.number(0)), copy=False),
                     true=exp.null())],
-        default=exp.Div(this=exp.Mul(this=numerator, expression=exp.Literal.number("1.0")), expression=denominator))
+        default=exp.Div(this=exp.cast(numerator, "DOUBLE", copy=False), expression=exp.cast(denominator, "DOUBLE")))
 
 
 def metric_value(model: Model, metric: Metric, column: Callable[[MetricInput], exp.Expression]) -> exp.Expression:

@@ -37,6 +37,8 @@ from semantic.plan.arguments import QueryRequest, query_request
 from semantic.plan.planner import plan_query
 from semantic.plan.query_plan import QueryPlan
 from semantic.plan.saved_queries import SavedQueryRequest
+from semantic.sql.columns import answer_columns
+from semantic.sql.portable import for_dialect
 from semantic.sql.render import render_plan
 
 DIALECTS = ("duckdb", "postgres", "snowflake", "bigquery", "trino", "spark")
@@ -50,7 +52,7 @@ NULL_SAFE_JOIN_DIALECTS = ("duckdb",)  # the others stitch with equalities (modu
 
 @dataclass(frozen=True)
 class Compiled:
-    """A plan, its tree and SQL text in one dialect."""
+    """A plan, its tree (adjusted for the dialect, :mod:`semantic.sql.portable`) and SQL text in one dialect."""
 
     plan: QueryPlan
     tree: exp.Expression
@@ -59,19 +61,20 @@ class Compiled:
 
     @functools.cached_property
     def probe_sql(self) -> str:
-        """What query_metrics runs on DuckDB: one row past the limit, to tell a cut answer from
-        a complete one without counting every answer's rows (rendered on first execution)."""
-        if self.dialect != "duckdb" or not self.plan.dimensions:
+        """What query_metrics runs: one row past the limit, to tell a cut answer from a complete
+        one without counting every answer's rows (rendered on first execution)."""
+        if not self.plan.dimensions:
             return self.sql
-        return self.tree.copy().limit(self.plan.limit + 1, copy=False).sql(dialect="duckdb")
+        return self.tree.copy().limit(self.plan.limit + 1, copy=False).sql(dialect=self.dialect)
 
     @property
     def count_sql(self) -> str:
-        """Rows of the whole answer on DuckDB, before sorting and the limit (asked when it was cut)."""
+        """Rows of the whole answer, before sorting and the limit (asked when it was cut)."""
         answer = self.tree.copy()
         answer.set("order", None)
         answer.set("limit", None)
-        return exp.select(exp.Count(this=exp.Star())).from_(answer.subquery("answer"), copy=False).sql(dialect="duckdb")
+        return exp.select(exp.Count(this=exp.Star())).from_(answer.subquery("answer"), copy=False) \
+            .sql(dialect=self.dialect)
 
 
 def _typed(value):
@@ -151,6 +154,8 @@ def _compile(model, request: QueryRequest, date_start, date_end, dialect, config
                 f"{UNSUPPORTED[dialect][grain]} have no faithful equivalent there; "
                 f"use duckdb, or group by day/month/quarter/year")
     tree = render_plan(model, plan, equality_joins=dialect not in NULL_SAFE_JOIN_DIALECTS)
+    text = {c.name for c in answer_columns(model, plan) if c.type == "VARCHAR"}
+    tree = for_dialect(tree, dialect, [name for name, _ in plan.order_by if name in text])
     try:
         sql = tree.sql(dialect=dialect, unsupported_level=sqlglot.ErrorLevel.RAISE)
     except sqlglot.errors.UnsupportedError as e:

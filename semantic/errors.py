@@ -121,6 +121,18 @@ class WarehouseCorruptError(WarehouseUnavailableError):
     """The file is not a readable DuckDB database: damaged, truncated, foreign or too new."""
 
 
+class WarehouseURLError(WarehouseUnavailableError):
+    """A warehouse URL this project cannot use: an unknown scheme, no server, no file."""
+
+
+class WarehouseUnreachableError(WarehouseUnavailableError):
+    """The warehouse's server refused or did not answer the connection (host, port, password)."""
+
+
+class WarehouseTableMissingError(WarehouseUnavailableError):
+    """The warehouse lacks a table or column the model reads: the pipeline has not loaded it."""
+
+
 class UnsupportedDialectError(SemanticError):
     """The dialect is unknown, or cannot express the query without changing its meaning."""
 
@@ -163,6 +175,9 @@ __all__ = [
     "WarehouseNotFoundError",
     "WarehouseLockedError",
     "WarehouseCorruptError",
+    "WarehouseURLError",
+    "WarehouseUnreachableError",
+    "WarehouseTableMissingError",
     "UnsupportedDialectError",
     "closest",
     "did_you_mean",

@@ -41,7 +41,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-from semantic.errors import WarehouseNotFoundError, WarehouseUnavailableError
+from semantic.errors import WarehouseNotFoundError, WarehouseURLError
 
 PROJECT_NAME = "testio-warehouse"
 WAREHOUSE_ENV = "TESTIO_WAREHOUSE_PATH"
@@ -168,7 +168,7 @@ def _from_url(url: str, found_by: str, root: Path | None) -> WarehouseLocation:
     if scheme in POSTGRES_SCHEMES:
         parts = urlsplit(url)
         if not parts.hostname and "host=" not in parts.query:
-            raise WarehouseUnavailableError(
+            raise WarehouseURLError(
                 f"the warehouse URL {redact_url(url)} ({found_by}) names no server: write "
                 f"postgresql://user:password@host:5432/database")
         # One spelling for every client: libpq's, without SQLAlchemy's driver suffix.
@@ -176,12 +176,12 @@ def _from_url(url: str, found_by: str, root: Path | None) -> WarehouseLocation:
     if scheme == DUCKDB_SCHEME:
         file = url.split("://", 1)[1]
         if not file.startswith("/") or file == "/":
-            raise WarehouseUnavailableError(
+            raise WarehouseURLError(
                 f"the warehouse URL {url} ({found_by}) names no file: write duckdb:///data/testio.duckdb "
                 f"(relative to the project folder) or duckdb:////absolute/path.duckdb")
         path = Path(file[1:]).expanduser()
         return _file_location(path, found_by, root)
-    raise WarehouseUnavailableError(
+    raise WarehouseURLError(
         f"the warehouse URL {redact_url(url)} ({found_by}) has a scheme this project cannot use; "
         f"use postgresql://..., duckdb:///path or md:database")
 

@@ -12,7 +12,7 @@ import threading
 import duckdb
 import pandas as pd
 
-from semantic.errors import QueryTimeoutError, SemanticError, WarehouseUnavailableError
+from semantic.errors import QueryTimeoutError, SemanticError, WarehouseTableMissingError
 
 # DuckDB drops an interrupt that arrives before the query starts, so the watchdog repeats it.
 INTERRUPT_EVERY_S = 0.01
@@ -39,8 +39,8 @@ def execute(con, sql: str, timeout_s: float) -> pd.DataFrame:
         raise QueryTimeoutError(f"the query ran longer than the {timeout_s:g} s timeout and was interrupted; "
                                 f"narrow the date range, filter, or use fewer dimensions") from None
     except duckdb.CatalogException as e:
-        raise WarehouseUnavailableError(f"the warehouse lacks a table or column the model needs ({e}); "
-                                        f"run `make demo` to (re)build it") from None
+        raise WarehouseTableMissingError(f"the warehouse lacks a table or column the model needs ({e}); "
+                                         f"run `make demo` to (re)build it") from None
     except duckdb.Error as e:
         raise SemanticError(f"the warehouse could not answer this query: {e}") from None
     finally:

@@ -28,17 +28,27 @@ from pathlib import Path
 import pandas as pd
 
 from semantic.answer.result import json_rows
-from semantic.answer.warehouse import warehouse_path
-from semantic.errors import InvalidArgumentError
+from semantic.errors import InvalidArgumentError, WarehouseNotFoundError
+from semantic.project import DEFAULT_WAREHOUSE, project_root, warehouse_location
 from semantic.model.spec import EXPORT_FORMATS
 
 EXPORTS_DIR_ENV = "TESTIO_EXPORTS_DIR"
 
 
 def exports_dir(warehouse=None) -> Path:
-    """``$TESTIO_EXPORTS_DIR``, else ``exports/`` beside the warehouse file."""
+    """``$TESTIO_EXPORTS_DIR``, else ``exports/`` beside the warehouse file; for a server's
+    warehouse (PostgreSQL, MotherDuck, a connection), ``data/exports`` in the project folder."""
     configured = os.environ.get(EXPORTS_DIR_ENV, "").strip()
-    return Path(configured) if configured else warehouse_path(warehouse).parent / "exports"
+    if configured:
+        return Path(configured)
+    location = warehouse_location(warehouse) if warehouse is None or isinstance(warehouse, (str, os.PathLike)) else None
+    if location is not None and location.path is not None:
+        return location.path.parent / "exports"
+    root = project_root()
+    if root is None:
+        raise WarehouseNotFoundError(f"the warehouse is a server and no project folder is above {Path.cwd()}: "
+                                     f"set {EXPORTS_DIR_ENV} to the folder exports go to")
+    return root / DEFAULT_WAREHOUSE.parent / "exports"
 
 
 def _write(frame: pd.DataFrame, fmt: str, path: Path) -> None:

@@ -18,7 +18,10 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Protocol, runtime_checkable
 
+from sqlglot import exp
+
 STATES = ("passing", "warning", "failed", "unknown", "never_loaded")
+LOAD_LOG = "_table_loads"
 
 
 @dataclass(frozen=True)
@@ -124,14 +127,18 @@ class WarehouseLoadLogFreshness:
     columns gives state ``unknown``; a table missing from it is ``never_loaded``."""
 
     def __init__(self, con, now=None):
+        """``con``: a DuckDB connection or any engine's (:mod:`semantic.answer.engines`)."""
         self.con = con
         self.now = now
 
     def _load_log(self, tables: Sequence[str]) -> dict[str, dict]:
+        if not tables:
+            return {}
+        # One query for every engine, rendered in the connection's dialect (semantic.answer.engines).
+        query = exp.select("*").from_(LOAD_LOG).where(
+            exp.column("table_name").isin(*(exp.Literal.string(t) for t in tables)))
         try:
-            cursor = self.con.execute(
-                "SELECT * FROM _table_loads WHERE table_name IN (SELECT UNNEST(?))", [list(tables)]
-            )
+            cursor = self.con.execute(query.sql(dialect=getattr(self.con, "dialect", "duckdb")))
         except Exception:  # noqa: BLE001 - no load log: every table is never_loaded
             return {}
         columns = [d[0] for d in cursor.description]

@@ -19,9 +19,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-import duckdb
 import pandas as pd
+from sqlglot import exp
 
+from semantic.answer.engines import as_engine
+from semantic.config import Guardrails
 from semantic.errors import WarehouseUnavailableError
 
 SCHEMA = "metrics"
@@ -50,11 +52,6 @@ def table_of(name: str) -> str:
     return f"{SCHEMA}.{name}"
 
 
-def quoted(name: str) -> str:
-    """The table of a saved query as SQL: ``"metrics"."<name>"``."""
-    return f'"{SCHEMA}"."{name}"'
-
-
 @dataclass(frozen=True)
 class MaterialisedAnswer:
     """A stored answer and what its load log says about it."""
@@ -69,22 +66,39 @@ class MaterialisedAnswer:
     sql: str
 
 
-def is_materialised(con: duckdb.DuckDBPyConnection, name: str) -> bool:
-    return bool(con.execute(
-        "SELECT count(*) FROM duckdb_tables() WHERE schema_name = ? AND table_name IN (?, ?)",
-        [SCHEMA, name, LOG_TABLE]).fetchone()[0] == 2)
+def _table(name: str) -> exp.Table:
+    return exp.table_(exp.to_identifier(name, quoted=True), db=exp.to_identifier(SCHEMA, quoted=True))
 
 
-def read_materialised(con: duckdb.DuckDBPyConnection, name: str) -> MaterialisedAnswer:
-    """The stored answer of saved query ``name``, in its stored order."""
+def is_materialised(con, name: str) -> bool:
+    """Whether ``metrics.<name>`` and the load log exist (``con``: DuckDB, or any engine's)."""
+    engine = as_engine(con)
+    query = exp.select(exp.Count(this=exp.Star())).from_("information_schema.tables").where(
+        exp.column("table_schema").eq(exp.Literal.string(SCHEMA)),
+        exp.column("table_name").isin(exp.Literal.string(name), exp.Literal.string(LOG_TABLE)))
+    try:
+        return engine.execute(query.sql(dialect=engine.dialect)).fetchall()[0][0] == 2
+    except WarehouseUnavailableError:
+        raise
+    except Exception:  # noqa: BLE001 - an engine without information_schema (Spark): try the tables themselves
+        return False
+
+
+def read_materialised(con, name: str) -> MaterialisedAnswer:
+    """The stored answer of saved query ``name``, in its stored order (``con``: DuckDB, or any
+    engine's, :mod:`semantic.answer.engines`)."""
+    engine = as_engine(con)
     log = None
-    if is_materialised(con, name):
-        log = con.execute(f'SELECT as_of, date_start, date_end, dates, loaded_at, sql FROM {quoted(LOG_TABLE)} '
-                          "WHERE saved_query = ?", [name]).fetchone()
+    if is_materialised(engine, name):
+        query = exp.select("as_of", "date_start", "date_end", "dates", "loaded_at", "sql").from_(
+            _table(LOG_TABLE)).where(exp.column("saved_query").eq(exp.Literal.string(name)))
+        rows = engine.execute(query.sql(dialect=engine.dialect)).fetchall()
+        log = rows[0] if rows else None
     if log is None:
         raise NotMaterialisedError(
             f"saved query {name} has not been materialised in this warehouse (no table {table_of(name)}): "
             f"materialise the asset metrics/{name} (`make demo`, or Materialize in the Dagster UI), or answer "
             f"it now with query_metrics(saved_query={name!r}) (`testio-semantic export {name} --fresh ...`)")
-    df = con.execute(f"SELECT * FROM {quoted(name)}").df()
+    df = engine.query(exp.select("*").from_(_table(name)).sql(dialect=engine.dialect),
+                      Guardrails.from_env().query_timeout_s)
     return MaterialisedAnswer(name, df, *log)

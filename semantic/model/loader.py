@@ -512,8 +512,12 @@ def load_model(path: str | os.PathLike | None = None, *, warehouse=None) -> Mode
     return model
 
 
-_TYPE_FAMILIES = {"integer": ("INT", "DECIMAL", "HUGEINT"), "string": ("VARCHAR", "TEXT", "STRING"),
-                  "boolean": ("BOOL",), "timestamp": ("TIMESTAMP", "DATE"), "float": ("DOUBLE", "FLOAT", "REAL", "DECIMAL")}
+# Type names as DuckDB, PostgreSQL (information_schema: "character varying", "numeric") and Spark spell them.
+_TYPE_FAMILIES = {"integer": ("INT", "DECIMAL", "NUMERIC"), "string": ("VARCHAR", "CHAR", "TEXT", "STRING"),
+                  "boolean": ("BOOL",), "timestamp": ("TIMESTAMP", "DATE"),
+                  "float": ("DOUBLE", "FLOAT", "REAL", "DECIMAL", "NUMERIC")}
+CATALOG_SQL = ("SELECT table_name, column_name, data_type FROM information_schema.columns "
+               "WHERE table_schema = current_schema()")
 
 
 def validate_against_warehouse(model: Model, con) -> None:
@@ -521,10 +525,9 @@ def validate_against_warehouse(model: Model, con) -> None:
     typo is reported at the line that declares the table or column, with a did-you-mean over
     what the warehouse has."""
     ctx = Problems()
-    rows = con.execute(  # the model's tables live in the default schema (metrics.* are answers)
-        "SELECT table_name, column_name, data_type FROM information_schema.columns "
-        "WHERE table_schema = current_schema()"
-    ).fetchall()
+    # The model's tables live in the default schema (metrics.* are answers). ``con``: a DuckDB
+    # connection, or any engine's (semantic.answer.engines), which lists its own catalog.
+    rows = con.catalog_columns() if hasattr(con, "catalog_columns") else con.execute(CATALOG_SQL).fetchall()
     actual: dict[str, dict[str, str]] = {}
     for table, column, data_type in rows:
         actual.setdefault(table, {})[column] = data_type.upper()

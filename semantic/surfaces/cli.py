@@ -37,8 +37,9 @@ from typing import Any
 import sqlglot
 
 from semantic.answer.exports import EXPORTS_DIR_ENV, exports_dir, write_export
+from semantic.answer.engines import open_engine
 from semantic.answer.materialised import read_materialised, table_of
-from semantic.answer.warehouse import open_warehouse, read_copy_path, warehouse_path
+from semantic.answer.warehouse import read_copy_path
 from semantic.config import Guardrails
 from semantic.errors import ModelValidationError, SemanticError, UnknownNamesError
 from semantic.model.loader import load_model, validate_against_warehouse
@@ -46,7 +47,7 @@ from semantic.model.spec import EXPORT_FORMATS, Dimension, Metric, Model
 from semantic.plan.resolve import filter_target, filter_value_type, resolve_dimension, resolve_metric
 from semantic.plan.saved_queries import check_saved_queries, saved_query
 from semantic.plan.views import reaches
-from semantic.project import load_project_env
+from semantic.project import load_project_env, warehouse_location
 from semantic.sql.compiler import DIALECTS
 from semantic.sql.metrics import metric_formula
 from semantic.surfaces.query import describe_saved_query, explain, query_metrics
@@ -128,7 +129,10 @@ def _build_parser() -> argparse.ArgumentParser:
     query.add_argument("--limit", type=int, help="maximum rows (capped by the configured row limit)")
     query.add_argument("--fill-missing", action="store_true", help="list every member of each dimension")
     query.add_argument("--explain", action="store_true", help="print the SQL and its explanation instead of running it")
-    query.add_argument("--dialect", default="duckdb", choices=DIALECTS, help="SQL dialect of --explain")
+    query.add_argument("--dialect", choices=DIALECTS,
+                       help="show the SQL in this dialect (--explain prints it; without --explain the answer is "
+                            "still computed on the warehouse's engine, and a warning says so); default: the "
+                            "warehouse's engine's")
     query.add_argument("--output", default="table", choices=OUTPUTS)
     query.add_argument("--today", type=date.fromisoformat, help="the clock's date for relative dates (default: today, UTC)")
     _source_options(query)
@@ -170,8 +174,10 @@ def _build_parser() -> argparse.ArgumentParser:
 
 def _source_options(parser: argparse.ArgumentParser) -> None:
     """``--warehouse`` and ``--models``, the same for every command."""
-    parser.add_argument("--warehouse", help="DuckDB file (default: $TESTIO_WAREHOUSE_PATH, else data/testio.duckdb "
-                                            "in the project folder, found from any working directory)")
+    parser.add_argument("--warehouse", help="DuckDB file, duckdb:///path, md:database (MotherDuck) or "
+                                            "postgresql://user:password@host:5432/db (default: $TESTIO_WAREHOUSE_URL, "
+                                            "else $TESTIO_WAREHOUSE_PATH, else data/testio.duckdb in the project "
+                                            "folder, found from any working directory)")
     parser.add_argument("--models", help="model directory or file (default: the packaged model)")
 
 
@@ -204,11 +210,11 @@ def _request(args: argparse.Namespace) -> dict[str, Any]:
 def _query(args: argparse.Namespace) -> int:
     request = _request(args)
     if args.explain:
-        explained = explain(**request, dialect=args.dialect, today=args.today)
-        print(_pretty(explained.sql, args.dialect))
+        explained = explain(**request, dialect=args.dialect, warehouse=args.warehouse, today=args.today)
+        print(_pretty(explained.sql, explained.metadata["dialect"]))
         print("\n" + "\n".join(f"-- {line}" for line in explained.explanation.splitlines()))
         return 0
-    result = query_metrics(**request, warehouse=args.warehouse, today=args.today)
+    result = query_metrics(**request, dialect=args.dialect, warehouse=args.warehouse, today=args.today)
     if "saved_query" in result.metadata:
         print(f"saved query {args.saved_query}: {result.metadata['saved_query']['dates']}", file=sys.stderr)
     for warning in result.warnings:
@@ -337,7 +343,7 @@ def _export(args: argparse.Namespace) -> int:
         if args.today is not None:
             raise UsageError("--today applies to --fresh only: a materialised table keeps the day it was built on")
         saved_query(load_model(args.models), args.name)  # an unknown name is an error with a did-you-mean
-        with open_warehouse(args.warehouse) as con:
+        with open_engine(args.warehouse) as con:
             stored = read_materialised(con, args.name)
         frame = stored.df
         source = f"{table_of(args.name)} as materialised at {stored.loaded_at:%Y-%m-%d %H:%M} UTC, {stored.dates}"
@@ -355,15 +361,16 @@ def _values(dim, output: str):
 
 
 def _validate(args: argparse.Namespace) -> int:
-    target = warehouse_path(args.warehouse)
+    location = warehouse_location(args.warehouse)
+    target = location.path
     try:
         model = load_model(args.models)
         check_saved_queries(model)
         checked = f"model (no warehouse at {target}: its tables and columns were not checked)"
-        if target.exists() or read_copy_path(target).exists():
-            with open_warehouse(target) as con:
+        if target is None or target.exists() or read_copy_path(target).exists():
+            with open_engine(args.warehouse) as con:
                 validate_against_warehouse(model, con)
-            checked = f"model and warehouse {target}"
+            checked = f"model and warehouse {con.where}"
     except ModelValidationError as err:
         for problem in getattr(err, "problems", None) or [str(err)]:
             print(_located(problem), file=sys.stderr)

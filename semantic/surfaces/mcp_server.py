@@ -11,7 +11,7 @@ Built on the official MCP Python SDK (``MCPServer``). Tools, named as in the ear
 - ``list_saved_queries`` (the model's saved queries: each question as written, its table and
   exports) and ``query_saved_query`` (one answered by name, as ``query_metrics(saved_query=)``).
 
-Every answer opens the warehouse for that call only (``open_warehouse`` reads the published
+Every answer opens the warehouse for that call only (a DuckDB file through its published
 ``<stem>.read.duckdb`` copy when it exists, read-only), so the server never blocks the
 pipeline's writer between calls. A :class:`~semantic.errors.SemanticError` comes back as a
 tool error carrying its message (what is wrong, a did-you-mean, the valid names); anything
@@ -51,7 +51,7 @@ from pydantic import Field
 
 from semantic.answer.warehouse import read_copy_path
 from semantic.config import Guardrails
-from semantic.errors import SemanticError, UnknownMetricError, WarehouseNotFoundError
+from semantic.errors import SemanticError, UnknownMetricError, WarehouseUnavailableError
 from semantic.model.loader import load_model
 from semantic.model.spec import Model
 from semantic.plan.dates import ACCEPTED_FORMS
@@ -83,7 +83,7 @@ without running it; get_analytics_capabilities describes everything at once."""
 class ServerOptions:
     """Where the server reads from: the warehouse file, the model folder, and the clock."""
 
-    warehouse: str | None = None  # None: the rule of semantic.project (TESTIO_WAREHOUSE_PATH, else the project's data/)
+    warehouse: str | None = None  # None: the rule of semantic.project (TESTIO_WAREHOUSE_URL, TESTIO_WAREHOUSE_PATH, the project's data/)
     models: str | None = None  # None: the packaged model
     today: date | None = None  # None: the UTC date at each call
 
@@ -174,14 +174,15 @@ class SemanticTools:
             "freshness": meta["freshness"], "partial_periods": meta["partial_periods"],
             "metrics_used": meta["metrics_used"],
             "dimensions_used": meta["dimensions_used"], "sql": out["sql"], "dialect": meta["dialect"],
-            "query_time_ms": round(meta["query_time_ms"], 1),
+            "engine": meta["engine"], "query_time_ms": round(meta["query_time_ms"], 1),
             **({"saved_query": meta["saved_query"]} if "saved_query" in meta else {}),
         }
 
-    def compiled_sql(self, dialect: str = "duckdb", **request: Any) -> dict[str, Any]:
-        result = explain(**request, dialect=dialect, today=self.options.today, model=self.model())
+    def compiled_sql(self, dialect: str | None = None, **request: Any) -> dict[str, Any]:
+        result = explain(**request, dialect=dialect, warehouse=self.options.warehouse, today=self.options.today,
+                         model=self.model())
         start, end = result.metadata["date_range"]
-        return {"dialect": dialect, "sql": result.sql, "explanation": result.explanation,
+        return {"dialect": result.metadata["dialect"], "sql": result.sql, "explanation": result.explanation,
                 "warnings": result.warnings, "date_range": {"start": start, "end": end},
                 "tables": result.metadata["tables"]}
 
@@ -270,7 +271,8 @@ class SemanticTools:
         FillMissing = Annotated[bool, Field(description=(
             "List every known member of each dimension (e.g. every month of the date range, every feature), "
             "with zero counts, instead of only members that occur."))]
-        Dialect = Annotated[Literal[DIALECTS], Field(description="SQL dialect to render.")]
+        Dialect = Annotated[Literal[DIALECTS] | None, Field(
+            description="SQL dialect to render; default: the dialect of the warehouse's engine (what query_metrics runs).")]
         saved_names = sorted(model.saved_queries)
         SavedQueryName = Annotated[str, Field(
             description=f"Name of a saved query: {', '.join(saved_names) or '(the model has none)'}. "
@@ -289,7 +291,7 @@ class SemanticTools:
             zero denominator), columns, total_rows, an explanation in words of what was counted, warnings
             (stale data, filters that do not restrict a metric, rows cut by the limit, partial periods), the
             freshness of every table read, partial_periods (time labels still open or cut by the date range, whose
-            figures are not comparable with whole periods), the resolved date range and the SQL that ran. Example: bugs per test by month this
+            figures are not comparable with whole periods), the resolved date range and the SQL that ran (on the warehouse's engine, named in engine). Example: bugs per test by month this
             year: metrics=["bugs_per_test"], dimensions=["month"], start_date="this year"."""
             return as_json(self.answer(metrics=metrics, dimensions=dimensions, filters=filters,
                                        start_date=start_date, end_date=end_date, sort_by=sort_by,
@@ -300,7 +302,7 @@ class SemanticTools:
                                      filters: Filters = None, start_date: StartDate = None,
                                      end_date: EndDate = None, sort_by: SortBy = None, sort_order: SortOrder = "desc",
                                      limit: Limit = None, fill_missing: FillMissing = False,
-                                     dialect: Dialect = "duckdb") -> str:
+                                     dialect: Dialect = None) -> str:
             """The SQL that query_metrics would run for the same arguments, rendered for a SQL dialect,
             without running it, with the explanation and warnings. Use it to show or reuse the SQL; use
             query_metrics for numbers."""
@@ -357,11 +359,15 @@ def build_server(options: ServerOptions) -> MCPServer:
 
 
 def _log_warehouse(options: ServerOptions) -> None:
-    """Say which file the server reads, and which part of the path rule chose it."""
+    """Say which warehouse the server reads (a file, or a server's URL without its password), and
+    which part of the rule chose it."""
     try:
         location = warehouse_location(options.warehouse)
-    except WarehouseNotFoundError as err:
+    except WarehouseUnavailableError as err:
         log.warning("%s (query_metrics reports this until it is set)", err)
+        return
+    if location.path is None:
+        log.info("testio-semantic MCP server reading %s on %s", location.describe(), location.engine)
         return
     path = location.path
     read_from = read_copy_path(path) if read_copy_path(path).exists() else path

@@ -17,13 +17,12 @@ from datetime import date
 import pandas as pd
 from sqlglot import exp
 
-from semantic.answer.execute import execute
+from semantic.answer.engines import ENGINE_DIALECTS, engine_of, open_engine
 from semantic.answer.explain import describe_metric, explain_plan, no_match_note, scope_summary
 from semantic.answer.freshness import TableFreshness, WarehouseLoadLogFreshness, freshness_warning
 from semantic.answer.partial import partial_periods, partial_warning
 from semantic.answer.materialised import table_of
 from semantic.answer.result import MetricResult
-from semantic.answer.warehouse import open_warehouse
 from semantic.config import Guardrails
 from semantic.errors import InvalidArgumentError, SemanticError, UnknownMetricError, WarehouseUnavailableError
 from semantic.model.loader import load_model, validate_against_warehouse
@@ -156,10 +155,12 @@ def _saved_query_notes(request: SavedQueryRequest | None, explanation: str, meta
 
 
 def explain(metrics=None, dimensions=(), filters=None, start_date=None, end_date=None, sort_by=None,
-            sort_order="desc", limit=None, *, saved_query=None, fill_missing=False, dialect="duckdb", warehouse=None,
+            sort_order="desc", limit=None, *, saved_query=None, fill_missing=False, dialect=None, warehouse=None,
             today=None, freshness=None, config=None, model=None) -> MetricResult:
-    """Compile without executing: the SQL and the explanation (``df`` is empty). ``warehouse`` and
-    ``freshness`` are accepted so that a call to ``query_metrics`` can become one to ``explain``."""
+    """Compile without executing: the SQL and the explanation (``df`` is empty), in ``dialect``,
+    by default the dialect of the warehouse's engine (found without connecting). ``freshness``
+    is accepted so that a call to ``query_metrics`` can become one to ``explain``."""
+    dialect = dialect or ENGINE_DIALECTS[engine_of(warehouse)]
     asked, saved, model, config, rng, compiled = _compiled(locals())
     plan = compiled.plan
     meta = {"dimensions_used": list(plan.dimensions), "metrics_used": list(plan.metrics),
@@ -174,24 +175,31 @@ def _iso(moment):
 
 
 def query_metrics(metrics=None, dimensions=(), filters=None, start_date=None, end_date=None, sort_by=None,
-                  sort_order="desc", limit=None, *, saved_query=None, fill_missing=False, dialect="duckdb",
+                  sort_order="desc", limit=None, *, saved_query=None, fill_missing=False, dialect=None,
                   warehouse=None, today=None, freshness=None, config=None, model=None) -> MetricResult:
     """Answer a metric question, or the model's saved query ``saved_query`` (by name, instead of
     ``metrics`` and the other arguments of a question; its dates resolve against ``today``).
-    The SQL runs on DuckDB; ``.sql`` is rendered in ``dialect``.
+
+    The SQL is rendered for the warehouse's engine and runs there (``warehouse``: a DuckDB file
+    or connection, ``md:`` MotherDuck, a ``postgresql://`` URL or psycopg2 connection, a Spark
+    session; :mod:`semantic.answer.engines`); ``metadata["engine"]`` says which ran it.
+    ``dialect`` alone means "show me that SQL": the answer is still computed on the warehouse's
+    engine and ``.sql`` is the rendering in ``dialect``, which a warning and
+    ``metadata["sql_ran"] == False`` say.
 
     Rows of periods that are still open or cut by the date range are named in the warnings,
     ``metadata["partial_periods"]`` and ``df.attrs["partial_periods"]`` (semantic.answer.partial)."""
     started = time.perf_counter()
     today = clock_day(today)  # one clock reading for the dates and the partial periods
+    dialect = dialect or ENGINE_DIALECTS[engine_of(warehouse)]
     asked, saved, model, config, rng, compiled = _compiled(locals())
-    run = compiled if dialect == "duckdb" else compile_query(
-        model, asked["metrics"], asked["dimensions"], asked["filters"], date_start=rng.start, date_end=rng.end,
-        sort_by=asked["sort_by"], sort_order=asked["sort_order"], limit=asked["limit"],
-        fill_missing=asked["fill_missing"], dialect="duckdb", config=config)
     plan = compiled.plan
     tables = _tables(model, plan)
-    with open_warehouse(warehouse) as con:
+    with open_engine(warehouse) as con:
+        run = compiled if dialect == con.dialect else compile_query(
+            model, asked["metrics"], asked["dimensions"], asked["filters"], date_start=rng.start, date_end=rng.end,
+            sort_by=asked["sort_by"], sort_order=asked["sort_order"], limit=asked["limit"],
+            fill_missing=asked["fill_missing"], dialect=con.dialect, config=config)
         df = _execute(con, run.probe_sql, config, model)
         total = len(df)
         if total > plan.limit:
@@ -199,6 +207,9 @@ def query_metrics(metrics=None, dimensions=(), filters=None, start_date=None, en
             total = int(_execute(con, run.count_sql, config, model).iloc[0, 0])
         fresh, warnings_extra = _table_freshness(
             WarehouseLoadLogFreshness(con) if freshness is None else freshness, tables)
+        engine = con.describe()
+    if run is not compiled:
+        warnings_extra.append(shown_not_run(dialect, engine))
     df = _types(model, plan, df)
     partial = {d: p for d in plan.dimensions if (dim := model.dimensions[d]).is_time
                and (p := partial_periods(dim.granularity, df[d], rng, today))}
@@ -216,10 +227,17 @@ def query_metrics(metrics=None, dimensions=(), filters=None, start_date=None, en
         "dimensions_used": list(plan.dimensions), "metrics_used": list(plan.metrics),
         "date_range": [_iso(rng.start), _iso(rng.end)], "dialect": dialect, "tables": tables,
         "freshness": {t: f.to_dict() for t, f in fresh.items()}, "partial_periods": partial,
-        "additive_metrics": list(additive_metrics(model, plan)),
+        "additive_metrics": list(additive_metrics(model, plan)), "engine": engine, "sql_ran": run is compiled,
     }
     explanation = _saved_query_notes(saved, explanation, meta)
     return MetricResult(df, compiled.sql, explanation, warnings, meta)
+
+
+def shown_not_run(dialect: str, engine: dict) -> str:
+    """The warning of an answer whose ``.sql`` is another dialect's rendering than the one that ran."""
+    return (f"computed on {engine['engine']} ({engine['warehouse']}) with SQL in its own dialect; the SQL shown is "
+            f"the {dialect} rendering of the same question, not what ran (to run it on {dialect}, give a "
+            f"warehouse of that engine)")
 
 
 def _nothing_matched(plan, df) -> bool:
@@ -230,11 +248,14 @@ def _nothing_matched(plan, df) -> bool:
 
 def _execute(con, sql: str, config: Guardrails, model: Model):
     """Run the SQL; when the warehouse lacks a table or column, say which line of which model
-    file declares it (a typo there), else that the warehouse needs building."""
+    file declares it (a typo there), else (none of the model's tables is there) that the
+    warehouse needs building."""
     try:
-        return execute(con, sql, config.query_timeout_s)
+        return con.query(sql, config.query_timeout_s)
     except WarehouseUnavailableError:
-        validate_against_warehouse(model, con)
+        present = {table for table, _, _ in con.catalog_columns()}
+        if present & {sm.table for sm in model.models.values()}:
+            validate_against_warehouse(model, con)
         raise
 
 

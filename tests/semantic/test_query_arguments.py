@@ -45,8 +45,10 @@ def q(golden, metrics=("bug_count",), **kwargs):
     (dict(fill_missing=1), InvalidArgumentError, "fill_missing must be True or False, not int 1"),
     (dict(dialect="oracle"), UnsupportedDialectError, "unknown dialect 'oracle'; supported: duckdb, postgres"),
     (dict(dialect=["duckdb"]), UnsupportedDialectError, "unknown dialect ['duckdb']"),
-    (dict(warehouse=5), InvalidArgumentError, "warehouse must be the path of a DuckDB file, a duckdb connection, "
-                                              "or None for $TESTIO_WAREHOUSE_PATH or the project's data/; not int 5"),
+    (dict(warehouse=5), InvalidArgumentError, "warehouse must be a DuckDB file path, duckdb:///path, md:database "
+                                              "(MotherDuck), postgresql://user:password@host/db, a duckdb or psycopg2 "
+                                              "connection, a Spark session, or None for $TESTIO_WAREHOUSE_URL / "
+                                              "$TESTIO_WAREHOUSE_PATH / the project's data/testio.duckdb; not int 5"),
     (dict(warehouse="bad\x00path"), WarehouseUnavailableError, "warehouse"),
     (dict(warehouse="x" * 5000), WarehouseUnavailableError, "cannot be used"),
     (dict(filters="severity=critical"), InvalidFilterError, "filters must be a mapping of dimension name to a value"),

@@ -1,0 +1,159 @@
+"""Answers from a PostgreSQL warehouse (psycopg2): one read-only transaction per answer, in UTC,
+every statement bounded by ``statement_timeout``.
+
+The tables are those the pipeline writes into the default schema (``public``), with the DuckDB
+warehouse's names and columns. A URL is opened and closed here; a given psycopg2 connection is
+used between its transactions (one left open is an error, not something to commit for its
+owner) and handed back as it was: the answer's transaction is rolled back, so the session's
+settings are untouched. Each statement runs inside a savepoint, so a failed one (a missing
+table, a timeout) leaves the transaction usable for the next (the load log, the catalog).
+A password is never shown: messages name the server by :func:`semantic.project.redact_url`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from urllib.parse import unquote, urlsplit
+
+import pandas as pd
+import psycopg2
+import psycopg2.errors
+import psycopg2.extensions
+
+from semantic.answer.engines import EngineConnection
+from semantic.errors import (
+    InvalidArgumentError,
+    QueryTimeoutError,
+    SemanticError,
+    WarehouseTableMissingError,
+    WarehouseUnreachableError,
+)
+from semantic.project import redact_url
+
+CONNECT_TIMEOUT_S = 10
+APPLICATION_NAME = "testio-semantic"
+MISSING = (psycopg2.errors.UndefinedTable, psycopg2.errors.UndefinedColumn, psycopg2.errors.InvalidSchemaName)
+
+
+def _without_secret(text: str, url: str | None) -> str:
+    """``text`` (a driver's message) with the URL's password, if it appears, replaced by ***."""
+    password = urlsplit(url).password if url else None
+    for secret in filter(None, {password, unquote(password or "")}):
+        text = text.replace(secret, "***")
+    return text.strip()
+
+
+def _where(conn) -> str:
+    """postgresql://user@host:port/database of an open connection (no password)."""
+    info = conn.info
+    return f"postgresql://{info.user}@{info.host}:{info.port}/{info.dbname}"
+
+
+class PostgresConnection(EngineConnection):
+    engine = "postgres"
+
+    def __init__(self, conn, where: str):
+        self.conn, self.where = conn, where
+
+    @contextlib.contextmanager
+    def _statement(self, timeout_s: float | None = None):
+        """A cursor inside a savepoint; the driver's errors become typed ones."""
+        with self.conn.cursor() as cur:
+            cur.execute("SAVEPOINT semantic_statement")
+            if timeout_s is not None:
+                cur.execute(f"SET LOCAL statement_timeout = {max(1, round(timeout_s * 1000))}")
+            try:
+                yield cur
+            except psycopg2.OperationalError as e:
+                if isinstance(e, psycopg2.errors.QueryCanceled):
+                    cur.execute("ROLLBACK TO SAVEPOINT semantic_statement")
+                    raise QueryTimeoutError(
+                        f"the query ran longer than the {timeout_s:g} s timeout and PostgreSQL cancelled it "
+                        f"(statement_timeout); narrow the date range, filter, or use fewer dimensions") from None
+                raise WarehouseUnreachableError(f"the PostgreSQL warehouse {self.where} stopped answering: "
+                                                f"{_without_secret(str(e), None)}") from None
+            except MISSING as e:
+                cur.execute("ROLLBACK TO SAVEPOINT semantic_statement")
+                raise WarehouseTableMissingError(
+                    f"the warehouse {self.where} lacks a table or column the model reads "
+                    f"({str(e).splitlines()[0]}): run the pipeline against it (TESTIO_WAREHOUSE_URL=<its URL> "
+                    f"make demo, or materialise the assets in Dagster)") from None
+            except psycopg2.Error as e:
+                cur.execute("ROLLBACK TO SAVEPOINT semantic_statement")
+                raise SemanticError(f"the warehouse {self.where} could not answer this query: "
+                                    f"{str(e).strip()}") from None
+            cur.execute("RELEASE SAVEPOINT semantic_statement")
+
+    def query(self, sql: str, timeout_s: float) -> pd.DataFrame:
+        with self._statement(timeout_s) as cur:
+            cur.execute(sql)
+            columns = [d.name for d in cur.description]
+            rows = cur.fetchall()
+        return pd.DataFrame.from_records(rows, columns=columns)
+
+    def execute(self, sql: str):
+        """A cursor holding the whole (small) result: psycopg2 fetches it on execute."""
+        with self._statement() as cur:
+            cur.execute(sql)
+            description, rows = cur.description, cur.fetchall()
+        return _Rows(description, rows)
+
+
+class _Rows:
+    """The DB-API surface readers of the load log and the catalog use."""
+
+    def __init__(self, description, rows):
+        self.description, self._rows = description, rows
+
+    def fetchall(self):
+        return self._rows
+
+
+def _begin_read_only(conn) -> None:
+    with conn.cursor() as cur:
+        # autocommit: an explicit transaction; otherwise the driver's implicit BEGIN precedes this.
+        cur.execute("BEGIN TRANSACTION READ ONLY" if conn.autocommit else "SET TRANSACTION READ ONLY")
+        cur.execute("SET LOCAL TimeZone = 'UTC'")
+
+
+def _end(conn) -> None:
+    if conn.closed:
+        return
+    if conn.autocommit:
+        with conn.cursor() as cur:
+            cur.execute("ROLLBACK")
+    else:
+        conn.rollback()
+
+
+@contextlib.contextmanager
+def postgres_connection(target) -> Iterator[PostgresConnection]:
+    """``target``: a ``postgresql://`` URL (connected and closed here) or a psycopg2 connection."""
+    if isinstance(target, str):
+        try:
+            conn = psycopg2.connect(target, connect_timeout=CONNECT_TIMEOUT_S, application_name=APPLICATION_NAME)
+        except psycopg2.Error as e:
+            raise WarehouseUnreachableError(
+                f"cannot connect to the PostgreSQL warehouse {redact_url(target)}: {_without_secret(str(e), target)}; "
+                f"check the server is running and the host, port, user, password and database of "
+                f"TESTIO_WAREHOUSE_URL (or warehouse=)") from None
+        where, owned = redact_url(target), True
+    else:
+        conn, owned = target, False
+        if conn.closed:
+            raise InvalidArgumentError("warehouse", "the psycopg2 connection given as warehouse is closed")
+        if conn.info.transaction_status != psycopg2.extensions.TRANSACTION_STATUS_IDLE:
+            raise InvalidArgumentError(
+                "warehouse", "the psycopg2 connection given as warehouse has a transaction open: commit() or "
+                             "rollback() it first (an answer runs in a read-only transaction of its own)")
+        where = _where(conn)
+    try:
+        _begin_read_only(conn)
+        yield PostgresConnection(conn, where)
+    finally:
+        try:
+            _end(conn)
+        finally:
+            if owned:
+                conn.close()

@@ -1,0 +1,84 @@
+"""Copies of a DuckDB warehouse on the other engines the semantic layer runs on, for the
+differential tests and the engine benchmark.
+
+- :func:`copy_to_postgres`: every table of DuckDB's default schema into a PostgreSQL schema,
+  bulk-loaded with ``COPY ... FROM STDIN`` (CSV written by DuckDB itself: NULL unquoted, an
+  empty text quoted), columns typed as sqlglot translates DuckDB's types; optionally with
+  timestamps as ``timestamptz`` (the instants of the naive UTC values) and text columns under a
+  given collation, the variants whose answers must not change.
+- :func:`copy_to_spark`: every table as a Spark temporary view, timestamps as plain
+  ``TIMESTAMP`` (instants, shown in the session's zone), created while the session is in UTC.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import duckdb
+from sqlglot import exp
+
+
+def _tables(con: duckdb.DuckDBPyConnection) -> list[str]:
+    return [r[0] for r in con.execute(
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() "
+        "AND table_type = 'BASE TABLE' ORDER BY table_name").fetchall()]
+
+
+def _columns(con: duckdb.DuckDBPyConnection, table: str) -> list[tuple[str, str]]:
+    return [(r[0], r[1]) for r in con.execute(
+        "SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = current_schema() "
+        "AND table_name = ? ORDER BY ordinal_position", [table]).fetchall()]
+
+
+def _postgres_type(duck_type: str, timestamptz: bool, collation: str | None) -> str:
+    built = exp.DataType.build(duck_type, dialect="duckdb")
+    if timestamptz and built.is_type(exp.DataType.Type.TIMESTAMP, exp.DataType.Type.TIMESTAMPNTZ):
+        return "timestamptz"
+    if built.is_type(*exp.DataType.TEXT_TYPES) and collation:
+        return f'{built.sql("postgres")} COLLATE "{collation}"'
+    return built.sql("postgres")
+
+
+def copy_to_postgres(duck: duckdb.DuckDBPyConnection, pg, *, timestamptz: bool = False,
+                     collation: str | None = None) -> dict[str, int]:
+    """Replace the tables of ``pg``'s (a psycopg2 connection) current schema with ``duck``'s;
+    returns the rows copied per table."""
+    copied = {}
+    with tempfile.TemporaryDirectory(prefix="testio-copy-") as folder, pg.cursor() as cur:
+        if timestamptz:
+            cur.execute("SET LOCAL TimeZone = 'UTC'")  # the naive values are UTC instants (this load only)
+        for table in _tables(duck):
+            columns = _columns(duck, table)
+            names = ", ".join(f'"{c}"' for c, _ in columns)
+            cur.execute(f'DROP TABLE IF EXISTS "{table}"')
+            cur.execute(f'CREATE TABLE "{table}" ('
+                        + ", ".join(f'"{c}" {_postgres_type(t, timestamptz, collation)}' for c, t in columns) + ")")
+            csv = Path(folder) / f"{table}.csv"
+            duck.execute(f"COPY (SELECT {names} FROM \"{table}\") TO '{csv}' (FORMAT csv, HEADER false)")
+            with csv.open("rb") as f:
+                cur.copy_expert(f'COPY "{table}" ({names}) FROM STDIN WITH (FORMAT csv)', f)
+            copied[table] = cur.rowcount
+        cur.execute("ANALYZE")
+    pg.commit()
+    return copied
+
+
+def copy_to_spark(duck: duckdb.DuckDBPyConnection, spark) -> None:
+    """Every table of ``duck`` as a temporary view of ``spark`` (loaded in UTC)."""
+    zone = spark.conf.get("spark.sql.session.timeZone")
+    spark.conf.set("spark.sql.session.timeZone", "UTC")
+    try:
+        for table in _tables(duck):
+            arrow = duck.execute(f'SELECT * FROM "{table}"').arrow()
+            frame = spark.createDataFrame(arrow.to_pandas(types_mapper=None)) if arrow.num_rows else None
+            if frame is None:
+                ddl = ", ".join(f"`{c}` {exp.DataType.build(t, dialect='duckdb').sql('spark')}"
+                                for c, t in _columns(duck, table))
+                frame = spark.createDataFrame([], ddl)
+            else:
+                frame = frame.selectExpr(*(f"CAST(`{c}` AS {exp.DataType.build(t, dialect='duckdb').sql('spark')}) "
+                                           f"AS `{c}`" for c, t in _columns(duck, table)))
+            frame.createOrReplaceTempView(table)
+    finally:
+        spark.conf.set("spark.sql.session.timeZone", zone)

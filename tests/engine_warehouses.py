@@ -70,15 +70,11 @@ def copy_to_spark(duck: duckdb.DuckDBPyConnection, spark) -> None:
     spark.conf.set("spark.sql.session.timeZone", "UTC")
     try:
         for table in _tables(duck):
-            arrow = duck.execute(f'SELECT * FROM "{table}"').arrow()
-            frame = spark.createDataFrame(arrow.to_pandas(types_mapper=None)) if arrow.num_rows else None
-            if frame is None:
-                ddl = ", ".join(f"`{c}` {exp.DataType.build(t, dialect='duckdb').sql('spark')}"
-                                for c, t in _columns(duck, table))
-                frame = spark.createDataFrame([], ddl)
-            else:
-                frame = frame.selectExpr(*(f"CAST(`{c}` AS {exp.DataType.build(t, dialect='duckdb').sql('spark')}) "
-                                           f"AS `{c}`" for c, t in _columns(duck, table)))
-            frame.createOrReplaceTempView(table)
+            columns = _columns(duck, table)
+            # Spark types, with TIMESTAMP the plain (session-zoned) one whatever sqlglot would say.
+            ddl = ", ".join(f"`{c}` " + ("TIMESTAMP" if "TIMESTAMP" in t.upper() else
+                                         exp.DataType.build(t, dialect="duckdb").sql("spark")) for c, t in columns)
+            rows = duck.execute(f'SELECT * FROM "{table}"').fetchall()
+            spark.createDataFrame(rows, ddl).createOrReplaceTempView(table)
     finally:
         spark.conf.set("spark.sql.session.timeZone", zone)

@@ -34,6 +34,8 @@ from semantic_query_set import BASE
 from test_differential import queries, warehouses
 from warehouse_fixtures import build_warehouse, golden_rows
 
+pytestmark = pytest.mark.slow  # a PostgreSQL server (one per session) and hypothesis examples copied into it
+
 TODAY = date(2025, 3, 15)
 FAR_ZONE = "Pacific/Kiritimati"  # UTC+14: a day bucket computed in the session zone would move
 UNCAPPED = Guardrails(default_row_limit=100_000, max_row_limit=100_000)

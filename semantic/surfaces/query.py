@@ -160,7 +160,7 @@ def explain(metrics=None, dimensions=(), filters=None, start_date=None, end_date
     """Compile without executing: the SQL and the explanation (``df`` is empty), in ``dialect``,
     by default the dialect of the warehouse's engine (found without connecting). ``freshness``
     is accepted so that a call to ``query_metrics`` can become one to ``explain``."""
-    dialect = dialect or ENGINE_DIALECTS[engine_of(warehouse)]
+    dialect = ENGINE_DIALECTS[engine_of(warehouse)] if dialect is None else dialect
     asked, saved, model, config, rng, compiled = _compiled(locals())
     plan = compiled.plan
     meta = {"dimensions_used": list(plan.dimensions), "metrics_used": list(plan.metrics),
@@ -191,7 +191,7 @@ def query_metrics(metrics=None, dimensions=(), filters=None, start_date=None, en
     ``metadata["partial_periods"]`` and ``df.attrs["partial_periods"]`` (semantic.answer.partial)."""
     started = time.perf_counter()
     today = clock_day(today)  # one clock reading for the dates and the partial periods
-    dialect = dialect or ENGINE_DIALECTS[engine_of(warehouse)]
+    dialect = ENGINE_DIALECTS[engine_of(warehouse)] if dialect is None else dialect
     asked, saved, model, config, rng, compiled = _compiled(locals())
     plan = compiled.plan
     tables = _tables(model, plan)

@@ -241,7 +241,7 @@ def invalid(argument: str, missing_path: Path) -> st.SearchStrategy:
         "sort_order": ANY.filter(lambda v: not (isinstance(v, str) and v.strip().lower() in ("asc", "desc"))),
         "limit": ANY.filter(lambda v: v is not None and not (type(v) is int and v >= 1)) | st.integers(max_value=0),
         "fill_missing": ANY.filter(lambda v: not isinstance(v, bool)),
-        "dialect": ANY.filter(lambda v: v not in DIALECTS if _hashable(v) else True),
+        "dialect": ANY.filter(lambda v: v is not None and (v not in DIALECTS if _hashable(v) else True)),  # None: the engine's
         "warehouse": ANY.filter(lambda v: v is not None and not isinstance(v, str)) | st.just(str(missing_path)),
         "today": ANY.filter(lambda v: v is not None and not isinstance(v, date) and _not_iso_day(v))
         | st.functions(like=lambda: None, returns=SCALARS.filter(lambda v: not isinstance(v, date) and _not_iso_day(v)))

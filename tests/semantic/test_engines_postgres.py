@@ -160,6 +160,8 @@ def scratch(postgres_server, database):
 @settings(max_examples=25)
 @given(data=warehouses(), query=queries())
 def test_drawn_warehouses_and_queries_agree_on_postgres(scratch, data, query):
+    if "week" in query["dimensions"] or "week" in (query["filters"] or {}):
+        return  # ISO weeks have no faithful rendering on Postgres: an UnsupportedDialectError (test_semantic_dialects)
     try:
         resolve_date_range(query["start_date"], query["end_date"], today=TODAY)
     except Exception:  # noqa: BLE001 - an inverted range: nothing to compare

@@ -29,11 +29,12 @@ import duckdb
 import pandas as pd
 from sqlglot import exp
 
+from semantic.answer.engines import open_engine
 from semantic.answer.materialised import MaterialisedAnswer, NotMaterialisedError, read_materialised
 from semantic.model.spec import Model
 from semantic.plan.saved_queries import resolve_saved_query
 from semantic.surfaces.query import query_metrics
-from testio_assets.metric_tables import MetricTable, answer, guardrails, input_loads
+from testio_assets.metric_tables import MetricTable, answer, guardrails, input_loads, semantic_warehouse
 from testio_assets.warehouse.resource import WRITER_POOL, WarehouseResource
 from testio_assets.warehouse.schema import SAVED_QUERY_LOADS
 from testio_assets.warehouse.sql import render
@@ -137,7 +138,7 @@ def groups_add_up(model: Model, metric: MetricTable, con, stored: MaterialisedAn
     sq = metric.saved_query
     args = resolve_saved_query(model, sq, stored.as_of).arguments()
     total = query_metrics(list(metric.additive), filters=args["filters"], start_date=args["start_date"],
-                          end_date=args["end_date"], warehouse=getattr(con, "raw", con), model=model, config=guardrails(sq)).df
+                          end_date=args["end_date"], warehouse=semantic_warehouse(con), model=model, config=guardrails(sq)).df
     sums, mismatched = {}, {}
     for name in metric.additive:
         grouped = _plain(stored.df[name].sum())
@@ -183,7 +184,8 @@ def _evaluations(model: Model, metric: MetricTable) -> dict[str, Callable[[Any, 
 
 def _outcomes(model: Model, metric: MetricTable, con, specs) -> dict[str, CheckOutcome]:
     try:
-        stored = read_materialised(con, metric.name)
+        with open_engine(semantic_warehouse(con)) as engine:
+            stored = read_materialised(engine, metric.name)
     except NotMaterialisedError as exc:
         return {s.name: dict(passed=False, description=str(exc), metadata={"violations": -1}) for s in specs}
     evaluate = _evaluations(model, metric)

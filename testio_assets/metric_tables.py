@@ -67,10 +67,16 @@ def guardrails(saved_query: SavedQuery) -> Guardrails:
                    default_row_limit=MATERIALISED_ROW_LIMIT, max_row_limit=MATERIALISED_ROW_LIMIT)
 
 
+def semantic_warehouse(con):
+    """What the semantic layer reads through for a warehouse connection of the assets: on
+    PostgreSQL the writer's own psycopg2 session (so an answer reads the write's uncommitted
+    version inside its transaction), a DuckDB connection as it is."""
+    return getattr(con, "raw", con)
+
+
 def answer(model: Model, saved_query: SavedQuery, con: duckdb.DuckDBPyConnection, today: date) -> MetricResult:
-    """The saved query answered on ``today`` from ``con``, as its asset materialises it (on
-    PostgreSQL through the writer's own psycopg2 session, so it reads the write's transaction)."""
-    return query_metrics(saved_query=saved_query.name, warehouse=getattr(con, "raw", con), today=today, model=model,
+    """The saved query answered on ``today`` from ``con``, as its asset materialises it."""
+    return query_metrics(saved_query=saved_query.name, warehouse=semantic_warehouse(con), today=today, model=model,
                          config=guardrails(saved_query))
 
 

@@ -3,9 +3,10 @@ every statement bounded by ``statement_timeout``.
 
 The tables are those the pipeline writes into the default schema (``public``), with the DuckDB
 warehouse's names and columns. A URL is opened and closed here; a given psycopg2 connection is
-used between its transactions (one left open is an error, not something to commit for its
-owner) and handed back as it was: the answer's transaction is rolled back, so the session's
-settings are untouched. Each statement runs inside a savepoint, so a failed one (a missing
+handed back as it was: between its transactions, the answer's own read-only transaction is
+rolled back; inside an open transaction (a pipeline step answering from the version it is about
+to commit, to audit it), the answer runs in a savepoint rolled back afterwards, so neither its
+settings nor anything else of it stays in the caller's transaction. Each statement runs inside a savepoint, so a failed one (a missing
 table, a timeout) leaves the transaction usable for the next (the load log, the catalog).
 A password is never shown: messages name the server by :func:`semantic.project.redact_url`.
 """
@@ -110,17 +111,24 @@ class _Rows:
         return self._rows
 
 
-def _begin_read_only(conn) -> None:
+def _begin(conn, inside_callers_transaction: bool) -> None:
     with conn.cursor() as cur:
-        # autocommit: an explicit transaction; otherwise the driver's implicit BEGIN precedes this.
-        cur.execute("BEGIN TRANSACTION READ ONLY" if conn.autocommit else "SET TRANSACTION READ ONLY")
+        if inside_callers_transaction:
+            cur.execute("SAVEPOINT semantic_answer")  # READ ONLY cannot be set after a transaction's first statement
+        else:
+            # autocommit: an explicit transaction; otherwise the driver's implicit BEGIN precedes this.
+            cur.execute("BEGIN TRANSACTION READ ONLY" if conn.autocommit else "SET TRANSACTION READ ONLY")
         cur.execute("SET LOCAL TimeZone = 'UTC'")
 
 
-def _end(conn) -> None:
+def _end(conn, inside_callers_transaction: bool) -> None:
     if conn.closed:
         return
-    if conn.autocommit:
+    if inside_callers_transaction:
+        with conn.cursor() as cur:
+            cur.execute("ROLLBACK TO SAVEPOINT semantic_answer")
+            cur.execute("RELEASE SAVEPOINT semantic_answer")
+    elif conn.autocommit:
         with conn.cursor() as cur:
             cur.execute("ROLLBACK")
     else:
@@ -143,17 +151,19 @@ def postgres_connection(target) -> Iterator[PostgresConnection]:
         conn, owned = target, False
         if conn.closed:
             raise InvalidArgumentError("warehouse", "the psycopg2 connection given as warehouse is closed")
-        if conn.info.transaction_status != psycopg2.extensions.TRANSACTION_STATUS_IDLE:
+        status = conn.info.transaction_status
+        if status not in (psycopg2.extensions.TRANSACTION_STATUS_IDLE, psycopg2.extensions.TRANSACTION_STATUS_INTRANS):
             raise InvalidArgumentError(
-                "warehouse", "the psycopg2 connection given as warehouse has a transaction open: commit() or "
-                             "rollback() it first (an answer runs in a read-only transaction of its own)")
+                "warehouse", "the psycopg2 connection given as warehouse is in a failed or active transaction: "
+                             "rollback() it first")
         where = _where(conn)
+    inside = not owned and conn.info.transaction_status == psycopg2.extensions.TRANSACTION_STATUS_INTRANS
     try:
-        _begin_read_only(conn)
+        _begin(conn, inside)
         yield PostgresConnection(conn, where)
     finally:
         try:
-            _end(conn)
+            _end(conn, inside)
         finally:
             if owned:
                 conn.close()

@@ -54,7 +54,6 @@ def test_demo_loads_every_ingestion_table_into_postgres(demo):
     assert not list(home.glob("*.duckdb"))
 
 
-@pytest.mark.xfail(strict=True, reason="needs query_metrics on Postgres (branch engines)")
 def test_demo_on_postgres_materialises_the_metric_tables_too(demo):
     completed, url, _, _ = demo
     assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]

@@ -75,7 +75,6 @@ def test_the_writer_puts_each_metric_table_and_its_log_in_schema_metrics(postgre
     assert all(stored[name] for name in NAMES)
 
 
-@pytest.mark.xfail(strict=True, reason="needs query_metrics on Postgres (branch engines)")
 def test_every_metric_asset_materialises_into_postgres_like_duckdb(postgres_server, postgres_database, on_duckdb):
     tables, _ = on_duckdb
     url = postgres_server.url(postgres_database)

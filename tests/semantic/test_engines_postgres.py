@@ -190,10 +190,32 @@ def test_a_given_connection_reads_in_a_read_only_utc_transaction_and_comes_back_
     scratch.rollback()
 
 
-def test_a_connection_with_an_open_transaction_is_refused(scratch):
+def test_inside_an_open_transaction_the_answer_reads_its_version_and_leaves_it_as_it_was(scratch):
+    """A pipeline step audits the version it is about to commit: the answer sees the step's
+    uncommitted rows, and the step's transaction goes on with its changes and settings."""
+    scratch.rollback()
+    with duckdb.connect() as duck:
+        build_warehouse(duck, **golden_rows())
+        copy_to_postgres(duck, scratch)
+        committed = query_metrics(["bug_count"], warehouse=duck, today=TODAY).df["bug_count"].item()
     with scratch.cursor() as cur:
-        cur.execute("SELECT 1")
-    with pytest.raises(InvalidArgumentError, match="has a transaction open: commit"):
+        cur.execute("DELETE FROM bugs WHERE bug_id = (SELECT MIN(bug_id) FROM bugs)")
+    assert query_metrics(["bug_count"], warehouse=scratch, today=TODAY).df["bug_count"].item() == committed - 1
+    assert scratch.info.transaction_status == psycopg2.extensions.TRANSACTION_STATUS_INTRANS
+    with scratch.cursor() as cur:
+        cur.execute("SHOW TimeZone")
+        assert cur.fetchone() == (FAR_ZONE,)
+        cur.execute("SELECT COUNT(*) FROM bugs")
+        assert cur.fetchone() == (committed - 1,)
+    scratch.rollback()
+    assert query_metrics(["bug_count"], warehouse=scratch, today=TODAY).df["bug_count"].item() == committed
+
+
+def test_a_connection_in_a_failed_transaction_is_refused(scratch):
+    scratch.rollback()
+    with scratch.cursor() as cur, pytest.raises(psycopg2.Error):
+        cur.execute("SELECT * FROM no_such_table")
+    with pytest.raises(InvalidArgumentError, match="failed or active transaction: rollback"):
         query_metrics(["bug_count"], warehouse=scratch)
     scratch.rollback()
 

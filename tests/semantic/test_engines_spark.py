@@ -30,8 +30,9 @@ QUERIES = [BASE[i] for i in (3, 11, 13, 19, 20, 21, 22, 26, 29, 37, 38, 41)]
 def spark():
     if shutil.which("java") is None:
         pytest.skip("no Java on PATH: the Spark differential tests need a JDK 17+ (pyspark starts a JVM)")
-    pyspark = pytest.importorskip("pyspark", reason="pyspark is not installed (make install-dev installs it)")
-    session = (pyspark.sql.SparkSession.builder.master("local[1]").appName("testio-semantic-tests")
+    from pyspark.sql import SparkSession  # a dev dependency: missing, it is an error, not a skip
+
+    session = (SparkSession.builder.master("local[1]").appName("testio-semantic-tests")
                .config("spark.ui.enabled", "false").config("spark.sql.shuffle.partitions", "1")
                .config("spark.driver.bindAddress", "127.0.0.1").config("spark.driver.host", "127.0.0.1")
                .getOrCreate())

@@ -50,19 +50,19 @@ class FreshnessSource(Protocol):
 
 
 def format_age(seconds: float) -> str:
-    """'3 h 12 min', '45 s', '2 d 1 h'.
+    """'3 h 12 min', '45 s', '2 d 1 h': the two largest units, a zero second one left out.
 
-    >>> format_age(11520)
-    '3 h 12 min'
+    >>> format_age(11520), format_age(3600), format_age(172800 + 59)
+    ('3 h 12 min', '1 h', '2 d')
     """
     seconds = int(seconds)
     d, rem = divmod(seconds, 86400)
     h, rem = divmod(rem, 3600)
     m, s = divmod(rem, 60)
     if d:
-        return f"{d} d {h} h"
+        return f"{d} d {h} h" if h else f"{d} d"
     if h:
-        return f"{h} h {m} min"
+        return f"{h} h {m} min" if m else f"{h} h"
     if m:
         return f"{m} min"
     return f"{s} s"

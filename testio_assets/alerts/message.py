@@ -9,28 +9,19 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from semantic.answer.freshness import format_age
 from testio_assets.alerts.transitions import Alert, AlertKind, state_label
 
 _ICONS = {"FAIL": ":red_circle:", "WARN": ":large_yellow_circle:", "PASS": ":large_green_circle:"}
 
 
 def humanize_age(seconds: float | None) -> str:
-    """``7380`` -> ``"2h 3m"``; None -> ``"never materialised"``.
+    """A data age as the semantic layer's warnings write it; None -> ``"never materialised"``.
 
-    >>> humanize_age(7380), humanize_age(45), humanize_age(90061)
-    ('2h 3m', '45s', '1d 1h 1m')
+    >>> humanize_age(7380), humanize_age(45), humanize_age(90061), humanize_age(None)
+    ('2 h 3 min', '45 s', '1 d 1 h', 'never materialised')
     """
-    if seconds is None:
-        return "never materialised"
-    remaining = int(seconds)
-    if remaining < 60:
-        return f"{remaining}s"
-    parts = []
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        count, remaining = divmod(remaining, size)
-        if count:
-            parts.append(f"{count}{unit}")
-    return " ".join(parts)
+    return "never materialised" if seconds is None else format_age(seconds)
 
 
 def format_timestamp(timestamp: float) -> str:

@@ -39,17 +39,17 @@ def test_one_post_per_transition_with_age_policy_and_link(instance, receiver):
     assert warn["text"].startswith("Freshness: bugs is Warning (was Passing).")
     assert fail["text"].startswith("Freshness: bugs is Failed (was Warning).")
     for body in (warn, fail):
-        assert "Data age: 50m (last materialised " in body["text"]
+        assert "Data age: 50 min (last materialised " in body["text"]
         assert "Policy: warn after 1h, fail after 2h." in body["text"]
         assert body["text"].endswith(f"{UI}/assets/bugs")
         assert [block["type"] for block in body["blocks"]] == ["section", "section"]
         fields = "\n".join(f["text"] for f in body["blocks"][1]["fields"])
-        assert "*Data age*\n50m" in fields
+        assert "*Data age*\n50 min" in fields
         assert "*Policy*\nwarn after 1h, fail after 2h" in fields
         assert f"<{UI}/assets/bugs|Open bugs in Dagster>" in fields
     assert fail["blocks"][0]["text"]["text"] == ":red_circle: *bugs* is *Failed* (was Warning)"
     assert "2 alerted" in tick.skip_message and "2 delivered" in tick.skip_message
-    assert any("bugs WARN -> FAIL; data age 50m" in m for m in tick.logs.messages())
+    assert any("bugs WARN -> FAIL; data age 50 min" in m for m in tick.logs.messages())
 
 
 def test_age_is_the_data_age_at_the_transition_not_after_a_catch_up(instance, receiver):
@@ -59,7 +59,7 @@ def test_age_is_the_data_age_at_the_transition_not_after_a_catch_up(instance, re
     evaluate(make_sensor(receiver.url, clock=lambda: materialized_at + 3800), instance)
 
     assert len(receiver.bodies) == 1
-    assert "Data age: 1h 1m (last materialised " in receiver.bodies[0]["text"]
+    assert "Data age: 1 h 1 min (last materialised " in receiver.bodies[0]["text"]
 
 
 def test_second_tick_with_returned_cursor_sends_nothing(instance, receiver):
@@ -101,7 +101,7 @@ def test_back_to_passing_alert(instance, receiver):
     assert body["blocks"][0]["text"]["text"] == (
         ":large_green_circle: *bugs* is *Passing* again (was Failed)"
     )
-    assert "Data age: 30s" in body["text"]
+    assert "Data age: 30 s" in body["text"]
 
 
 def test_noise_transitions_are_not_alerted(instance, receiver):

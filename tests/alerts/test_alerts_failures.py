@@ -131,7 +131,7 @@ def test_undelivered_alerts_expire_after_the_alert_window(instance, receiver):
     later = evaluate(make_sensor(receiver.url, clock=lambda: now + 7200), instance, failed.cursor)
 
     assert len(receiver.bodies) == 3  # only the failed attempts of the first tick
-    assert "beyond the 1h alert window" in later.logs.text(logging.ERROR)
+    assert "beyond the 1 h alert window" in later.logs.text(logging.ERROR)
     assert pending_of(later.cursor) == []
 
 

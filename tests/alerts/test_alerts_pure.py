@@ -68,7 +68,7 @@ def test_payload_snapshot():
     assert webhook_payload(make_alert()) == {
         "text": (
             "Freshness: warehouse/bugs & co is Failed (was Warning). "
-            "Data age: 2h 3m (last materialised 2025-12-31 21:57 UTC). "
+            "Data age: 2 h 3 min (last materialised 2025-12-31 21:57 UTC). "
             "Policy: warn after 1h, fail after 2h. "
             "http://127.0.0.1:3000/assets/warehouse/bugs%20%26%20co"
         ),
@@ -84,7 +84,7 @@ def test_payload_snapshot():
                 "type": "section",
                 "fields": [
                     {"type": "mrkdwn",
-                     "text": "*Data age*\n2h 3m (last materialised 2025-12-31 21:57 UTC)"},
+                     "text": "*Data age*\n2 h 3 min (last materialised 2025-12-31 21:57 UTC)"},
                     {"type": "mrkdwn", "text": "*Policy*\nwarn after 1h, fail after 2h"},
                     {"type": "mrkdwn", "text": "*Changed at*\n2026-01-01 00:00 UTC"},
                     {"type": "mrkdwn", "text": (
@@ -99,7 +99,7 @@ def test_payload_snapshot():
 
 def test_log_line_snapshot():
     assert log_line(make_alert("FAIL", "PASS")) == (
-        "Freshness recovered: warehouse/bugs & co FAIL -> PASS; data age 2h 3m; "
+        "Freshness recovered: warehouse/bugs & co FAIL -> PASS; data age 2 h 3 min; "
         "policy: warn after 1h, fail after 2h; "
         "http://127.0.0.1:3000/assets/warehouse/bugs%20%26%20co"
     )
@@ -129,7 +129,7 @@ def test_selection_bounds_age_and_count():
     assert send == many[2:]
     assert [n.alert for n in not_sent] == [old, many[0], many[1]]
     assert all(n.level == logging.ERROR for n in not_sent)
-    assert "beyond the 1h alert window" in not_sent[0].message
+    assert "beyond the 1 h alert window" in not_sent[0].message
 
 
 def test_settings_from_env_and_redaction():

@@ -23,10 +23,9 @@ from pathlib import Path
 
 import dagster as dg
 import duckdb
-import psutil
 import psycopg2
 
-from _harness import TOKEN, load_average, peak_rss_mb, start_simulator, stop_on_signals, stop_process
+from _harness import TOKEN, load_average, peak_rss_mb, process_tree_peak_mb, start_simulator, stop_on_signals, stop_process
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from postgres_support import running_postgres  # noqa: E402
@@ -69,15 +68,6 @@ def postgres_round(base_url: str, server, round_no: int) -> dict:
     return sync
 
 
-def server_peak_mb(pid: int) -> float:
-    """The largest peak resident size among the server's processes still running."""
-    try:
-        processes = [psutil.Process(pid), *psutil.Process(pid).children(recursive=True)]
-    except psutil.NoSuchProcess:
-        return float("nan")
-    return max(peak_rss_mb(p.pid) for p in processes)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scale", default="benchmark", choices=("tiny", "demo", "benchmark"))
@@ -98,7 +88,7 @@ def main() -> None:
                     sync = duckdb_round(base_url) if engine == "duckdb" else postgres_round(base_url, server, round_no)
                     results[engine].append(sync)
                     print(f"round {round_no} {engine:<8}: {sync['wall']:.2f} s; {load_average()}", flush=True)
-            postgres_peak = server_peak_mb(server.pid)
+            postgres_peak = process_tree_peak_mb(server.pid)
         simulator_peak = peak_rss_mb(simulator.pid)
     finally:
         stop_process(simulator)

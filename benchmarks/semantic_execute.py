@@ -21,24 +21,15 @@ from pathlib import Path
 
 import duckdb
 
-ROOT = Path(__file__).resolve().parent.parent
+from _harness import ROOT, generated_warehouse, pct
+
 sys.path[:0] = [str(ROOT), str(ROOT / "tests" / "semantic")]
 
 from semantic import Guardrails, explain  # noqa: E402
-from generated_warehouse import build_generated  # noqa: E402
 from semantic_query_set import QUERIES  # noqa: E402
 
-OUT = ROOT / "benchmarks" / "out"
-PATH = OUT / "semantic_bench_v1.duckdb"
-N_TESTS, N_BUGS, RUNS = 50_000, 1_000_000, 15
+RUNS = 15
 HAND_PATH = ROOT / "benchmarks" / "fixtures" / "semantic_hand.sql"
-
-
-def build(path: Path) -> None:
-    con = duckdb.connect(str(path))
-    build_generated(con, N_TESTS, N_BUGS)
-    con.execute("CHECKPOINT")
-    con.close()
 
 
 UNCAPPED = Guardrails(default_row_limit=100_000, max_row_limit=100_000)  # compare whole answers
@@ -55,11 +46,6 @@ def load_hand(path: Path = HAND_PATH) -> dict[int, str]:
         elif name is not None and not line.startswith("--"):
             lines.append(line)
     return out
-
-
-def pct(values, p):
-    values = sorted(values)
-    return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))]
 
 
 def answer(con, sql):
@@ -88,12 +74,7 @@ def interleaved(con, a, b):
 
 
 def main() -> None:
-    OUT.mkdir(parents=True, exist_ok=True)
-    if not PATH.exists():
-        t = time.perf_counter()
-        build(PATH)
-        print(f"built {PATH} in {time.perf_counter() - t:.1f} s")
-    con = duckdb.connect(str(PATH), read_only=True)
+    con = duckdb.connect(str(generated_warehouse()), read_only=True)
     print("rows:", {n: con.execute(f"SELECT COUNT(*) FROM {n}").fetchone()[0] for n in ("tests", "bugs", "test_features", "test_platforms")})
     threads = con.execute("SELECT current_setting('threads')").fetchone()[0]
     print(f"DuckDB threads: {threads}; {RUNS} interleaved runs per query after warm-up; load {os.getloadavg()[0]:.2f}")

@@ -10,7 +10,6 @@ collation (where this machine's PostgreSQL has one).
 
 from __future__ import annotations
 
-import math
 import socket
 from datetime import date
 from urllib.parse import urlsplit, urlunsplit
@@ -20,7 +19,7 @@ import psycopg2
 import pytest
 from hypothesis import given, settings
 
-from engine_warehouses import copy_to_postgres
+from engine_warehouses import answer_difference, copy_to_postgres
 from generated_warehouse import build_generated
 from reference import DIMENSIONS, METRICS, assert_frames_match, load_tables, reference_query
 from semantic import Guardrails, explain, query_metrics
@@ -41,21 +40,10 @@ FAR_ZONE = "Pacific/Kiritimati"  # UTC+14: a day bucket computed in the session 
 UNCAPPED = Guardrails(default_row_limit=100_000, max_row_limit=100_000)
 
 
-def _rows(frame):
-    return [tuple(None if v is None or (isinstance(v, float) and math.isnan(v)) else v for v in row)
-            for row in frame.astype(object).where(frame.notna(), None).itertuples(index=False, name=None)]
-
-
 def assert_same_answer(duck, pg, context=""):
     """Same columns, same rows in the same order; floats within 1e-12 relative."""
-    assert list(pg.df.columns) == list(duck.df.columns), context
-    assert pg.metadata["total_rows"] == duck.metadata["total_rows"], context
-    got, want = _rows(pg.df), _rows(duck.df)
-    assert len(got) == len(want), f"{context}\n{pg.df}\n{duck.df}"
-    for g, w in zip(got, want):
-        same = all(math.isclose(a, b, rel_tol=1e-12) if isinstance(a, float) and isinstance(b, float) else a == b
-                   for a, b in zip(g, w))
-        assert same, f"{context}\n got  {g}\n want {w}"
+    difference = answer_difference(duck, pg)
+    assert difference is None, f"{context}\n{difference}"
 
 
 def _referenced(query) -> bool:

@@ -159,4 +159,7 @@ def summary(rows: list[dict], server_peak: float) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except KeyboardInterrupt as signal_name:  # the server is stopped by then (running_postgres)
+        sys.exit(f"interrupted ({signal_name or 'SIGINT'}); the PostgreSQL it started is stopped")

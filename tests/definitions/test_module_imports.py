@@ -13,8 +13,8 @@ import json
 import subprocess
 import sys
 from pathlib import Path
-import pytest
 
+import pytest
 
 pytestmark = pytest.mark.slow  # every module imported afresh in a process
 

@@ -1,9 +1,14 @@
-"""The ``testio-semantic`` command line, run as a real subprocess against a small warehouse file."""
+"""The ``testio-semantic`` command line against a small warehouse file: run in this process
+(its ``main``, as the console script calls it) for speed, and as real processes where the process
+itself is the subject (the console script and ``python -m semantic``; the CLI from other folders
+is tests/semantic/test_project_paths.py's)."""
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
+import os
 import json
 import shutil
 import subprocess
@@ -17,15 +22,29 @@ from semantic import capabilities, query_metrics
 from semantic.surfaces.cli import main
 from warehouse_fixtures import build_warehouse, golden_rows
 
-pytestmark = pytest.mark.slow  # each test runs the CLI as its own process
-
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = Path(sys.executable).with_name("testio-semantic")
 
 
-def run(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
+def run_process(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
+    """``python -m semantic ARGS`` as its own process."""
     return subprocess.run([sys.executable, "-m", "semantic", *args], cwd=cwd, capture_output=True, text=True,
                           timeout=120)
+
+
+def run(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
+    """The command line's ``main`` in this process, from ``cwd``: its exit code and what it printed."""
+    out, err, before = io.StringIO(), io.StringIO(), os.getcwd()
+    os.chdir(cwd)
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                code = main(list(args))
+            except SystemExit as exit_:  # argparse's usage errors
+                code = exit_.code
+    finally:
+        os.chdir(before)
+    return subprocess.CompletedProcess(["testio-semantic", *args], code, out.getvalue(), err.getvalue())
 
 
 @pytest.fixture(scope="module")
@@ -39,10 +58,14 @@ def query(warehouse: str, *args: str) -> subprocess.CompletedProcess:
     return run("query", "--warehouse", warehouse, "--today", "2025-03-15", *args)
 
 
-def test_query_as_json(warehouse):
-    done = query(warehouse, "--metrics", "test_count,bug_count,bugs_per_test", "--output", "json")
+@pytest.mark.slow  # python -m semantic as its own process
+def test_query_as_json_from_python_m_semantic(warehouse):
+    done = run_process("query", "--warehouse", warehouse, "--today", "2025-03-15",
+                       "--metrics", "test_count,bug_count,bugs_per_test", "--output", "json")
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout) == [{"test_count": 4, "bug_count": 10, "bugs_per_test": 2.5}]
+    assert json.loads(done.stdout) == json.loads(query(warehouse, "--metrics", "test_count,bug_count,bugs_per_test",
+                                                       "--output", "json").stdout)
 
 
 def test_query_grouped_filtered_ordered_as_csv(warehouse):
@@ -242,6 +265,7 @@ def test_validate_finds_a_table_typo_in_the_warehouse_at_its_line(tmp_path, ware
                                         f"did you mean 'tests'?"]
 
 
+@pytest.mark.slow  # the installed console script as its own process
 def test_console_script_and_module_agree(warehouse):
     if not SCRIPT.exists():
         pytest.skip("the testio-semantic entry point is not installed in this environment")

@@ -36,10 +36,11 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 from semantic.errors import WarehouseNotFoundError, WarehouseURLError
 
@@ -93,11 +94,18 @@ class WarehouseLocation:
         return f"{shown} ({self.found_by})"
 
 
+# Query parameters libpq reads a secret from (postgresql://host/db?password=...).
+_SECRET_PARAMETERS = re.compile(r"(?P<key>(?:^|&)(?:password|sslpassword)=)(?P<value>[^&]*)", re.IGNORECASE)
+
+
 def redact_url(url: str) -> str:
-    """``url`` with its password replaced by ``***`` (user, host and database stay readable).
+    """``url`` with its password replaced by ``***`` (user, host and database stay readable),
+    wherever the URL carries it: after the user, or as a ``password=`` query parameter.
 
     >>> redact_url("postgresql://ann:p%40ss@localhost:5433/testio?sslmode=require")
     'postgresql://ann:***@localhost:5433/testio?sslmode=require'
+    >>> redact_url("postgresql://ann@localhost/testio?sslmode=require&password=s3cret")
+    'postgresql://ann@localhost/testio?sslmode=require&password=***'
     >>> redact_url("md:testio?motherduck_token=abc")
     'md:testio?motherduck_token=***'
     """
@@ -105,10 +113,29 @@ def redact_url(url: str) -> str:
         head, sep, _ = url.partition("motherduck_token=")
         return f"{head}{sep}***" if sep else url
     parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = f"{parts.username or ''}:***@{parts.hostname or ''}" + (f":{parts.port}" if parts.port else "")
-    return urlunsplit(parts._replace(netloc=netloc))
+    if parts.password is not None:
+        netloc = f"{parts.username or ''}:***@{parts.hostname or ''}" + (f":{parts.port}" if parts.port else "")
+        parts = parts._replace(netloc=netloc)
+    return urlunsplit(parts._replace(query=_SECRET_PARAMETERS.sub(r"\g<key>***", parts.query)))
+
+
+def without_secrets(text: str, url: str | None) -> str:
+    """``text`` (a driver's message, say) with every secret of ``url`` in it replaced by ``***``.
+
+    >>> without_secrets('password "p@ss" refused', "postgresql://ann:p%40ss@db/testio")
+    'password "***" refused'
+    """
+    if not url:
+        return text
+    parts = urlsplit(url)
+    secrets = {parts.password or "", unquote(parts.password or "")}
+    secrets |= {unquote(m.group("value")) for m in _SECRET_PARAMETERS.finditer(parts.query)}
+    secrets |= {m.group("value") for m in _SECRET_PARAMETERS.finditer(parts.query)}
+    if url.startswith(MOTHERDUCK_PREFIXES):
+        secrets.add(url.partition("motherduck_token=")[2].partition("&")[0])
+    for secret in sorted(filter(None, secrets), key=len, reverse=True):
+        text = text.replace(secret, "***")
+    return text
 
 
 @functools.lru_cache(maxsize=64)

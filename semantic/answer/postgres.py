@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
-from urllib.parse import unquote, urlsplit
 
 import pandas as pd
 import psycopg2
@@ -30,19 +29,11 @@ from semantic.errors import (
     WarehouseTableMissingError,
     WarehouseUnreachableError,
 )
-from semantic.project import redact_url
+from semantic.project import redact_url, without_secrets
 
 CONNECT_TIMEOUT_S = 10
 APPLICATION_NAME = "testio-semantic"
 MISSING = (psycopg2.errors.UndefinedTable, psycopg2.errors.UndefinedColumn, psycopg2.errors.InvalidSchemaName)
-
-
-def _without_secret(text: str, url: str | None) -> str:
-    """``text`` (a driver's message) with the URL's password, if it appears, replaced by ***."""
-    password = urlsplit(url).password if url else None
-    for secret in filter(None, {password, unquote(password or "")}):
-        text = text.replace(secret, "***")
-    return text.strip()
 
 
 def _where(conn) -> str:
@@ -73,7 +64,7 @@ class PostgresConnection(EngineConnection):
                         f"the query ran longer than the {timeout_s:g} s timeout and PostgreSQL cancelled it "
                         f"(statement_timeout); narrow the date range, filter, or use fewer dimensions") from None
                 raise WarehouseUnreachableError(f"the PostgreSQL warehouse {self.where} stopped answering: "
-                                                f"{_without_secret(str(e), None)}") from None
+                                                f"{str(e).strip()}") from None
             except MISSING as e:
                 cur.execute("ROLLBACK TO SAVEPOINT semantic_statement")
                 raise WarehouseTableMissingError(
@@ -143,7 +134,7 @@ def postgres_connection(target) -> Iterator[PostgresConnection]:
             conn = psycopg2.connect(target, connect_timeout=CONNECT_TIMEOUT_S, application_name=APPLICATION_NAME)
         except psycopg2.Error as e:
             raise WarehouseUnreachableError(
-                f"cannot connect to the PostgreSQL warehouse {redact_url(target)}: {_without_secret(str(e), target)}; "
+                f"cannot connect to the PostgreSQL warehouse {redact_url(target)}: {without_secrets(str(e).strip(), target)}; "
                 f"check the server is running and the host, port, user, password and database of "
                 f"TESTIO_WAREHOUSE_URL (or warehouse=)") from None
         where, owned = redact_url(target), True

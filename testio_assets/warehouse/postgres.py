@@ -36,7 +36,7 @@ import pyarrow as pa
 import sqlglot
 from sqlglot import exp
 
-from semantic.project import redact_url
+from semantic.project import redact_url, without_secrets
 from testio_assets.warehouse.copy_csv import csv_batches, postgres_type
 from testio_assets.warehouse.errors import (
     WarehouseDatabaseMissingError,
@@ -207,9 +207,7 @@ def _where(url: str) -> str:
 def connection_error(url: str, exc: psycopg2.Error) -> Exception:
     """The typed error for a failed connect to ``url``, saying what to do (no password)."""
     parts = urlsplit(url)
-    said = str(exc).strip().replace("\n", " ")
-    if parts.password:
-        said = said.replace(parts.password, "***")
+    said = without_secrets(str(exc).strip().replace("\n", " "), url)
     shown = redact_url(url)
     database = parts.path.lstrip("/") or parts.username or "postgres"
     if "does not exist" in said and "database" in said:

@@ -305,3 +305,31 @@ def test_answers_under_a_non_c_collation_equal_duckdbs(postgres_server, database
     for query in BASE:
         assert_same_answer(query_metrics(**query, warehouse=generated, today=TODAY),
                            query_metrics(**query, warehouse=url, today=TODAY), repr(query))
+
+
+def test_a_password_given_as_a_query_parameter_is_never_shown(postgres_server):
+    """libpq also reads the password from ?password=: every message and description hides it."""
+    from testio_assets.warehouse.errors import WarehouseLoginError, WarehouseServerUnreachableError
+    from testio_assets.warehouse.resource import WarehouseResource
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    closed = f"postgresql://ann@127.0.0.1:{port}/testio?sslmode=disable&password=qp-s3cret"
+    parts = urlsplit(postgres_server.url())
+    wrong = f"postgresql://{parts.username}@{parts.hostname}:{parts.port}/postgres?password=qp-wrong-4711"
+    shown = [WarehouseResource(url=closed).describe()]
+    with pytest.raises(WarehouseUnreachableError) as answer:
+        query_metrics(["bug_count"], warehouse=closed)
+    with pytest.raises(WarehouseServerUnreachableError) as writer:
+        with WarehouseResource(url=closed, connect_timeout_s=1).writer():
+            pass
+    with pytest.raises(WarehouseUnreachableError, match="password authentication failed") as refused:
+        query_metrics(["bug_count"], warehouse=wrong)
+    with pytest.raises(WarehouseLoginError) as login:
+        with WarehouseResource(url=wrong).reader():
+            pass
+    shown += [str(e.value) for e in (answer, writer, refused, login)]
+    for text in shown:
+        assert "qp-s3cret" not in text and "qp-wrong-4711" not in text, text
+        assert "password=***" in text, text

@@ -57,12 +57,16 @@ class PostgresConnection(EngineConnection):
                 cur.execute(f"SET LOCAL statement_timeout = {max(1, round(timeout_s * 1000))}")
             try:
                 yield cur
+            except psycopg2.errors.QueryCanceled:
+                cur.execute("ROLLBACK TO SAVEPOINT semantic_statement")
+                raise QueryTimeoutError(
+                    f"the query ran longer than the {timeout_s:g} s timeout and PostgreSQL cancelled it "
+                    f"(statement_timeout); narrow the date range, filter, or use fewer dimensions") from None
             except psycopg2.OperationalError as e:
-                if isinstance(e, psycopg2.errors.QueryCanceled):
+                if not self.conn.closed:  # the server answered with an error (a lock timeout, out of memory)
                     cur.execute("ROLLBACK TO SAVEPOINT semantic_statement")
-                    raise QueryTimeoutError(
-                        f"the query ran longer than the {timeout_s:g} s timeout and PostgreSQL cancelled it "
-                        f"(statement_timeout); narrow the date range, filter, or use fewer dimensions") from None
+                    raise SemanticError(f"the warehouse {self.where} could not answer this query: "
+                                        f"{str(e).strip()}") from None
                 raise WarehouseUnreachableError(f"the PostgreSQL warehouse {self.where} stopped answering: "
                                                 f"{str(e).strip()}") from None
             except MISSING as e:

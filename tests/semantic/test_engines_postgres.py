@@ -25,7 +25,7 @@ from reference import DIMENSIONS, METRICS, assert_frames_match, load_tables, ref
 from semantic import Guardrails, explain, query_metrics
 from semantic.answer.engines import open_engine
 from semantic.errors import (
-    InvalidArgumentError, QueryTimeoutError, WarehouseTableMissingError, WarehouseUnreachableError, WarehouseURLError,
+    InvalidArgumentError, QueryTimeoutError, SemanticError, WarehouseTableMissingError, WarehouseUnreachableError, WarehouseURLError,
 )
 from semantic.plan.dates import resolve_date_range
 from semantic.surfaces.cli import main as cli
@@ -236,6 +236,27 @@ def test_the_timeout_cancels_the_query_on_the_server(postgres_server, database, 
         blocker.close()
     waiting = postgres_server.query("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'", database)
     assert waiting == [(0,)]
+
+
+def test_a_server_side_error_is_not_taken_for_a_lost_server(postgres_server, database, generated_pg):
+    """A lock timeout is an OperationalError from a server that is still there: the answer fails
+    with the server's reason, and the connection given goes on working."""
+    blocker = postgres_server.connect(database)
+    blocker.autocommit = False
+    schema = generated_pg.rsplit("%3D", 1)[1]
+    with blocker.cursor() as cur:
+        cur.execute(f"LOCK TABLE {schema}.bugs IN ACCESS EXCLUSIVE MODE")
+    reader = psycopg2.connect(generated_pg, options=f"-c search_path={schema} -c lock_timeout=200")
+    try:
+        with pytest.raises(SemanticError, match="lock timeout") as info:
+            query_metrics(["bug_count"], warehouse=reader)
+        assert not isinstance(info.value, WarehouseUnreachableError)
+        blocker.rollback()
+        assert query_metrics(["bug_count"], warehouse=reader).df["bug_count"].item() > 0
+    finally:
+        blocker.rollback()
+        blocker.close()
+        reader.close()
 
 
 def test_an_empty_database_says_to_run_the_pipeline(postgres_server, postgres_database):

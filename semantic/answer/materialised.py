@@ -36,7 +36,7 @@ LOG_COLUMNS = (
     ("date_end", "TIMESTAMP", "End of the resolved date range, exclusive, UTC (null: open)."),
     ("dates", "VARCHAR", "The dates as written and the range they became, in words."),
     ("row_count", "BIGINT", "Rows of the answer."),
-    ("sql", "VARCHAR", "The SQL that computed the answer (DuckDB)."),
+    ("sql", "VARCHAR", "The SQL that computed the answer, in the warehouse engine's dialect."),
     ("inputs_loaded_at", "JSON", "When each warehouse table the SQL reads had last been written (_table_loads)."),
     ("loaded_at", "TIMESTAMP", "When the answer was written, UTC."),
     ("run_id", "VARCHAR", "Run that wrote it (null outside a pipeline)."),

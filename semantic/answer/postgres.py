@@ -107,12 +107,19 @@ class _Rows:
 
 
 def _begin(conn, inside_callers_transaction: bool) -> None:
+    """Open the answer's transaction (or savepoint); on failure, nothing of it is left open."""
     with conn.cursor() as cur:
         if inside_callers_transaction:
             cur.execute("SAVEPOINT semantic_answer")  # READ ONLY cannot be set after a transaction's first statement
-        else:
-            # autocommit: an explicit transaction; otherwise the driver's implicit BEGIN precedes this.
-            cur.execute("BEGIN TRANSACTION READ ONLY" if conn.autocommit else "SET TRANSACTION READ ONLY")
+            try:
+                cur.execute("SET LOCAL TimeZone = 'UTC'")
+            except psycopg2.Error:
+                cur.execute("ROLLBACK TO SAVEPOINT semantic_answer")
+                cur.execute("RELEASE SAVEPOINT semantic_answer")
+                raise
+            return
+        # autocommit: an explicit transaction; otherwise the driver's implicit BEGIN precedes this.
+        cur.execute("BEGIN TRANSACTION READ ONLY" if conn.autocommit else "SET TRANSACTION READ ONLY")
         cur.execute("SET LOCAL TimeZone = 'UTC'")
 
 
@@ -153,12 +160,15 @@ def postgres_connection(target) -> Iterator[PostgresConnection]:
                              "rollback() it first")
         where = _where(conn)
     inside = not owned and conn.info.transaction_status == psycopg2.extensions.TRANSACTION_STATUS_INTRANS
+    began = False
     try:
         _begin(conn, inside)
+        began = True
         yield PostgresConnection(conn, where)
     finally:
         try:
-            _end(conn, inside)
+            if began or not inside:  # a savepoint that could not be made has nothing to roll back to
+                _end(conn, inside)
         finally:
             if owned:
                 conn.close()

@@ -17,7 +17,7 @@ from pathlib import Path
 import duckdb
 import psycopg2
 
-from semantic.errors import WarehouseNotFoundError, WarehouseUnavailableError
+from semantic.errors import WarehouseNotFoundError, WarehouseUnreachableError
 
 # What a statement on either warehouse engine raises (DuckDB's or PostgreSQL's driver).
 SQL_ERRORS: tuple[type[Exception], ...] = (duckdb.Error, psycopg2.Error)
@@ -65,11 +65,12 @@ def disk_full_error(exc: BaseException, path: Path, doing: str) -> WarehouseDisk
     )
 
 
-class WarehouseServerUnreachableError(WarehouseUnavailableError):
-    """The PostgreSQL server of the warehouse URL does not answer (down, wrong host or port)."""
+class WarehouseServerUnreachableError(WarehouseUnreachableError):
+    """The PostgreSQL server of the warehouse URL does not answer (down, wrong host or port): the
+    pipeline's side of the semantic layer's WarehouseUnreachableError, so one except catches both."""
 
 
-class WarehouseLoginError(WarehouseUnavailableError):
+class WarehouseLoginError(WarehouseUnreachableError):
     """The PostgreSQL server refused the user or password of the warehouse URL."""
 
 

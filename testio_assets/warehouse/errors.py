@@ -35,6 +35,11 @@ class WarehouseAuditError(WarehouseWriteError):
     """A new version of a table fails its blocking checks: it was rolled back, never committed."""
 
 
+class WarehouseSchemaChangeBlockedError(WarehouseWriteError):
+    """A full refresh must recreate a PostgreSQL table whose columns changed, but other objects
+    (views) depend on it: nothing was written."""
+
+
 class WarehouseDiskFullError(WarehouseWriteError):
     """The disk (or the file-size limit) ran out while writing the warehouse or its read copy."""
 

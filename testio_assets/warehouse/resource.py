@@ -209,6 +209,7 @@ class WarehouseResource(dg.ConfigurableResource):
         try:
             con.execute("BEGIN TRANSACTION")
             yield writer
+            con.raise_if_failed(f"writing {', '.join(writer.tables_written) or 'the warehouse'}")
             failed = self._audit_written(con, writer.tables_written)
             if failed:
                 raise WarehouseAuditError(

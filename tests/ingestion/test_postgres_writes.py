@@ -9,7 +9,7 @@ import psycopg2
 import pyarrow as pa
 import pytest
 
-from testio_assets.warehouse.errors import WarehouseSchemaChangeBlockedError
+from testio_assets.warehouse.errors import WarehouseSchemaChangeBlockedError, WarehouseWriteError
 from testio_assets.warehouse.resource import WarehouseResource
 from testio_assets.warehouse.schema import Column, Table
 
@@ -84,3 +84,35 @@ def test_a_view_on_a_table_that_must_be_recreated_stops_the_refresh_with_a_typed
     assert _column_type(url) == "bigint"
     assert _query(url, "SELECT month, value FROM analyst_view") == [("2024-01", 3)]
     assert _query(url, "SELECT row_count FROM _table_loads WHERE table_name = 'metrics.bugs_per_test'") == [(1,)]
+
+
+def test_a_block_that_swallows_a_failed_statement_raises_and_writes_nothing(postgres_server, postgres_database):
+    url = postgres_server.url(postgres_database)
+    warehouse = WarehouseResource(url=url)
+    with warehouse.writer("first") as writer:
+        writer.replace(_metric_table("DOUBLE"), pa.table({"month": ["2024-01"], "value": [0.5]}))
+    with pytest.raises(WarehouseWriteError, match="Nothing was written"):
+        with warehouse.writer("second") as writer:
+            writer.replace(_metric_table("DOUBLE"), pa.table({"month": ["2024-02"], "value": [0.25]}))
+            try:
+                writer.connection.execute("SELECT no_such_column FROM metrics.bugs_per_test")
+            except psycopg2.Error:
+                pass  # a step that catches an SQL error and carries on
+    assert _query(url, "SELECT month, value FROM metrics.bugs_per_test") == [("2024-01", 0.5)]
+    assert _query(url, "SELECT run_id FROM _table_loads") == [("first",)]
+
+
+def test_a_commit_the_server_answers_with_rollback_raises(postgres_server, postgres_database):
+    from testio_assets.warehouse.postgres import connect_postgres
+
+    con = connect_postgres(postgres_server.url(postgres_database))
+    try:
+        con.execute("BEGIN TRANSACTION")
+        con.execute("CREATE TABLE lost (x BIGINT)")
+        with pytest.raises(psycopg2.Error):
+            con.execute("SELECT 1 / 0")
+        with pytest.raises(WarehouseWriteError, match="Nothing was written"):
+            con.execute("COMMIT")
+    finally:
+        con.close()
+    assert _query(postgres_server.url(postgres_database), "SELECT to_regclass('lost')") == [(None,)]

@@ -28,7 +28,7 @@ from sqlglot import exp
 
 from testio_assets.warehouse.errors import SQL_ERRORS
 from testio_assets.warehouse.schema import FEATURES, create_table_sql
-from testio_assets.warehouse.sql import add_column_if_missing_sql, table_exists
+from testio_assets.warehouse.sql import add_missing_columns, table_exists
 
 _FROM_TEST_FEATURE = ("title", "description", "howtofind", "user_stories")
 
@@ -89,7 +89,7 @@ def sync_inferred_features(con: duckdb.DuckDBPyConnection) -> int:
     con.execute("BEGIN TRANSACTION")
     try:
         con.execute(create_table_sql(FEATURES))
-        con.execute(add_column_if_missing_sql(FEATURES.relation(), FEATURES.column("inferred")))
+        add_missing_columns(con, FEATURES.relation(), [FEATURES.column("inferred")])
         con.execute(exp.delete(features, where=inferred).sql("duckdb"))
         con.execute(
             exp.insert(inferred_features_query(features), features, columns=list(FEATURES.column_names)).sql("duckdb")

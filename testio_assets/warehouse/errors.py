@@ -45,6 +45,11 @@ class WarehouseTransactionAbortedError(WarehouseWriteError):
     answers COMMIT with a rollback, so nothing was written."""
 
 
+class WarehouseLockTimeoutError(WarehouseWriteError):
+    """A PostgreSQL write waited longer than its ``lock_timeout`` for a lock another session
+    holds (often one left idle in a transaction): nothing was written."""
+
+
 class WarehouseDiskFullError(WarehouseWriteError):
     """The disk (or the file-size limit) ran out while writing the warehouse or its read copy."""
 

@@ -31,6 +31,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import psycopg2
+import psycopg2.errors
 import psycopg2.extensions
 import psycopg2.extras
 import pyarrow as pa
@@ -41,6 +42,7 @@ from semantic.project import redact_url, without_secrets
 from testio_assets.warehouse.copy_csv import csv_batches, postgres_type
 from testio_assets.warehouse.errors import (
     WarehouseDatabaseMissingError,
+    WarehouseLockTimeoutError,
     WarehouseLoginError,
     WarehouseServerUnreachableError,
     WarehouseTransactionAbortedError,
@@ -51,6 +53,18 @@ from testio_assets.warehouse.sql import table as sql_table
 DIALECT = "postgres"
 APPLICATION_NAME = "testio-warehouse"
 _LOGIN_MARKERS = ("password authentication failed", "no password supplied", "pg_hba.conf", "role \"")
+# The other sessions holding locks on relations of this database inside an open transaction,
+# longest open first: who a writer that timed out waiting for a lock was most likely behind.
+_LOCK_HOLDERS = """
+SELECT a.pid, a.state, date_trunc('second', now() - a.xact_start), a.application_name,
+       string_agg(DISTINCT l.relation::regclass::text || ' (' || l.mode || ')', ', ')
+FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+WHERE l.granted AND l.locktype = 'relation' AND l.pid NOT IN (%s, pg_backend_pid()) AND a.xact_start IS NOT NULL
+  AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+  AND l.relation::regclass::text NOT LIKE 'pg\\_%%'
+GROUP BY a.pid, a.state, a.xact_start, a.application_name
+ORDER BY a.xact_start
+"""
 
 
 def _escape_percent(tree: exp.Expression) -> exp.Expression:
@@ -109,8 +123,10 @@ class PostgresConnection:
 
     dialect = DIALECT
 
-    def __init__(self, raw) -> None:
+    def __init__(self, raw, url: str | None = None, lock_timeout_s: float | None = None) -> None:
         self._raw = raw
+        self._url = url  # to look up, on a second session, who holds a lock this one timed out on
+        self._lock_timeout_s = lock_timeout_s
         self._depth = 0  # open transactions: 1 the outermost, more are savepoints
 
     @property
@@ -127,8 +143,39 @@ class PostgresConnection:
         else:
             sql = to_postgres(statement, parameters is not None)
         with self._raw.cursor() as cursor:
-            cursor.execute(sql, None if parameters is None else list(parameters))
+            try:
+                cursor.execute(sql, None if parameters is None else list(parameters))
+            except psycopg2.errors.LockNotAvailable as exc:
+                raise self._lock_timeout_error(exc) from exc
             return PostgresResult(cursor)
+
+    def _lock_timeout_error(self, exc: psycopg2.Error) -> WarehouseLockTimeoutError:
+        """The typed error for a statement that waited out ``lock_timeout``, naming the sessions
+        that hold locks (looked up on a second session: this one's transaction has failed)."""
+        holders = []
+        if self._url is not None:
+            try:
+                other = psycopg2.connect(self._url, connect_timeout=5, application_name=APPLICATION_NAME)
+                try:
+                    with other.cursor() as cursor:
+                        cursor.execute(_LOCK_HOLDERS, [self._raw.get_backend_pid()])
+                        holders = cursor.fetchall()
+                finally:
+                    other.close()
+            except psycopg2.Error:
+                pass  # the message below still says what to do
+        shown = "; ".join(
+            f"pid {pid} ({state}, transaction open for {open_for}, application {app or '?'}, holding {locks})"
+            for pid, state, open_for, app, locks in holders
+        ) or "none found any more (the lock was released meanwhile)"
+        waited = f"{self._lock_timeout_s:g} s" if self._lock_timeout_s else "its lock_timeout"
+        return WarehouseLockTimeoutError(
+            f"the warehouse write waited more than {waited} for a lock another session holds "
+            f"({str(exc).strip().splitlines()[0]}). Sessions holding locks on the warehouse's tables: {shown}. "
+            "Nothing was written: readers keep the previous version. End that session's transaction (COMMIT or "
+            "ROLLBACK in it; a session left 'idle in transaction' by a notebook or SQL tool is the usual cause, "
+            "SELECT pg_terminate_backend(<pid>) ends it), or raise the warehouse resource's lock_timeout_s, then run again"
+        )
 
     def sql(self, statement: str | exp.Expression) -> PostgresResult:
         return self.execute(statement)
@@ -258,9 +305,14 @@ def connection_error(url: str, exc: psycopg2.Error) -> Exception:
     )
 
 
-def connect_postgres(url: str, *, read_only: bool = False, timeout_s: float = 10.0) -> PostgresConnection:
-    """A session on the warehouse database of ``url`` in UTC (read-only for readers)."""
+def connect_postgres(
+    url: str, *, read_only: bool = False, timeout_s: float = 10.0, lock_timeout_s: float | None = None
+) -> PostgresConnection:
+    """A session on the warehouse database of ``url`` in UTC (read-only for readers); a
+    statement waiting longer than ``lock_timeout_s`` for a lock fails (None or 0: waits)."""
     options = ["-c TimeZone=UTC", *(["-c default_transaction_read_only=on"] if read_only else [])]
+    if lock_timeout_s:
+        options.append(f"-c lock_timeout={max(1, round(lock_timeout_s * 1000))}")
     try:
         raw = psycopg2.connect(
             url, connect_timeout=max(1, round(timeout_s)), options=" ".join(options),
@@ -272,5 +324,5 @@ def connect_postgres(url: str, *, read_only: bool = False, timeout_s: float = 10
     # JSON values as their text, as DuckDB returns them (readers json.loads them).
     psycopg2.extras.register_default_json(raw, loads=str)
     psycopg2.extras.register_default_jsonb(raw, loads=str)
-    return PostgresConnection(raw)
+    return PostgresConnection(raw, url, lock_timeout_s)
 

@@ -112,6 +112,12 @@ class WarehouseResource(dg.ConfigurableResource):
         description="How long to retry a connect blocked by another process before failing "
         "with the process that holds the lock.",
     )
+    lock_timeout_s: float = Field(
+        default=30.0,
+        description="PostgreSQL: how long a write waits for a lock another session holds (one left idle in a "
+        "transaction, or a writer of the same table) before failing with the sessions holding locks; 0 waits "
+        "without limit.",
+    )
     freshness_windows: dict[str, list[float]] = Field(
         default_factory=lambda: _policy_seconds(policy_windows()),
         description="Per table, [warn, fail] seconds of its freshness policy, recorded in "
@@ -204,7 +210,7 @@ class WarehouseResource(dg.ConfigurableResource):
 
     @contextmanager
     def _postgres_writer(self, url: str, run_id: str | None) -> Iterator[WarehouseWriter]:
-        con = connect_postgres(url, timeout_s=self.connect_timeout_s)
+        con = connect_postgres(url, timeout_s=self.connect_timeout_s, lock_timeout_s=self.lock_timeout_s)
         writer = WarehouseWriter(con, run_id, path=Path(redact_url(url)), policy_windows=self.policy_windows)
         try:
             con.execute("BEGIN TRANSACTION")

@@ -108,13 +108,17 @@ def stored_columns(con, relation: exp.Table) -> list[tuple[str, str]]:
     return [(name, type_text) for name, type_text in con.execute(render(query)).fetchall()]
 
 
-def add_column_if_missing_sql(relation: exp.Table, definition: Column) -> str:
-    """``ALTER TABLE ... ADD COLUMN IF NOT EXISTS``: a table written before a column of the
-    contract existed gains it (NULL in existing rows)."""
-    new_column = exp.ColumnDef(
-        this=identifier(definition.name), kind=data_type(definition.type), exists=True
-    )
-    return render(exp.Alter(this=relation.copy(), kind="TABLE", actions=[new_column]))
+def add_missing_columns(con, relation: exp.Table, definitions: Sequence[Column]) -> None:
+    """Give the existing table ``relation`` the columns of ``definitions`` it lacks (NULL in
+    its rows), with ``ALTER TABLE ... ADD COLUMN`` for those only: the ALTER locks the table
+    against readers until the transaction ends (on PostgreSQL even when the column exists)."""
+    present = {name for name, _ in stored_columns(con, relation)}
+    for definition in definitions:
+        if definition.name not in present:
+            new_column = exp.ColumnDef(
+                this=identifier(definition.name), kind=data_type(definition.type), exists=True
+            )
+            con.execute(render(exp.Alter(this=relation.copy(), kind="TABLE", actions=[new_column])))
 
 
 def insert_or_replace_sql(relation: exp.Table, columns: Sequence[str], key: Sequence[str]) -> str:

@@ -48,7 +48,7 @@ from testio_assets.warehouse.errors import (
 )
 from testio_assets.warehouse.schema import TABLE_LOADS, TABLES, Table, create_table_sql
 from testio_assets.warehouse.sql import (
-    add_column_if_missing_sql,
+    add_missing_columns,
     count_star,
     data_type,
     dialect_of,
@@ -268,8 +268,7 @@ class WarehouseWriter:
         if not self._load_log_ready:
             self._con.execute(create_table_sql(TABLE_LOADS))
             # A warehouse written before the policy columns existed gains them here.
-            for definition in TABLE_LOADS.columns:
-                self._con.execute(add_column_if_missing_sql(TABLE_LOADS.relation(), definition))
+            add_missing_columns(self._con, TABLE_LOADS.relation(), TABLE_LOADS.columns)
         row = {
             "table_name": table_name, "loaded_at": loaded_at, "run_id": self._run_id,
             "row_count": row_count, "warn_after_seconds": warn_s, "fail_after_seconds": fail_s,

@@ -9,7 +9,11 @@ import psycopg2
 import pyarrow as pa
 import pytest
 
-from testio_assets.warehouse.errors import WarehouseSchemaChangeBlockedError, WarehouseWriteError
+from testio_assets.warehouse.errors import (
+    WarehouseLockTimeoutError,
+    WarehouseSchemaChangeBlockedError,
+    WarehouseWriteError,
+)
 from testio_assets.warehouse.resource import WarehouseResource
 from testio_assets.warehouse.schema import Column, Table
 
@@ -116,3 +120,46 @@ def test_a_commit_the_server_answers_with_rollback_raises(postgres_server, postg
     finally:
         con.close()
     assert _query(postgres_server.url(postgres_database), "SELECT to_regclass('lost')") == [(None,)]
+
+
+def test_readers_keep_reading_the_previous_rows_while_a_write_is_open(postgres_server, postgres_database):
+    url = postgres_server.url(postgres_database)
+    warehouse = WarehouseResource(url=url)
+    with warehouse.writer("first") as writer:
+        writer.replace(_metric_table("DOUBLE"), pa.table({"month": ["2024-01"], "value": [0.5]}))
+    reader = psycopg2.connect(url, options="-c statement_timeout=3000")
+    reader.autocommit = True
+    try:
+        with warehouse.writer("second") as writer:
+            writer.replace(_metric_table("DOUBLE"), pa.table({"month": ["2024-02"], "value": [0.25]}))
+            with reader.cursor() as cur:  # the write is not committed yet; a lock would time this out
+                cur.execute("SELECT month, value FROM metrics.bugs_per_test")
+                assert cur.fetchall() == [("2024-01", 0.5)]
+                cur.execute("SELECT run_id FROM _table_loads")
+                assert cur.fetchall() == [("first",)]
+    finally:
+        reader.close()
+    assert _query(url, "SELECT month FROM metrics.bugs_per_test") == [("2024-02",)]
+
+
+def test_a_writer_behind_an_idle_transaction_fails_naming_it(postgres_server, postgres_database):
+    url = postgres_server.url(postgres_database)
+    warehouse = WarehouseResource(url=url, lock_timeout_s=0.5)
+    with warehouse.writer("first") as writer:
+        writer.replace(_metric_table("DOUBLE"), pa.table({"month": ["2024-01"], "value": [0.5]}))
+    idle = psycopg2.connect(url, application_name="a notebook")
+    try:
+        with idle.cursor() as cur:  # opens a transaction and leaves it idle, holding the lock
+            cur.execute("LOCK TABLE metrics.bugs_per_test IN EXCLUSIVE MODE")
+            cur.execute("SELECT pg_backend_pid()")
+            idle_pid = cur.fetchone()[0]
+        with pytest.raises(WarehouseLockTimeoutError) as timed_out:
+            with warehouse.writer("second") as writer:
+                writer.replace(_metric_table("DOUBLE"), pa.table({"month": ["2024-02"], "value": [0.25]}))
+    finally:
+        idle.close()
+    message = str(timed_out.value)
+    assert f"pid {idle_pid} (idle in transaction" in message and "application a notebook" in message
+    assert "metrics.bugs_per_test (ExclusiveLock)" in message and "lock_timeout_s" in message
+    assert postgres_server.password not in message
+    assert _query(url, "SELECT month FROM metrics.bugs_per_test") == [("2024-01",)]

@@ -23,7 +23,7 @@ from sqlglot import exp
 from testio_assets.warehouse.errors import SQL_ERRORS
 from testio_assets.warehouse.resource import WRITER_POOL, WarehouseResource
 from testio_assets.warehouse.schema import TABLES
-from testio_assets.warehouse.sql import column, count_star, render, table_exists
+from testio_assets.warehouse.sql import column, count_star, dialect_of, render, table_exists
 from testio_assets.warehouse.sql import table as sql_table
 
 ATTRIBUTED_SHARE_TARGET = 0.95
@@ -243,13 +243,30 @@ def audit(
             continue
         if check.blocking and all(table_exists(con, name) for name in check.tables):
             try:
-                outcome = check.evaluate(con)
+                outcome = _evaluate_alone(check, con)
             except SQL_ERRORS as exc:  # a table not shaped as the contract says
                 failed.append(f"{check.name} (could not run: {exc})".splitlines()[0])
                 continue
             if not outcome["passed"]:
                 failed.append(f"{check.name} ({outcome['metadata']['violations']} violations)")
     return failed
+
+
+def _evaluate_alone(check: Check, con) -> CheckOutcome:
+    """``check.evaluate(con)``; on PostgreSQL in a savepoint of its own (the connection turns a
+    nested BEGIN into one), so a check that fails rolls back only itself: otherwise its error
+    aborts the transaction and every later check reports "current transaction is aborted"
+    instead of its own result."""
+    if dialect_of(con) != "postgres":
+        return check.evaluate(con)
+    con.execute("BEGIN TRANSACTION")
+    try:
+        outcome = check.evaluate(con)
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    con.execute("COMMIT")
+    return outcome
 
 
 def _table_checks(table_name: str, checks: Sequence[Check]) -> dg.AssetChecksDefinition:

@@ -14,6 +14,7 @@ from testio_assets.warehouse.errors import (
     WarehouseSchemaChangeBlockedError,
     WarehouseWriteError,
 )
+from testio_assets.warehouse.arrow import arrow_table
 from testio_assets.warehouse.resource import WarehouseResource
 from testio_assets.warehouse.schema import Column, Table
 
@@ -163,3 +164,30 @@ def test_a_writer_behind_an_idle_transaction_fails_naming_it(postgres_server, po
     assert "metrics.bugs_per_test (ExclusiveLock)" in message and "lock_timeout_s" in message
     assert postgres_server.password not in message
     assert _query(url, "SELECT month FROM metrics.bugs_per_test") == [("2024-01",)]
+
+
+def test_the_audit_reports_the_error_of_a_check_that_cannot_run_not_an_aborted_transaction(postgres_server, postgres_database):
+    from testio_assets.checks import audit
+    from testio_assets.warehouse.postgres import connect_postgres
+
+    url = postgres_server.url(postgres_database)
+    products = arrow_table("products", {
+        "product_id": [1], "name": ["p"], "description": [None], "product_type": ["website"],
+        "default_section_id": [None], "has_sections": [False], "section_ids": [[]], "section_names": [[]]})
+    features = arrow_table("features", {
+        "feature_id": [7], "product_id": [1], "title": ["f"], "description": [None], "howtofind": [None],
+        "user_stories": [[]], "section_ids": [[]], "inferred": [False]})
+    with WarehouseResource(url=url).writer("load") as writer:
+        writer.replace("products", products)
+        writer.replace("features", features)
+    con = connect_postgres(url)
+    try:
+        con.execute("BEGIN TRANSACTION")
+        con.execute("ALTER TABLE features DROP COLUMN product_id")  # a table not shaped as its contract
+        failed = audit(con)
+        con.execute("ROLLBACK")
+    finally:
+        con.close()
+    assert failed and all("could not run" in f for f in failed)
+    assert all("product_id does not exist" in f for f in failed), failed
+

@@ -14,6 +14,7 @@ average. Stops the simulator and the server it started by their process ids.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import resource
 import statistics
 import sys
@@ -62,7 +63,7 @@ def duckdb_round(base_url: str) -> dict:
 def postgres_round(base_url: str, server, round_no: int) -> dict:
     url = server.url(server.create_database(f"bench{round_no}"))
     sync = one_sync(base_url, WarehouseResource(url=url))
-    with psycopg2.connect(url) as con, con.cursor() as cur:
+    with contextlib.closing(psycopg2.connect(url)) as con, con.cursor() as cur:
         cur.execute("SELECT table_name, row_count FROM _table_loads")
         sync["rows"] = dict(cur.fetchall())
     return sync

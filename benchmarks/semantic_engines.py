@@ -21,6 +21,7 @@ Asserts nothing about time.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import resource
 import statistics
 import sys
@@ -64,9 +65,8 @@ def load_postgres(server, duck) -> psycopg2.extensions.connection:
     """A database holding ``duck``'s tables (the pipeline's DDL, COPY, ANALYZE); a connection to it."""
     url = server.url(server.create_database("semantic"))
     started = time.perf_counter()
-    with psycopg2.connect(url) as loader:
+    with contextlib.closing(psycopg2.connect(url)) as loader:  # copy_to_postgres commits
         copied = copy_to_postgres(duck, loader, pipeline_ddl=True)
-    loader.close()
     print(f"copied into PostgreSQL {server.version} in {time.perf_counter() - started:.1f} s (COPY, then ANALYZE): "
           + ", ".join(f"{t} {n:,}" for t, n in copied.items() if n), flush=True)
     pg = psycopg2.connect(url)

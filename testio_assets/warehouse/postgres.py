@@ -37,6 +37,7 @@ import psycopg2.extras
 import pyarrow as pa
 import sqlglot
 from sqlglot import exp
+from sqlglot.dialects.postgres import Postgres
 
 from semantic.project import redact_url, without_secrets
 from testio_assets.warehouse.copy_csv import csv_batches, postgres_type
@@ -67,16 +68,25 @@ ORDER BY a.xact_start
 """
 
 
-def _escape_percent(tree: exp.Expression) -> exp.Expression:
-    """Double ``%`` in string literals: with parameters, psycopg2 reads ``%`` as a placeholder."""
-    for literal in tree.find_all(exp.Literal):
-        if literal.is_string and "%" in literal.this:
-            literal.set("this", literal.this.replace("%", "%%"))
-    return tree
+_PARAMETER = "\x00"  # stands for a placeholder while rendering; PostgreSQL text can hold no NUL
+
+
+class _BoundPostgres(Postgres):
+    """PostgreSQL, rendering ``?`` placeholders as a marker :func:`_render` turns into ``%s``."""
+
+    class Generator(Postgres.Generator):
+        def placeholder_sql(self, expression: exp.Placeholder) -> str:
+            return _PARAMETER if not expression.this else super().placeholder_sql(expression)
 
 
 def _render(tree: exp.Expression, with_parameters: bool) -> str:
-    return (_escape_percent(tree.copy()) if with_parameters else tree).sql(DIALECT)
+    """The tree as PostgreSQL's SQL. With parameters, psycopg2 reads every ``%`` as the start of
+    a placeholder, so each ``%`` of the SQL (a LIKE pattern, a format) is doubled: after the
+    translation to PostgreSQL, which rewrites some strings (``strftime``'s ``'%Y'`` becomes
+    ``TO_CHAR``'s ``'YYYY'``)."""
+    if not with_parameters:
+        return tree.sql(DIALECT)
+    return tree.sql(_BoundPostgres).replace("%", "%%").replace(_PARAMETER, "%s")
 
 
 @functools.lru_cache(maxsize=512)
@@ -182,8 +192,10 @@ class PostgresConnection:
 
     def _transaction(self, tree: exp.Expression) -> PostgresResult:
         if isinstance(tree, exp.Transaction):
-            self._depth += 1
-            sql = "BEGIN" if self._depth == 1 else f"SAVEPOINT {self._savepoint()}"
+            sql = "BEGIN" if self._depth == 0 else f"SAVEPOINT {self._savepoint(self._depth + 1)}"
+            result = self._run(sql)
+            self._depth += 1  # only once it is open: a failed BEGIN leaves nothing to end
+            return result
         else:
             if self._depth == 0:  # nothing open (a failed COMMIT already ended it)
                 return self._run("ROLLBACK" if isinstance(tree, exp.Rollback) else "COMMIT")
@@ -222,8 +234,8 @@ class PostgresConnection:
                 "statement that failed")
         return result
 
-    def _savepoint(self) -> str:
-        return identifier(f"_testio_write_{self._depth}").sql(DIALECT)
+    def _savepoint(self, depth: int | None = None) -> str:
+        return identifier(f"_testio_write_{depth or self._depth}").sql(DIALECT)
 
     def _run(self, sql: str) -> PostgresResult:
         with self._raw.cursor() as cursor:
@@ -316,7 +328,7 @@ def connect_postgres(
     try:
         raw = psycopg2.connect(
             url, connect_timeout=max(1, round(timeout_s)), options=" ".join(options),
-            application_name=APPLICATION_NAME,
+            application_name=APPLICATION_NAME, client_encoding="UTF8",
         )
     except psycopg2.OperationalError as exc:
         raise connection_error(url, exc) from None

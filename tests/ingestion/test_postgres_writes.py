@@ -191,3 +191,43 @@ def test_the_audit_reports_the_error_of_a_check_that_cannot_run_not_an_aborted_t
     assert failed and all("could not run" in f for f in failed)
     assert all("product_id does not exist" in f for f in failed), failed
 
+
+
+def test_percent_signs_survive_the_translation_to_postgres_with_parameters(postgres_server, postgres_database):
+    from testio_assets.warehouse.postgres import connect_postgres
+
+    con = connect_postgres(postgres_server.url(postgres_database))
+    try:
+        row = con.execute(
+            "SELECT strftime(TIMESTAMP '2024-03-05 10:00:00', '%Y-%m') AS month, '50%' LIKE '5%' AS matched, ? AS x",
+            ["bound"]).fetchall()
+    finally:
+        con.close()
+    assert row == [("2024-03", True, "bound")]
+
+
+def test_a_savepoint_that_fails_to_open_is_not_counted(postgres_server, postgres_database):
+    from testio_assets.warehouse.postgres import connect_postgres
+
+    con = connect_postgres(postgres_server.url(postgres_database))
+    try:
+        con.execute("BEGIN TRANSACTION")
+        with pytest.raises(psycopg2.Error):
+            con.execute("SELECT 1 / 0")
+        with pytest.raises(psycopg2.Error):
+            con.execute("BEGIN TRANSACTION")  # SAVEPOINT refused: the transaction has failed
+        con.execute("ROLLBACK")  # ends the transaction itself, not a savepoint that never opened
+        assert con.raw.info.transaction_status == psycopg2.extensions.TRANSACTION_STATUS_IDLE
+    finally:
+        con.close()
+
+
+def test_sessions_speak_utf8_whatever_the_client_environment_says(postgres_server, postgres_database, monkeypatch):
+    from testio_assets.warehouse.postgres import connect_postgres
+
+    monkeypatch.setenv("PGCLIENTENCODING", "LATIN1")
+    con = connect_postgres(postgres_server.url(postgres_database))
+    try:
+        assert con.execute("SELECT current_setting('client_encoding'), ?", ["emoji 🐞"]).fetchall() == [("UTF8", "emoji 🐞")]
+    finally:
+        con.close()

@@ -109,8 +109,8 @@ class WarehouseResource(dg.ConfigurableResource):
     )
     connect_timeout_s: float = Field(
         default=10.0,
-        description="How long to retry a connect blocked by another process before failing "
-        "with the process that holds the lock.",
+        description="DuckDB: how long to retry a connect blocked by another process before failing "
+        "with the process that holds the lock. PostgreSQL: libpq's connect timeout (whole seconds, at least 1).",
     )
     lock_timeout_s: float = Field(
         default=30.0,

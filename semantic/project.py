@@ -128,11 +128,10 @@ def without_secrets(text: str, url: str | None) -> str:
     if not url:
         return text
     parts = urlsplit(url)
-    secrets = {parts.password or "", unquote(parts.password or "")}
-    secrets |= {unquote(m.group("value")) for m in _SECRET_PARAMETERS.finditer(parts.query)}
-    secrets |= {m.group("value") for m in _SECRET_PARAMETERS.finditer(parts.query)}
+    values = [parts.password or "", *(m.group("value") for m in _SECRET_PARAMETERS.finditer(parts.query))]
     if url.startswith(MOTHERDUCK_PREFIXES):
-        secrets.add(url.partition("motherduck_token=")[2].partition("&")[0])
+        values.append(url.partition("motherduck_token=")[2].partition("&")[0])
+    secrets = {form for value in values for form in (value, unquote(value))}  # as written and as decoded
     for secret in sorted(filter(None, secrets), key=len, reverse=True):
         text = text.replace(secret, "***")
     return text

@@ -39,12 +39,18 @@ def _demo(project: Path) -> subprocess.CompletedProcess:
                           text=True, timeout=300)
 
 
-@pytest.mark.slow  # a make demo process
-def test_the_demo_reads_the_token_and_base_url_from_dotenv(tmp_path):
+def _demo_with_dotenv_token(tmp_path: Path, token: str):
+    """(simulator, its base URL, project, finished demo): the demo run in a project whose .env names
+    ``token`` and a simulator served on 127.0.0.1 that accepts only TOKEN."""
     sim = make_sim(token=TOKEN)
     with sim.serve() as base_url:
-        project = _project(tmp_path, f"TESTIO_CUSTOMER_API_TOKEN={TOKEN}\nTESTIO_CUSTOMER_API_BASE_URL={base_url}\n")
-        done = _demo(project)
+        project = _project(tmp_path, f"TESTIO_CUSTOMER_API_TOKEN={token}\nTESTIO_CUSTOMER_API_BASE_URL={base_url}\n")
+        return sim, base_url, project, _demo(project)
+
+
+@pytest.mark.slow  # a make demo process
+def test_the_demo_reads_the_token_and_base_url_from_dotenv(tmp_path):
+    sim, base_url, project, done = _demo_with_dotenv_token(tmp_path, TOKEN)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert done.stdout.startswith(f"Read {project / '.env'}: TESTIO_CUSTOMER_API_TOKEN, TESTIO_CUSTOMER_API_BASE_URL\n")
     assert f"Materialising every TestIO asset from TestIO API at {base_url} ..." in done.stdout
@@ -55,10 +61,7 @@ def test_the_demo_reads_the_token_and_base_url_from_dotenv(tmp_path):
 
 @pytest.mark.slow  # a make demo process
 def test_a_wrong_token_in_dotenv_fails_in_one_typed_line_with_the_calls_made(tmp_path):
-    sim = make_sim(token=TOKEN)
-    with sim.serve() as base_url:
-        project = _project(tmp_path, f"TESTIO_CUSTOMER_API_TOKEN=not-{TOKEN}\nTESTIO_CUSTOMER_API_BASE_URL={base_url}\n")
-        done = _demo(project)
+    _, base_url, _, done = _demo_with_dotenv_token(tmp_path, f"not-{TOKEN}")
     assert done.returncode == 1
     out = done.stdout
     failed = [line for line in out.splitlines() if line.startswith("FAILED step")]

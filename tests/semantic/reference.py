@@ -81,7 +81,7 @@ def reference_query(
     """Metrics by dimensions, as ``query_metrics(...).df`` should hold them (row order aside)."""
     filters = dict(filters or {})
     _validate(metrics, dimensions, filters)
-    world = _World(tables)
+    world = _World.of(tables)
     allowed = _Filters(filters)
     date_range = date_range or DateRange(None, None)
     # Tests in scope when `customer` means the creator (every metric but tests_submitted), and
@@ -221,31 +221,52 @@ def _metric(metric: str, test_ids: set, tests: dict, feature_ids: set, bugs: lis
 class _World:
     """Lookups over the raw rows, and each test's / bug's dimension values as (label, id) pairs."""
 
+    _last: tuple[Mapping, tuple[int, ...], "_World"] | None = None
+
+    @classmethod
+    def of(cls, tables: Mapping[str, list[dict[str, Any]]]) -> "_World":
+        """The world of ``tables``, reused while the same, unchanged tables are asked again (the
+        differential tests ask many queries of one warehouse)."""
+        sizes = tuple(len(tables[name]) for name in TABLE_NAMES)
+        if cls._last is None or cls._last[0] is not tables or cls._last[1] != sizes:
+            cls._last = (tables, sizes, cls(tables))
+        return cls._last[2]
+
     def __init__(self, tables: Mapping[str, list[dict[str, Any]]]):
         self.tests = {t["test_id"]: t for t in tables["tests"]}
         self.products = {p["product_id"]: p for p in tables["products"]}
         self.catalogue = {f["feature_id"]: f for f in tables["features"]}
-        self.test_features = {tf["test_feature_id"]: tf for tf in tables["test_features"]}
         self.features_of = defaultdict(list)
         for tf in tables["test_features"]:
             self.features_of[tf["test_id"]].append(tf)
         self.platforms_of = defaultdict(list)
         for p in tables["test_platforms"]:
             self.platforms_of[p["test_id"]].append(p)
+        # The smallest title among test features naming each feature id (NULL titles aside).
+        self.smallest_test_feature_title = {}
+        for tf in tables["test_features"]:
+            fid, title = tf["feature_id"], tf["title"]
+            if title is not None and (fid not in self.smallest_test_feature_title
+                                      or title < self.smallest_test_feature_title[fid]):
+                self.smallest_test_feature_title[fid] = title
+        self._test_values = {}  # (id of a test row, customer role) -> values; rows are never changed
 
     def feature_label(self, feature_id: Any) -> str | None:
         """The catalogue title, else the smallest title among test features naming the feature."""
         if feature_id is None:
             return None
         title = self.catalogue.get(feature_id, {}).get("title")
-        if title is None:
-            titles = [tf["title"] for tf in self.test_features.values()
-                      if tf["feature_id"] == feature_id and tf["title"] is not None]
-            title = min(titles, default=None)
-        return title
+        return self.smallest_test_feature_title.get(feature_id) if title is None else title
 
     def test_values(self, t: dict, customer_role: str = CREATOR) -> dict[str, list[tuple]]:
-        """Values of a test, ``customer`` being the user in ``customer_role`` (created_by / submitted_by)."""
+        """Values of a test, ``customer`` being the user in ``customer_role`` (created_by / submitted_by);
+        a new dict each call, so callers may replace entries."""
+        key = (id(t), customer_role)  # the row itself: the tables outlive this world
+        if key not in self._test_values:
+            self._test_values[key] = self._compute_test_values(t, customer_role)
+        return dict(self._test_values[key])
+
+    def _compute_test_values(self, t: dict, customer_role: str) -> dict[str, list[tuple]]:
         end = t["end_at"]
         features = {}
         for tf in self.features_of[t["test_id"]]:

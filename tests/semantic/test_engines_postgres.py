@@ -123,14 +123,18 @@ def golden_pg(postgres_server, database, golden):
     return _schema_copy(postgres_server, database, golden, "golden", timestamptz=True)
 
 
+@pytest.fixture(scope="module")
+def golden_tables(golden):
+    return load_tables(golden)
+
+
 @pytest.mark.parametrize("query", BASE, ids=[f"q{i:02d}" for i in range(len(BASE))])
-def test_golden_answers_on_postgres_equal_duckdbs_and_the_reference(golden, golden_pg, query):
-    url = golden_pg
+def test_golden_answers_on_postgres_equal_duckdbs_and_the_reference(golden, golden_pg, golden_tables, query):
     duck = query_metrics(**query, warehouse=golden, today=TODAY, config=UNCAPPED)
-    pg = query_metrics(**query, warehouse=url, today=TODAY, config=UNCAPPED)
+    pg = query_metrics(**query, warehouse=golden_pg, today=TODAY, config=UNCAPPED)
     assert_same_answer(duck, pg, repr(query))
     if _referenced(query):
-        assert_frames_match(pg.df, _reference(load_tables(golden), query), context=repr(query))
+        assert_frames_match(pg.df, _reference(golden_tables, query), context=repr(query))
 
 
 @pytest.fixture(scope="module")

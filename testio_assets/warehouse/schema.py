@@ -14,6 +14,7 @@ True
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 from sqlglot import exp
 
@@ -285,6 +286,7 @@ REJECTION_REASONS = (
 )
 
 
+@lru_cache(maxsize=256)  # tables are frozen and few; every write (and test warehouse) asks again
 def create_table_sql(table: Table, *, replace: bool = False) -> str:
     """DDL for one table from its definition: ``CREATE TABLE IF NOT EXISTS``, or with
     ``replace`` ``CREATE OR REPLACE TABLE`` (a full refresh starts from the contract's shape).

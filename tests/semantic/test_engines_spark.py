@@ -35,6 +35,11 @@ def spark():
     session = (SparkSession.builder.master("local[1]").appName("testio-semantic-tests")
                .config("spark.ui.enabled", "false").config("spark.sql.shuffle.partitions", "1")
                .config("spark.driver.bindAddress", "127.0.0.1").config("spark.driver.host", "127.0.0.1")
+               # A JVM that lives for a few small queries spends more CPU compiling than running:
+               # the quick (C1) compiler only, a single-threaded GC, and no code generation or
+               # adaptive re-planning for tables of a few rows halve its CPU. None changes an answer.
+               .config("spark.driver.extraJavaOptions", "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC")
+               .config("spark.sql.codegen.wholeStage", "false").config("spark.sql.adaptive.enabled", "false")
                .getOrCreate())
     session.sparkContext.setLogLevel("ERROR")
     yield session

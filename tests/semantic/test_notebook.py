@@ -9,9 +9,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import matplotlib
-import nbformat
 import pytest
-from nbclient import NotebookClient
 
 from semantic.errors import SemanticError
 from semantic.notebook import Answer, ask
@@ -21,6 +19,14 @@ matplotlib.use("Agg")
 
 ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOK = ROOT / "semantic" / "examples" / "metrics_tour.ipynb"
+
+
+def _read_notebook(path: Path):
+    """The notebook at ``path``. nbformat is imported here, not at the top: it takes about a second
+    to load, which every pytest-xdist worker would pay while collecting."""
+    import nbformat
+
+    return nbformat.read(path, as_version=4)
 
 
 def _rows() -> dict[str, list[dict]]:
@@ -118,7 +124,9 @@ def test_the_example_notebook_runs_in_a_real_kernel_from_its_folder_with_no_path
     build_warehouse(project / "data" / "testio.duckdb", **_rows())
     monkeypatch.delenv("TESTIO_WAREHOUSE_PATH", raising=False)  # the kernel inherits this environment
     monkeypatch.setenv("MPLBACKEND", "module://matplotlib_inline.backend_inline")
-    notebook = nbformat.read(examples / NOTEBOOK.name, as_version=4)
+    from nbclient import NotebookClient  # imported here, as nbformat in _read_notebook
+
+    notebook = _read_notebook(examples / NOTEBOOK.name)
     NotebookClient(notebook, kernel_name="python3", timeout=180,
                    resources={"metadata": {"path": str(examples)}}).execute()
     code, outputs = _outputs(notebook)
@@ -135,7 +143,7 @@ def test_the_example_notebook_runs_in_a_real_kernel_from_its_folder_with_no_path
 
 
 def test_the_committed_notebook_shows_its_tables_and_charts_and_no_path_of_this_machine():
-    notebook = nbformat.read(NOTEBOOK, as_version=4)
+    notebook = _read_notebook(NOTEBOOK)
     code, outputs = _outputs(notebook)
     assert all(cell.outputs for cell in code), "execute it from semantic/examples/ with nbclient and commit it"
     assert not [o for o in outputs if o.output_type == "error"]

@@ -9,7 +9,8 @@ beside its target and moved over it in one step, so a reader never sees half a f
 - JSON: a list of one object per row; floats exact, NULL as null.
 
 >>> import pandas as pd, tempfile, pathlib
->>> folder = pathlib.Path(tempfile.mkdtemp())
+>>> scratch = tempfile.TemporaryDirectory()
+>>> folder = pathlib.Path(scratch.name)
 >>> frame = pd.DataFrame({"month": ["2025-01", None], "rate": [1 / 3, None]})
 >>> print(write_export(frame, "csv", folder / "rates.csv").read_text(), end="")
 month,rate
@@ -17,6 +18,7 @@ month,rate
 ,
 >>> write_export(frame, "json", folder / "rates.json").read_text()
 '[{"month": "2025-01", "rate": 0.3333333333333333}, {"month": null, "rate": null}]'
+>>> scratch.cleanup()
 """
 
 from __future__ import annotations

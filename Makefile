@@ -54,7 +54,8 @@ notebook: $(VENV)/.installed-notebook
 		semantic/examples/metrics_tour.ipynb
 
 # One worker process per core; a test file stays in one worker, so its module fixtures run once.
-PARALLEL := -n auto --dist loadfile
+# Files go out in collection order (slow files first: tests/suite_collection.py), not by test count.
+PARALLEL := -n auto --dist loadfile --no-loadscope-reorder
 
 # The suite's temporary files (pytest's tmp_path, Dagster test instances, the test PostgreSQL) go
 # in TEST_TMPDIR: /dev/shm where it is writable, so that the many fsyncs of SQLite, DuckDB and

@@ -59,7 +59,7 @@ PARALLEL := -n auto --dist loadfile --no-loadscope-reorder
 
 # The suite's temporary files (pytest's tmp_path, Dagster test instances, the test PostgreSQL) go
 # in TEST_TMPDIR: /dev/shm where it is writable, so that the many fsyncs of SQLite, DuckDB and
-# PostgreSQL cost nothing (about 20 s of the suite on a disk); else the usual $TMPDIR. pytest keeps
+# PostgreSQL cost nothing (10-20 s of the suite, measured here); else the usual $TMPDIR. pytest keeps
 # the folders of failed tests only (tmp_path_retention_policy in pyproject.toml).
 TEST_TMPDIR ?= $(shell [ -d /dev/shm ] && [ -w /dev/shm ] && echo /dev/shm)
 TEST_ENV := $(if $(TEST_TMPDIR),TMPDIR=$(TEST_TMPDIR))

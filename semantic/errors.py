@@ -129,6 +129,18 @@ class WarehouseUnreachableError(WarehouseUnavailableError):
     """The warehouse's server refused or did not answer the connection (host, port, password)."""
 
 
+class WarehouseServerUnreachableError(WarehouseUnreachableError):
+    """The PostgreSQL server of the warehouse URL does not answer (down, wrong host or port)."""
+
+
+class WarehouseLoginError(WarehouseUnreachableError):
+    """The PostgreSQL server refused the user or password of the warehouse URL."""
+
+
+class WarehouseDatabaseMissingError(WarehouseNotFoundError):
+    """The PostgreSQL server answers, but the database the warehouse URL names does not exist."""
+
+
 class WarehouseTableMissingError(WarehouseUnavailableError):
     """The warehouse lacks a table or column the model reads: the pipeline has not loaded it."""
 
@@ -177,6 +189,9 @@ __all__ = [
     "WarehouseCorruptError",
     "WarehouseURLError",
     "WarehouseUnreachableError",
+    "WarehouseServerUnreachableError",
+    "WarehouseLoginError",
+    "WarehouseDatabaseMissingError",
     "WarehouseTableMissingError",
     "UnsupportedDialectError",
     "closest",

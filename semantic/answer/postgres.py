@@ -9,12 +9,15 @@ to commit, to audit it), the answer runs in a savepoint rolled back afterwards, 
 settings nor anything else of it stays in the caller's transaction. Each statement runs inside a savepoint, so a failed one (a missing
 table, a timeout) leaves the transaction usable for the next (the load log, the catalog).
 A password is never shown: messages name the server by :func:`semantic.project.redact_url`.
+:func:`connect` opens every PostgreSQL session of the project, answers' and the pipeline's, so a
+failed connect is the same typed error on both sides (server down, login refused, no database).
 """
 
 from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
+from urllib.parse import urlsplit
 
 import pandas as pd
 import psycopg2
@@ -26,14 +29,57 @@ from semantic.errors import (
     InvalidArgumentError,
     QueryTimeoutError,
     SemanticError,
+    WarehouseDatabaseMissingError,
+    WarehouseLoginError,
+    WarehouseServerUnreachableError,
     WarehouseTableMissingError,
-    WarehouseUnreachableError,
+    WarehouseUnavailableError,
 )
 from semantic.project import redact_url, without_secrets
 
 CONNECT_TIMEOUT_S = 10
 APPLICATION_NAME = "testio-semantic"
 MISSING = (psycopg2.errors.UndefinedTable, psycopg2.errors.UndefinedColumn, psycopg2.errors.InvalidSchemaName)
+_LOGIN_MARKERS = ("password authentication failed", "no password supplied", "pg_hba.conf", "role \"")
+
+
+def connect(url: str, *, timeout_s: float, application_name: str, **parameters):
+    """A psycopg2 connection to the warehouse at ``url`` (``parameters`` go to psycopg2.connect).
+    The one way the semantic layer and the pipeline open PostgreSQL: a failed connect raises the
+    typed error of :func:`connection_error`."""
+    try:
+        return psycopg2.connect(url, connect_timeout=max(1, round(timeout_s)),
+                                application_name=application_name, **parameters)
+    except psycopg2.Error as exc:
+        raise connection_error(url, exc) from None
+
+
+def connection_error(url: str, exc: psycopg2.Error) -> WarehouseUnavailableError:
+    """The typed error for a failed connect to ``url``, saying what to do; no password shown.
+
+    >>> str(connection_error("postgresql://ann:pw@db:5433/testio", psycopg2.OperationalError("timeout expired")))[:71]
+    'cannot reach the PostgreSQL server of the warehouse at db:5433 (postgre'
+    """
+    parts = urlsplit(url)
+    said = without_secrets(str(exc).strip().replace("\n", " "), url)
+    shown, server = redact_url(url), f"{parts.hostname or 'localhost'}:{parts.port or 5432}"
+    database = parts.path.lstrip("/") or parts.username or "postgres"
+    if "does not exist" in said and "database" in said:
+        return WarehouseDatabaseMissingError(
+            f"the PostgreSQL server at {server} answers, but has no database {database!r} ({shown}): "
+            f"create it (CREATE DATABASE \"{database}\"; or createdb -h {parts.hostname} -p {parts.port or 5432} "
+            f"-U {parts.username} {database}), then run the pipeline: it creates its tables itself"
+        )
+    if any(marker in said for marker in _LOGIN_MARKERS):
+        return WarehouseLoginError(
+            f"the PostgreSQL server at {server} refused the login of {parts.username!r} ({shown}): {said}. "
+            f"Check the user and password of the warehouse URL (TESTIO_WAREHOUSE_URL; URL-encode special "
+            f"characters, e.g. @ as %40) and that the server lets this host in (pg_hba.conf)"
+        )
+    return WarehouseServerUnreachableError(
+        f"cannot reach the PostgreSQL server of the warehouse at {server} ({shown}): {said}. Check that it "
+        f"is running and listening there (host, port, firewall), then run again"
+    )
 
 
 def _where(conn) -> str:
@@ -141,13 +187,7 @@ def _end(conn, inside_callers_transaction: bool) -> None:
 def postgres_connection(target) -> Iterator[PostgresConnection]:
     """``target``: a ``postgresql://`` URL (connected and closed here) or a psycopg2 connection."""
     if isinstance(target, str):
-        try:
-            conn = psycopg2.connect(target, connect_timeout=CONNECT_TIMEOUT_S, application_name=APPLICATION_NAME)
-        except psycopg2.Error as e:
-            raise WarehouseUnreachableError(
-                f"cannot connect to the PostgreSQL warehouse {redact_url(target)}: {without_secrets(str(e).strip(), target)}; "
-                f"check the server is running and the host, port, user, password and database of "
-                f"TESTIO_WAREHOUSE_URL (or warehouse=)") from None
+        conn = connect(target, timeout_s=CONNECT_TIMEOUT_S, application_name=APPLICATION_NAME)
         where, owned = redact_url(target), True
     else:
         conn, owned = target, False

@@ -17,8 +17,6 @@ from pathlib import Path
 import duckdb
 import psycopg2
 
-from semantic.errors import WarehouseNotFoundError, WarehouseUnreachableError
-
 # What a statement on either warehouse engine raises (DuckDB's or PostgreSQL's driver).
 SQL_ERRORS: tuple[type[Exception], ...] = (duckdb.Error, psycopg2.Error)
 
@@ -78,16 +76,3 @@ def disk_full_error(exc: BaseException, path: Path, doing: str) -> WarehouseDisk
         "readers keep the last published copy. Free some space (or raise the limit), then "
         "run again."
     )
-
-
-class WarehouseServerUnreachableError(WarehouseUnreachableError):
-    """The PostgreSQL server of the warehouse URL does not answer (down, wrong host or port): the
-    pipeline's side of the semantic layer's WarehouseUnreachableError, so one except catches both."""
-
-
-class WarehouseLoginError(WarehouseUnreachableError):
-    """The PostgreSQL server refused the user or password of the warehouse URL."""
-
-
-class WarehouseDatabaseMissingError(WarehouseNotFoundError):
-    """The PostgreSQL server answers, but the database the warehouse URL names does not exist."""

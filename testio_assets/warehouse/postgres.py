@@ -16,8 +16,9 @@ built once with sqlglot and rendered for PostgreSQL here, never written twice:
   ``COMMIT`` / ``ROLLBACK`` become a savepoint, its release and a rollback to it.
 
 Sessions run in UTC (``TIMESTAMP`` columns hold UTC, as in DuckDB) and return JSON as text,
-as DuckDB does; a reader's session is read-only. Connecting fails with a typed error that says what to do (server down, login
-refused, database missing), the password never shown.
+as DuckDB does; a reader's session is read-only. Sessions are opened by the semantic layer's
+:func:`semantic.answer.postgres.connect`, as answers are: a failed connect is a typed error that
+says what to do (server down, login refused, database missing), the password never shown.
 
 >>> to_postgres("SELECT product_id, list(test_id) FROM tests WHERE status = ? GROUP BY product_id", True)
 'SELECT product_id, ARRAY_AGG(test_id) FROM tests WHERE status = %s GROUP BY product_id'
@@ -28,7 +29,6 @@ from __future__ import annotations
 import functools
 from collections.abc import Sequence
 from typing import Any
-from urllib.parse import urlsplit
 
 import psycopg2
 import psycopg2.errors
@@ -39,21 +39,14 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.dialects.postgres import Postgres
 
-from semantic.project import redact_url, without_secrets
+from semantic.answer.postgres import connect
 from testio_assets.warehouse.copy_csv import csv_batches, postgres_type
-from testio_assets.warehouse.errors import (
-    WarehouseDatabaseMissingError,
-    WarehouseLockTimeoutError,
-    WarehouseLoginError,
-    WarehouseServerUnreachableError,
-    WarehouseTransactionAbortedError,
-)
+from testio_assets.warehouse.errors import WarehouseLockTimeoutError, WarehouseTransactionAbortedError
 from testio_assets.warehouse.sql import drop, identifier
 from testio_assets.warehouse.sql import table as sql_table
 
 DIALECT = "postgres"
 APPLICATION_NAME = "testio-warehouse"
-_LOGIN_MARKERS = ("password authentication failed", "no password supplied", "pg_hba.conf", "role \"")
 # The other sessions holding locks on relations of this database inside an open transaction,
 # longest open first: who a writer that timed out waiting for a lock was most likely behind.
 _LOCK_HOLDERS = """
@@ -288,35 +281,6 @@ class _Chunk:
     readline = read
 
 
-def _where(url: str) -> str:
-    parts = urlsplit(url)
-    return f"{parts.hostname or 'localhost'}:{parts.port or 5432}"
-
-
-def connection_error(url: str, exc: psycopg2.Error) -> Exception:
-    """The typed error for a failed connect to ``url``, saying what to do (no password)."""
-    parts = urlsplit(url)
-    said = without_secrets(str(exc).strip().replace("\n", " "), url)
-    shown = redact_url(url)
-    database = parts.path.lstrip("/") or parts.username or "postgres"
-    if "does not exist" in said and "database" in said:
-        return WarehouseDatabaseMissingError(
-            f"the PostgreSQL server at {_where(url)} answers, but has no database {database!r} ({shown}): "
-            f"create it (CREATE DATABASE \"{database}\"; or createdb -h {parts.hostname} -p {parts.port or 5432} "
-            f"-U {parts.username} {database}), then run again; the pipeline creates its tables itself"
-        )
-    if any(marker in said for marker in _LOGIN_MARKERS):
-        return WarehouseLoginError(
-            f"the PostgreSQL server at {_where(url)} refused the login of {parts.username!r} ({shown}): {said}. "
-            f"Check the user and password in TESTIO_WAREHOUSE_URL (URL-encode special characters, e.g. @ as %40) "
-            f"and that the server lets this host in (pg_hba.conf)"
-        )
-    return WarehouseServerUnreachableError(
-        f"cannot reach the PostgreSQL server of the warehouse at {_where(url)} ({shown}): {said}. Check that it "
-        f"is running and listening there (host, port, firewall), then run again; nothing was written"
-    )
-
-
 def connect_postgres(
     url: str, *, read_only: bool = False, timeout_s: float = 10.0, lock_timeout_s: float | None = None
 ) -> PostgresConnection:
@@ -325,13 +289,8 @@ def connect_postgres(
     options = ["-c TimeZone=UTC", *(["-c default_transaction_read_only=on"] if read_only else [])]
     if lock_timeout_s:
         options.append(f"-c lock_timeout={max(1, round(lock_timeout_s * 1000))}")
-    try:
-        raw = psycopg2.connect(
-            url, connect_timeout=max(1, round(timeout_s)), options=" ".join(options),
-            application_name=APPLICATION_NAME, client_encoding="UTF8",
-        )
-    except psycopg2.OperationalError as exc:
-        raise connection_error(url, exc) from None
+    raw = connect(url, timeout_s=timeout_s, application_name=APPLICATION_NAME,
+                  options=" ".join(options), client_encoding="UTF8")
     raw.autocommit = True
     # JSON values as their text, as DuckDB returns them (readers json.loads them).
     psycopg2.extras.register_default_json(raw, loads=str)

@@ -12,18 +12,14 @@ import pytest
 from ingestion_support import DATA_TABLES, check_results, make_sim, materialize, table_rows
 from postgres_ingestion_support import postgres_loads, postgres_rows
 
+from semantic.errors import WarehouseDatabaseMissingError, WarehouseLoginError, WarehouseServerUnreachableError
 from testio_assets.assets import ingestion_assets
 from testio_assets.checks import ingestion_checks
 from testio_assets.ops_summary import step_errors
 from testio_assets.simulator import FaultConfig
 from testio_assets.simulator.resource import SimulatorApiResource
 from testio_assets.warehouse.arrow import arrow_table
-from testio_assets.warehouse.errors import (
-    WarehouseAuditError,
-    WarehouseDatabaseMissingError,
-    WarehouseLoginError,
-    WarehouseServerUnreachableError,
-)
+from testio_assets.warehouse.errors import WarehouseAuditError
 from testio_assets.warehouse.resource import WarehouseResource
 from testio_assets.warehouse.schema import PRODUCTS
 

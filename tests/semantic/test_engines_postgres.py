@@ -25,7 +25,8 @@ from reference import DIMENSIONS, METRICS, assert_frames_match, load_tables, ref
 from semantic import Guardrails, explain, query_metrics
 from semantic.answer.engines import open_engine
 from semantic.errors import (
-    InvalidArgumentError, QueryTimeoutError, SemanticError, WarehouseTableMissingError, WarehouseUnreachableError, WarehouseURLError,
+    InvalidArgumentError, QueryTimeoutError, SemanticError, WarehouseDatabaseMissingError, WarehouseLoginError,
+    WarehouseServerUnreachableError, WarehouseTableMissingError, WarehouseUnreachableError, WarehouseURLError,
 )
 from semantic.plan.dates import resolve_date_range
 from semantic.surfaces.cli import main as cli
@@ -281,9 +282,16 @@ def test_an_unreachable_server_is_a_typed_error_without_the_password():
 def test_a_wrong_password_is_a_typed_error_without_the_password(postgres_server):
     parts = urlsplit(postgres_server.url())
     url = urlunsplit(parts._replace(netloc=f"{parts.username}:wrong-pw-4711@{parts.hostname}:{parts.port}"))
-    with pytest.raises(WarehouseUnreachableError, match="password authentication failed") as info:
+    with pytest.raises(WarehouseLoginError, match="password authentication failed") as info:
         query_metrics(["bug_count"], warehouse=url)
+    assert isinstance(info.value, WarehouseUnreachableError)
     assert "wrong-pw-4711" not in str(info.value) and parts.password not in str(info.value)
+
+
+def test_a_missing_database_says_how_to_create_it_as_the_pipeline_does(postgres_server):
+    with pytest.raises(WarehouseDatabaseMissingError, match="CREATE DATABASE \"no_such_warehouse\"") as info:
+        query_metrics(["bug_count"], warehouse=postgres_server.url("no_such_warehouse"))
+    assert postgres_server.password not in str(info.value)
 
 
 @pytest.mark.parametrize("url", ["mysql://ann@db/testio", "postgresql:///testio"])
@@ -334,7 +342,6 @@ def test_answers_under_a_non_c_collation_equal_duckdbs(postgres_server, database
 
 def test_a_password_given_as_a_query_parameter_is_never_shown(postgres_server):
     """libpq also reads the password from ?password=: every message and description hides it."""
-    from testio_assets.warehouse.errors import WarehouseLoginError, WarehouseServerUnreachableError
     from testio_assets.warehouse.resource import WarehouseResource
 
     with socket.socket() as s:

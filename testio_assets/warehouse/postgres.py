@@ -40,6 +40,7 @@ from sqlglot import exp
 from sqlglot.dialects.postgres import Postgres
 
 from semantic.answer.postgres import connect
+from semantic.errors import WarehouseUnavailableError
 from testio_assets.warehouse.copy_csv import csv_batches, postgres_type
 from testio_assets.warehouse.errors import WarehouseLockTimeoutError, WarehouseTransactionAbortedError
 from testio_assets.warehouse.sql import drop, identifier
@@ -158,14 +159,14 @@ class PostgresConnection:
         holders = []
         if self._url is not None:
             try:
-                other = psycopg2.connect(self._url, connect_timeout=5, application_name=APPLICATION_NAME)
+                other = connect(self._url, timeout_s=5, application_name=APPLICATION_NAME)
                 try:
                     with other.cursor() as cursor:
                         cursor.execute(_LOCK_HOLDERS, [self._raw.get_backend_pid()])
                         holders = cursor.fetchall()
                 finally:
                     other.close()
-            except psycopg2.Error:
+            except (psycopg2.Error, WarehouseUnavailableError):
                 pass  # the message below still says what to do
         shown = "; ".join(
             f"pid {pid} ({state}, transaction open for {open_for}, application {app or '?'}, holding {locks})"
